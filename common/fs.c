@@ -1,0 +1,276 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "fs.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+
+static int write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+	while (len > 0) {
+		ssize_t w = write(fd, p, len);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+int crl_fs_write_atomic(int dirfd, const char *name, const void *data, size_t len, mode_t mode, crl_error_t *err)
+{
+	char tmp[PATH_MAX];
+	static const char hex[] = "0123456789abcdef";
+	unsigned char rnd[6];
+	int r = snprintf(tmp, sizeof(tmp), ".%s.tmp-", name);
+	if (r < 0 || (size_t)r + 2 * sizeof(rnd) >= sizeof(tmp))
+		return crl_error_set(err, ENAMETOOLONG, "file name too long: %s", name);
+	int fd = -1;
+	for (int attempt = 0; attempt < 16 && fd < 0; attempt++) {
+		if (getentropy(rnd, sizeof(rnd)) < 0)
+			return crl_error_set_errno(err, errno, "getentropy");
+		char *p = tmp + r;
+		for (size_t i = 0; i < sizeof(rnd); i++) {
+			*p++ = hex[rnd[i] >> 4];
+			*p++ = hex[rnd[i] & 15];
+		}
+		*p = '\0';
+		fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+		if (fd < 0 && errno != EEXIST)
+			return crl_error_set_errno(err, errno, "create %s", tmp);
+	}
+	if (fd < 0)
+		return crl_error_set(err, EEXIST, "cannot find a free temporary name for %s", name);
+	_cleanup_close_ int tfd = fd;
+	int e = write_all(tfd, data, len);
+	if (e == 0 && fchmod(tfd, mode) < 0)
+		e = -errno;
+	if (e == 0 && fsync(tfd) < 0)
+		e = -errno;
+	if (e == 0 && renameat(dirfd, tmp, dirfd, name) < 0)
+		e = -errno;
+	if (e < 0) {
+		unlinkat(dirfd, tmp, 0);
+		return crl_error_set_errno(err, -e, "write %s", name);
+	}
+	if (fsync(dirfd) < 0)
+		return crl_error_set_errno(err, errno, "fsync directory of %s", name);
+	return 0;
+}
+
+int crl_fs_read_fd(int fd, size_t max, char **ret, size_t *ret_len, crl_error_t *err)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return crl_error_set_errno(err, errno, "stat");
+	if (!S_ISREG(st.st_mode))
+		return crl_error_set(err, EINVAL, "not a regular file");
+	if ((size_t)st.st_size > max)
+		return crl_error_set(err, EFBIG, "file is %lld bytes, more than the limit of %zu", (long long)st.st_size,
+				     max);
+	size_t cap = (size_t)st.st_size + 1, len = 0;
+	_cleanup_free_ char *buf = malloc(cap + 1);
+	if (!buf)
+		return crl_error_set(err, ENOMEM, "out of memory");
+	for (;;) {
+		if (len == cap) {
+			/* The file grew while we read it; the limit still holds. */
+			if (cap > max)
+				return crl_error_set(err, EFBIG, "file is larger than the limit of %zu bytes", max);
+			size_t ncap = cap * 2 > max + 1 ? max + 1 : cap * 2;
+			char *n = realloc(buf, ncap + 1);
+			if (!n)
+				return crl_error_set(err, ENOMEM, "out of memory");
+			buf = n;
+			cap = ncap;
+		}
+		ssize_t r = read(fd, buf + len, cap - len);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return crl_error_set_errno(err, errno, "read");
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+	}
+	if (len > max)
+		return crl_error_set(err, EFBIG, "file is larger than the limit of %zu bytes", max);
+	buf[len] = '\0';
+	*ret = TAKE_PTR(buf);
+	if (ret_len)
+		*ret_len = len;
+	return 0;
+}
+
+int crl_fs_read_file(int dirfd, const char *name, size_t max, char **ret, size_t *ret_len, crl_error_t *err)
+{
+	_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+	if (fd < 0)
+		return crl_error_set_errno(err, errno, "open %s", name);
+	int r = crl_fs_read_fd(fd, max, ret, ret_len, err);
+	if (r < 0)
+		return crl_error_wrap(err, "%s", name);
+	return 0;
+}
+
+int crl_fs_mkdir_p(const char *path, mode_t mode, crl_error_t *err)
+{
+	if (!path || !*path)
+		return crl_error_set(err, EINVAL, "empty directory path");
+	_cleanup_free_ char *p = strdup(path);
+	if (!p)
+		return crl_error_set(err, ENOMEM, "out of memory");
+	for (char *s = p + 1;; s++) {
+		if (*s == '/' || *s == '\0') {
+			char c = *s;
+			*s = '\0';
+			if (mkdir(p, mode) < 0 && errno != EEXIST)
+				return crl_error_set_errno(err, errno, "create directory %s", p);
+			*s = c;
+			if (c == '\0')
+				break;
+		}
+	}
+	struct stat st;
+	if (stat(path, &st) < 0)
+		return crl_error_set_errno(err, errno, "stat %s", path);
+	if (!S_ISDIR(st.st_mode))
+		return crl_error_set(err, ENOTDIR, "%s exists and is not a directory", path);
+	return 0;
+}
+
+static int open_walk_nofollow(int rootfd, const char *path, int flags, mode_t mode, crl_error_t *err)
+{
+	_cleanup_free_ char *copy = strdup(path);
+	if (!copy)
+		return crl_error_set(err, ENOMEM, "out of memory");
+	/* Components already walked, so ".." can be resolved lexically without leaving the root. */
+	int stack[PATH_MAX / 2];
+	size_t depth = 0;
+	_cleanup_close_ int cur = fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
+	if (cur < 0)
+		return crl_error_set_errno(err, errno, "dup root fd");
+	char *save = NULL;
+	char *comp = strtok_r(copy, "/", &save);
+	int r = 0;
+	while (comp) {
+		char *next = strtok_r(NULL, "/", &save);
+		if (strcmp(comp, ".") == 0) {
+			comp = next;
+			continue;
+		}
+		if (strcmp(comp, "..") == 0) {
+			if (depth > 0) {
+				close(cur);
+				cur = stack[--depth];
+			}
+			comp = next;
+			continue;
+		}
+		int fd;
+		if (next)
+			fd = openat(cur, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		else
+			fd = openat(cur, comp, flags | O_NOFOLLOW | O_CLOEXEC, mode);
+		if (fd < 0) {
+			r = crl_error_set_errno(err, errno == ELOOP ? EXDEV : errno,
+						"open %s inside its root (symlinks are refused without openat2)", path);
+			break;
+		}
+		if (!next) {
+			while (depth > 0)
+				close(stack[--depth]);
+			return fd;
+		}
+		if (depth == sizeof(stack) / sizeof(stack[0])) {
+			close(fd);
+			r = crl_error_set(err, ENAMETOOLONG, "path too deep: %s", path);
+			break;
+		}
+		stack[depth++] = cur;
+		cur = fd;
+		comp = next;
+	}
+	while (depth > 0)
+		close(stack[--depth]);
+	if (r < 0)
+		return r;
+	/* The path named the root itself. */
+	return openat(cur, ".", flags | O_CLOEXEC, mode);
+}
+
+int crl_fs_open_in_root(int rootfd, const char *path, int flags, mode_t mode, crl_error_t *err)
+{
+	struct open_how how = {
+		.flags = (uint64_t)(flags | O_CLOEXEC),
+		.mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0,
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	};
+	const char *p = path;
+	while (*p == '/')
+		p++;
+	if (!*p)
+		p = ".";
+	long fd = syscall(SYS_openat2, rootfd, p, &how, sizeof(how));
+	if (fd >= 0)
+		return (int)fd;
+	if (errno == ENOSYS || errno == EPERM /* seccomp filters that predate openat2 */)
+		return open_walk_nofollow(rootfd, path, flags, mode, err);
+	return crl_error_set_errno(err, errno, "open %s inside its root", path);
+}
+
+static int rm_rf_at(int parent, const char *name, int depth)
+{
+	if (depth > 256)
+		return -ELOOP;
+	if (unlinkat(parent, name, 0) == 0 || errno == ENOENT)
+		return 0;
+	if (errno != EISDIR && errno != EPERM)
+		return -errno;
+	int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		int e = errno;
+		close(fd);
+		return -e;
+	}
+	int r = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		int e = rm_rf_at(dirfd(d), de->d_name, depth + 1);
+		if (e < 0 && r == 0)
+			r = e;
+	}
+	closedir(d);
+	if (unlinkat(parent, name, AT_REMOVEDIR) < 0 && errno != ENOENT && r == 0)
+		r = -errno;
+	return r;
+}
+
+int crl_fs_rm_rf(const char *path, crl_error_t *err)
+{
+	int r = rm_rf_at(AT_FDCWD, path, 0);
+	if (r < 0)
+		return crl_error_set_errno(err, -r, "remove %s", path);
+	return 0;
+}

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "error.h"
+
+/* Writes name in dirfd atomically: a temporary file in the same directory, fsync, rename over name, fsync the
+ * directory. Readers see the old content or the new, never a mix. */
+int crl_fs_write_atomic(int dirfd, const char *name, const void *data, size_t len, mode_t mode, crl_error_t *err);
+/* Reads the whole regular file behind fd, at most max bytes; the content is NUL-terminated. */
+int crl_fs_read_fd(int fd, size_t max, char **ret, size_t *ret_len, crl_error_t *err);
+/* Reads a whole regular file (opened relative to dirfd, symlinks not followed) of at most max bytes. The
+ * content is NUL-terminated. */
+int crl_fs_read_file(int dirfd, const char *name, size_t max, char **ret, size_t *ret_len, crl_error_t *err);
+/* mkdir -p; existing directories are fine, other existing files are an error. */
+int crl_fs_mkdir_p(const char *path, mode_t mode, crl_error_t *err);
+/* Opens path below the directory rootfd as if rootfd were "/": absolute paths, "..", and symlinks are resolved
+ * inside it (openat2 RESOLVE_IN_ROOT). Where openat2 is missing, the fallback walks component by component and
+ * refuses symlinks rather than resolve them. */
+int crl_fs_open_in_root(int rootfd, const char *path, int flags, mode_t mode, crl_error_t *err);
+/* Removes path and everything below it, without following symlinks. Missing is fine. */
+int crl_fs_rm_rf(const char *path, crl_error_t *err);

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+/* The only yajl user. A writer for building documents and a parsed tree for reading them. Strings written are
+ * sanitised to valid UTF-8. */
+
+typedef struct crl_json crl_json_t;
+
+crl_json_t *crl_json_new(bool pretty);
+void crl_json_free(crl_json_t *j);
+void crl_json_object_begin(crl_json_t *j);
+void crl_json_object_end(crl_json_t *j);
+void crl_json_array_begin(crl_json_t *j);
+void crl_json_array_end(crl_json_t *j);
+void crl_json_key(crl_json_t *j, const char *key);
+void crl_json_string(crl_json_t *j, const char *s);
+void crl_json_int(crl_json_t *j, int64_t v);
+void crl_json_bool(crl_json_t *j, bool v);
+void crl_json_null(crl_json_t *j);
+/* A copy of the document (NUL-terminated) in *ret; fails when the calls did not form one complete value. */
+int crl_json_finish(crl_json_t *j, char **ret, size_t *ret_len, crl_error_t *err);
+
+/* Parsed documents: a tree of values, freed with crl_json_value_free. */
+typedef struct yajl_val_s crl_json_value_t;
+
+int crl_json_parse(const char *text, crl_json_value_t **ret, crl_error_t *err);
+void crl_json_value_free(crl_json_value_t *v);
+/* NULL when v is not an object or has no such key. */
+const crl_json_value_t *crl_json_get(const crl_json_value_t *v, const char *key);
+/* NULL when v is not a string. */
+const char *crl_json_get_string(const crl_json_value_t *v);
+bool crl_json_get_int(const crl_json_value_t *v, int64_t *ret);
+bool crl_json_is_object(const crl_json_value_t *v);
+/* Array length, or 0 when v is not an array. */
+size_t crl_json_array_len(const crl_json_value_t *v);
+const crl_json_value_t *crl_json_array_at(const crl_json_value_t *v, size_t i);

@@ -1,0 +1,458 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/cleanup.h"
+#include "common/fs.h"
+#include "common/json.h"
+#include "common/log.h"
+#include "common/toml.h"
+
+typedef enum { K_STRING, K_INT, K_STRLIST } key_type_t;
+
+typedef struct key_def {
+	const char *table; /* "" for [crio-lite] itself */
+	const char *name;
+	key_type_t type;
+	size_t offset;
+	const char *def_str;
+	int64_t def_int;
+	const char *const *def_list;
+	const char *comment;
+} key_def_t;
+
+typedef struct table_def {
+	const char *name;
+	const char *comment;
+} table_def_t;
+
+#define OFF(f) offsetof(srv_config_t, f)
+
+static const char *const default_plugin_dirs[] = { "/opt/cni/bin", "/usr/lib/cni", NULL };
+
+static const table_def_t tables[] = {
+	{ "", "Paths of the daemon's state." },
+	{ "api", "The CRI gRPC server and the streaming server (exec, attach, port-forward)." },
+	{ "runtime", "How containers are run." },
+	{ "image", "Pulling and storing images." },
+	{ "network", "Pod networking through CNI plugins." },
+};
+
+static const key_def_t keys[] = {
+	{ "", "root", K_STRING, OFF(root), "/var/lib/crio-lite", 0, NULL,
+	  "Persistent state: images, layers, container metadata." },
+	{ "", "runroot", K_STRING, OFF(runroot), "/run/crio-lite", 0, NULL,
+	  "Volatile state that does not survive a reboot: pod monitors' sockets, pinned namespaces." },
+	{ "", "log_dir", K_STRING, OFF(log_dir), "/var/log/crio-lite/pods", 0, NULL,
+	  "Where container logs go when kubelet gives no log directory for a pod." },
+	{ "api", "listen", K_STRING, OFF(listen), "unix:///run/crio-lite/crio-lite.sock", 0, NULL,
+	  "The CRI socket kubelet and crictl connect to (unix:///path or /path). Created with mode 0660." },
+	{ "api", "stream_address", K_STRING, OFF(stream_address), "127.0.0.1", 0, NULL,
+	  "IP address the streaming server (exec, attach, port-forward) listens on." },
+	{ "api", "stream_port", K_STRING, OFF(stream_port), "0", 0, NULL,
+	  "Port of the streaming server; \"0\" picks a free port." },
+	{ "api", "grpc_max_send_msg_size", K_INT, OFF(grpc_max_send_msg_size), NULL, 16 * 1024 * 1024, NULL,
+	  "Largest gRPC message the daemon sends, in bytes (kubelet's limit is 16 MiB)." },
+	{ "api", "grpc_max_recv_msg_size", K_INT, OFF(grpc_max_recv_msg_size), NULL, 16 * 1024 * 1024, NULL,
+	  "Largest gRPC message the daemon accepts, in bytes; larger ones fail with RESOURCE_EXHAUSTED." },
+	{ "runtime", "log_level", K_STRING, OFF(log_level), "info", 0, NULL,
+	  "Daemon log level: fatal, error, warn, info, debug or trace." },
+	{ "runtime", "cgroup_manager", K_STRING, OFF(cgroup_manager), "cgroupfs", 0, NULL,
+	  "Cgroup driver reported to kubelet and used for containers. Only \"cgroupfs\" is supported." },
+	{ "image", "registries_conf", K_STRING, OFF(registries_conf), "/etc/containers/registries.conf", 0, NULL,
+	  "Registries, mirrors and search registries, in containers-registries.conf(5) format." },
+	{ "network", "network_dir", K_STRING, OFF(network_dir), "/etc/cni/net.d", 0, NULL,
+	  "Directory with CNI network configurations (.conflist, .conf, .json); the first in name order is used." },
+	{ "network", "plugin_dirs", K_STRLIST, OFF(plugin_dirs), NULL, 0, default_plugin_dirs,
+	  "Directories searched for CNI plugin binaries, in order." },
+	{ "network", "cni_default_network", K_STRING, OFF(cni_default_network), "", 0, NULL,
+	  "Name of the CNI network to use; empty takes the first configuration found in network_dir." },
+};
+
+#define ROOT_TABLE "crio-lite"
+
+static char **field_str(srv_config_t *cfg, const key_def_t *k)
+{
+	return (char **)((char *)cfg + k->offset);
+}
+
+static int64_t *field_int(srv_config_t *cfg, const key_def_t *k)
+{
+	return (int64_t *)((char *)cfg + k->offset);
+}
+
+static char ***field_list(srv_config_t *cfg, const key_def_t *k)
+{
+	return (char ***)((char *)cfg + k->offset);
+}
+
+static char **strv_dup(const char *const *v)
+{
+	size_t n = 0;
+	while (v && v[n])
+		n++;
+	char **r = calloc(n + 1, sizeof(*r));
+	if (!r)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		if (!(r[i] = strdup(v[i]))) {
+			crl_strv_free(r);
+			return NULL;
+		}
+	return r;
+}
+
+void srv_config_free(srv_config_t *cfg)
+{
+	if (!cfg)
+		return;
+	for (size_t i = 0; i < CRL_ARRAY_SIZE(keys); i++) {
+		const key_def_t *k = &keys[i];
+		if (k->type == K_STRING) {
+			free(*field_str(cfg, k));
+			*field_str(cfg, k) = NULL;
+		} else if (k->type == K_STRLIST) {
+			crl_strv_free(*field_list(cfg, k));
+			*field_list(cfg, k) = NULL;
+		}
+	}
+}
+
+int srv_config_init_defaults(srv_config_t *cfg, crl_error_t *err)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	for (size_t i = 0; i < CRL_ARRAY_SIZE(keys); i++) {
+		const key_def_t *k = &keys[i];
+		bool ok = true;
+		if (k->type == K_STRING)
+			ok = (*field_str(cfg, k) = strdup(k->def_str)) != NULL;
+		else if (k->type == K_INT)
+			*field_int(cfg, k) = k->def_int;
+		else
+			ok = (*field_list(cfg, k) = strv_dup(k->def_list)) != NULL;
+		if (!ok) {
+			srv_config_free(cfg);
+			return crl_error_set(err, ENOMEM, "out of memory");
+		}
+	}
+	return 0;
+}
+
+static const key_def_t *find_key(const char *table, const char *name)
+{
+	for (size_t i = 0; i < CRL_ARRAY_SIZE(keys); i++)
+		if (strcmp(keys[i].table, table) == 0 && strcmp(keys[i].name, name) == 0)
+			return &keys[i];
+	return NULL;
+}
+
+static bool is_table(const char *name)
+{
+	for (size_t i = 0; i < CRL_ARRAY_SIZE(tables); i++)
+		if (*tables[i].name && strcmp(tables[i].name, name) == 0)
+			return true;
+	return false;
+}
+
+static int set_key(srv_config_t *cfg, const key_def_t *k, const crl_toml_value_t *v, const char *file,
+		   crl_error_t *err)
+{
+	const char *sep = *k->table ? "." : "";
+	switch (k->type) {
+	case K_STRING:
+		if (v->type != CRL_TOML_STRING)
+			return crl_error_set(err, EINVAL, "%s:%d: %s%s%s.%s must be a string, not a %s", file, v->line,
+					     ROOT_TABLE, sep, k->table, k->name, crl_toml_type_name(v->type));
+		char *s = strdup(v->s);
+		if (!s)
+			return crl_error_set(err, ENOMEM, "out of memory");
+		free(*field_str(cfg, k));
+		*field_str(cfg, k) = s;
+		return 0;
+	case K_INT:
+		if (v->type != CRL_TOML_INTEGER)
+			return crl_error_set(err, EINVAL, "%s:%d: %s%s%s.%s must be an integer, not a %s", file,
+					     v->line, ROOT_TABLE, sep, k->table, k->name, crl_toml_type_name(v->type));
+		*field_int(cfg, k) = v->i;
+		return 0;
+	case K_STRLIST: {
+		if (v->type != CRL_TOML_ARRAY)
+			return crl_error_set(err, EINVAL, "%s:%d: %s%s%s.%s must be an array of strings, not a %s", file,
+					     v->line, ROOT_TABLE, sep, k->table, k->name, crl_toml_type_name(v->type));
+		_cleanup_strv_ char **list = calloc(v->n + 1, sizeof(char *));
+		if (!list)
+			return crl_error_set(err, ENOMEM, "out of memory");
+		for (size_t i = 0; i < v->n; i++) {
+			if (v->items[i]->type != CRL_TOML_STRING)
+				return crl_error_set(err, EINVAL, "%s:%d: %s%s%s.%s must be an array of strings; item %zu is a %s",
+						     file, v->items[i]->line, ROOT_TABLE, sep, k->table, k->name, i + 1,
+						     crl_toml_type_name(v->items[i]->type));
+			if (!(list[i] = strdup(v->items[i]->s)))
+				return crl_error_set(err, ENOMEM, "out of memory");
+		}
+		crl_strv_free(*field_list(cfg, k));
+		*field_list(cfg, k) = TAKE_PTR(list);
+		return 0;
+	}
+	}
+	return crl_error_set(err, EINVAL, "internal: bad key type");
+}
+
+/* Applies the keys of one table (the root [crio-lite] when table is ""). */
+static int load_table(srv_config_t *cfg, const char *table, const crl_toml_value_t *t, const char *file,
+		      crl_error_t *err)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		const char *name = t->keys[i];
+		const crl_toml_value_t *v = t->items[i];
+		if (!*table && is_table(name)) {
+			if (v->type != CRL_TOML_TABLE)
+				return crl_error_set(err, EINVAL, "%s:%d: %s.%s must be a table, not a %s", file, v->line,
+						     ROOT_TABLE, name, crl_toml_type_name(v->type));
+			int r = load_table(cfg, name, v, file, err);
+			if (r < 0)
+				return r;
+			continue;
+		}
+		const key_def_t *k = find_key(table, name);
+		if (!k)
+			return crl_error_set(err, EINVAL, "%s:%d: unknown key '%s%s%s.%s'", file, v->line, ROOT_TABLE,
+					     *table ? "." : "", table, name);
+		int r = set_key(cfg, k, v, file, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int srv_config_load_string(srv_config_t *cfg, const char *text, size_t len, const char *filename, crl_error_t *err)
+{
+	crl_toml_value_t *doc = NULL;
+	int r = crl_toml_parse(text, len, filename, &doc, err);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < doc->n && r >= 0; i++) {
+		const crl_toml_value_t *v = doc->items[i];
+		if (strcmp(doc->keys[i], ROOT_TABLE) != 0)
+			r = crl_error_set(err, EINVAL, "%s:%d: unknown key '%s' (settings live in the [%s] table)",
+					  filename, v->line, doc->keys[i], ROOT_TABLE);
+		else if (v->type != CRL_TOML_TABLE)
+			r = crl_error_set(err, EINVAL, "%s:%d: %s must be a table, not a %s", filename, v->line,
+					  ROOT_TABLE, crl_toml_type_name(v->type));
+		else
+			r = load_table(cfg, "", v, filename, err);
+	}
+	crl_toml_free(doc);
+	return r;
+}
+
+int srv_config_load_file(srv_config_t *cfg, const char *path, bool missing_ok, crl_error_t *err)
+{
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		if (errno == ENOENT && missing_ok)
+			return 0;
+		return crl_error_set_errno(err, errno, "cannot open config file %s", path);
+	}
+	int r = crl_fs_read_fd(fd, SRV_CONFIG_MAX_BYTES, &text, &len, err);
+	if (r < 0)
+		return crl_error_wrap(err, "config file %s", path);
+	return srv_config_load_string(cfg, text, len, path, err);
+}
+
+static int replace(char **field, const char *v, crl_error_t *err)
+{
+	char *s = strdup(v);
+	if (!s)
+		return crl_error_set(err, ENOMEM, "out of memory");
+	free(*field);
+	*field = s;
+	return 0;
+}
+
+int srv_config_apply_flags(srv_config_t *cfg, const srv_config_flags_t *f, crl_error_t *err)
+{
+	int r = 0;
+	if (f->listen && (r = replace(&cfg->listen, f->listen, err)) < 0)
+		return r;
+	if (f->root && (r = replace(&cfg->root, f->root, err)) < 0)
+		return r;
+	if (f->runroot && (r = replace(&cfg->runroot, f->runroot, err)) < 0)
+		return r;
+	if (f->log_level && (r = replace(&cfg->log_level, f->log_level, err)) < 0)
+		return r;
+	return 0;
+}
+
+int srv_config_socket_path(const srv_config_t *cfg, char **ret, crl_error_t *err)
+{
+	const char *l = cfg->listen;
+	const char *path;
+	if (strncmp(l, "unix://", 7) == 0)
+		path = l + 7;
+	else if (strncmp(l, "unix:", 5) == 0)
+		path = l + 5;
+	else if (strstr(l, "://"))
+		return crl_error_set(err, EINVAL, "listen: only unix sockets are supported, not '%s'", l);
+	else
+		path = l;
+	if (path[0] != '/')
+		return crl_error_set(err, EINVAL, "listen: socket path must be absolute: '%s'", l);
+	/* sun_path holds 108 bytes including the NUL. */
+	if (strlen(path) > 107)
+		return crl_error_set(err, ENAMETOOLONG, "listen: socket path is longer than 107 bytes: '%s'", path);
+	char *s = strdup(path);
+	if (!s)
+		return crl_error_set(err, ENOMEM, "out of memory");
+	*ret = s;
+	return 0;
+}
+
+int srv_config_validate(const srv_config_t *cfg, crl_error_t *err)
+{
+	const struct {
+		const char *name;
+		const char *v;
+	} paths[] = {
+		{ "root", cfg->root },
+		{ "runroot", cfg->runroot },
+		{ "log_dir", cfg->log_dir },
+		{ "image.registries_conf", cfg->registries_conf },
+		{ "network.network_dir", cfg->network_dir },
+	};
+	for (size_t i = 0; i < CRL_ARRAY_SIZE(paths); i++)
+		if (paths[i].v[0] != '/')
+			return crl_error_set(err, EINVAL, "%s must be an absolute path, not '%s'", paths[i].name,
+					     paths[i].v);
+	for (char **d = cfg->plugin_dirs; *d; d++)
+		if ((*d)[0] != '/')
+			return crl_error_set(err, EINVAL, "network.plugin_dirs: '%s' is not an absolute path", *d);
+	if (crl_log_parse_level(cfg->log_level) < 0)
+		return crl_error_set(err, EINVAL,
+				     "runtime.log_level: unknown level '%s' (fatal, error, warn, info, debug, trace)",
+				     cfg->log_level);
+	if (strcmp(cfg->cgroup_manager, "cgroupfs") != 0)
+		return crl_error_set(err, EINVAL, "runtime.cgroup_manager: '%s' is not supported; use \"cgroupfs\"",
+				     cfg->cgroup_manager);
+	const int64_t min_msg = 4096, max_msg = 1LL << 30;
+	if (cfg->grpc_max_send_msg_size < min_msg || cfg->grpc_max_send_msg_size > max_msg)
+		return crl_error_set(err, EINVAL, "api.grpc_max_send_msg_size must be between %lld and %lld bytes",
+				     (long long)min_msg, (long long)max_msg);
+	if (cfg->grpc_max_recv_msg_size < min_msg || cfg->grpc_max_recv_msg_size > max_msg)
+		return crl_error_set(err, EINVAL, "api.grpc_max_recv_msg_size must be between %lld and %lld bytes",
+				     (long long)min_msg, (long long)max_msg);
+	char *end = NULL;
+	errno = 0;
+	long port = strtol(cfg->stream_port, &end, 10);
+	if (!*cfg->stream_port || *end || errno || port < 0 || port > 65535)
+		return crl_error_set(err, EINVAL, "api.stream_port must be a port number from 0 to 65535, not '%s'",
+				     cfg->stream_port);
+	_cleanup_free_ char *sock = NULL;
+	return srv_config_socket_path(cfg, &sock, err);
+}
+
+/* --- printing --- */
+
+static void toml_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+		if (*c == '"' || *c == '\\')
+			fprintf(f, "\\%c", *c);
+		else if (*c < 0x20 || *c == 0x7f)
+			fprintf(f, "\\u%04x", *c);
+		else
+			fputc(*c, f);
+	}
+	fputc('"', f);
+}
+
+int srv_config_to_toml(const srv_config_t *cfg, char **ret, crl_error_t *err)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		return crl_error_set_errno(err, errno, "open_memstream");
+	fprintf(f, "# crio-lite configuration (TOML). Tables and keys follow CRI-O's crio.conf where the concept is "
+		   "the same.\n# Command-line flags (--listen, --root, --runroot, --log-level) override this file.\n");
+	for (size_t t = 0; t < CRL_ARRAY_SIZE(tables); t++) {
+		const char *tn = tables[t].name;
+		fprintf(f, "\n# %s\n[%s%s%s]\n", tables[t].comment, ROOT_TABLE, *tn ? "." : "", tn);
+		for (size_t i = 0; i < CRL_ARRAY_SIZE(keys); i++) {
+			const key_def_t *k = &keys[i];
+			if (strcmp(k->table, tn) != 0)
+				continue;
+			fprintf(f, "\n# %s\n%s = ", k->comment, k->name);
+			srv_config_t *c = (srv_config_t *)cfg;
+			if (k->type == K_STRING)
+				toml_string(f, *field_str(c, k));
+			else if (k->type == K_INT)
+				fprintf(f, "%lld", (long long)*field_int(c, k));
+			else {
+				fputc('[', f);
+				for (char **s = *field_list(c, k); *s; s++) {
+					if (s != *field_list(c, k))
+						fputs(", ", f);
+					toml_string(f, *s);
+				}
+				fputc(']', f);
+			}
+			fputc('\n', f);
+		}
+	}
+	if (fclose(f) != 0) {
+		free(buf);
+		return crl_error_set(err, ENOMEM, "out of memory");
+	}
+	*ret = buf;
+	return 0;
+}
+
+int srv_config_to_json(const srv_config_t *cfg, bool pretty, char **ret, crl_error_t *err)
+{
+	crl_json_t *j = crl_json_new(pretty);
+	if (!j)
+		return crl_error_set(err, ENOMEM, "out of memory");
+	srv_config_t *c = (srv_config_t *)cfg;
+	crl_json_object_begin(j);
+	crl_json_key(j, ROOT_TABLE);
+	crl_json_object_begin(j);
+	for (size_t t = 0; t < CRL_ARRAY_SIZE(tables); t++) {
+		const char *tn = tables[t].name;
+		if (*tn) {
+			crl_json_key(j, tn);
+			crl_json_object_begin(j);
+		}
+		for (size_t i = 0; i < CRL_ARRAY_SIZE(keys); i++) {
+			const key_def_t *k = &keys[i];
+			if (strcmp(k->table, tn) != 0)
+				continue;
+			crl_json_key(j, k->name);
+			if (k->type == K_STRING)
+				crl_json_string(j, *field_str(c, k));
+			else if (k->type == K_INT)
+				crl_json_int(j, *field_int(c, k));
+			else {
+				crl_json_array_begin(j);
+				for (char **s = *field_list(c, k); *s; s++)
+					crl_json_string(j, *s);
+				crl_json_array_end(j);
+			}
+		}
+		if (*tn)
+			crl_json_object_end(j);
+	}
+	crl_json_object_end(j);
+	crl_json_object_end(j);
+	int r = crl_json_finish(j, ret, NULL, err);
+	crl_json_free(j);
+	return r;
+}

@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include <pthread.h>
+
+#include "config.h"
+
+typedef struct srv_events srv_events_t;
+
+/* The daemon's one context object, passed to every handler. */
+struct srv_daemon {
+	srv_config_t cfg;
+	char *socket_path;
+	int root_fd;    /* cfg.root, held open */
+	int runroot_fd; /* cfg.runroot, held open */
+	srv_events_t *events;
+
+	pthread_mutex_t lock; /* guards what follows */
+	char *pod_cidr;       /* from UpdateRuntimeConfig; "" until kubelet sends one */
+};

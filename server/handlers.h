@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include "grpc.h"
+
+/* One handler per CRI call, each in the file named after it. They never touch gRPC. */
+
+/* version.c */
+int srv_version(srv_daemon_t *d, srv_call_t *call, const void *req, void *resp, crl_error_t *err);
+/* runtime_status.c */
+int srv_status(srv_daemon_t *d, srv_call_t *call, const void *req, void *resp, crl_error_t *err);
+/* runtime_config.c */
+int srv_runtime_config(srv_daemon_t *d, srv_call_t *call, const void *req, void *resp, crl_error_t *err);
+int srv_update_runtime_config(srv_daemon_t *d, srv_call_t *call, const void *req, void *resp, crl_error_t *err);
+/* container_events.c */
+int srv_get_container_events(srv_daemon_t *d, srv_call_t *call, const void *req, crl_error_t *err);

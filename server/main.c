@@ -1,0 +1,292 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <grpc/grpc.h>
+
+#include "common/cleanup.h"
+#include "common/fs.h"
+#include "common/log.h"
+#include "config.h"
+#include "container_events.h"
+#include "daemon.h"
+#include "grpc.h"
+#include "state.h"
+
+/* How long in-flight calls may run on after SIGTERM before they are cancelled. */
+#define SHUTDOWN_GRACE_MS 5000
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: crio-lite [OPTIONS] [config]\n"
+		"\n"
+		"crio-lite is a Kubernetes container runtime serving the CRI v1 API on a unix socket.\n"
+		"\n"
+		"Commands:\n"
+		"  config               print the effective configuration as a crio-lite.conf and exit\n"
+		"\n"
+		"Options:\n"
+		"  -c, --config FILE    configuration file (default %s; missing is fine unless given)\n"
+		"  -l, --listen ADDR    CRI socket, unix:///path or /path (overrides api.listen)\n"
+		"  -r, --root DIR       persistent state directory (overrides root)\n"
+		"      --runroot DIR    volatile state directory (overrides runroot)\n"
+		"      --log-level LVL  fatal, error, warn, info, debug or trace (overrides runtime.log_level)\n"
+		"  -h, --help           show this help\n"
+		"  -v, --version        show the version\n",
+		SRV_DEFAULT_CONFIG_PATH);
+}
+
+/* Takes an exclusive lock on path (created if needed) and writes our pid into it. A second daemon on the same
+ * root or socket fails here: gRPC core would otherwise silently unlink and take over the first one's socket. */
+static int take_lock(const char *path, const char *what, int *ret_fd, crl_error_t *err)
+{
+	_cleanup_close_ int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return crl_error_set_errno(err, errno, "cannot open lock file %s", path);
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno != EWOULDBLOCK)
+			return crl_error_set_errno(err, errno, "cannot lock %s", path);
+		char buf[32] = "";
+		ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+		buf[n > 0 ? n : 0] = '\0';
+		buf[strcspn(buf, "\n")] = '\0';
+		return crl_error_set(err, EBUSY, "another crio-lite%s%s is already using %s (lock %s held); refusing to start",
+				     buf[0] ? " (pid " : "", buf[0] ? strcat(buf, ")") : "", what, path);
+	}
+	char pid[32];
+	int n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t)n, 0) != n)
+		return crl_error_set_errno(err, errno, "write lock file %s", path);
+	*ret_fd = TAKE_FD(fd);
+	return 0;
+}
+
+static int open_dir(const char *path, mode_t mode, int *ret_fd, crl_error_t *err)
+{
+	int r = crl_fs_mkdir_p(path, mode, err);
+	if (r < 0)
+		return r;
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return crl_error_set_errno(err, errno, "open %s", path);
+	*ret_fd = fd;
+	return 0;
+}
+
+typedef struct options {
+	const char *config_path;
+	bool config_given;
+	bool print_config;
+	srv_config_flags_t flags;
+} options_t;
+
+/* Returns 1 when the program should exit 0 (help, version), -1 on a usage error. */
+static int parse_args(int argc, char **argv, options_t *o)
+{
+	enum { OPT_RUNROOT = 1000, OPT_LOG_LEVEL };
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "root", required_argument, NULL, 'r' },
+		{ "runroot", required_argument, NULL, OPT_RUNROOT },
+		{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'v' },
+		{ NULL, 0, NULL, 0 },
+	};
+	o->config_path = SRV_DEFAULT_CONFIG_PATH;
+	int c;
+	while ((c = getopt_long(argc, argv, "c:l:r:hv", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			o->config_path = optarg;
+			o->config_given = true;
+			break;
+		case 'l':
+			o->flags.listen = optarg;
+			break;
+		case 'r':
+			o->flags.root = optarg;
+			break;
+		case OPT_RUNROOT:
+			o->flags.runroot = optarg;
+			break;
+		case OPT_LOG_LEVEL:
+			o->flags.log_level = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 1;
+		case 'v':
+			printf("crio-lite version %s\nCRI API v1\n", CRL_VERSION);
+			return 1;
+		default:
+			usage(stderr);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		if (strcmp(argv[optind], "config") == 0 && optind + 1 == argc) {
+			o->print_config = true;
+		} else {
+			fprintf(stderr, "crio-lite: unknown command '%s'\n", argv[optind]);
+			usage(stderr);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int load_config(const options_t *o, srv_config_t *cfg, crl_error_t *err)
+{
+	int r = srv_config_init_defaults(cfg, err);
+	if (r < 0)
+		return r;
+	if ((r = srv_config_load_file(cfg, o->config_path, !o->config_given, err)) < 0 ||
+	    (r = srv_config_apply_flags(cfg, &o->flags, err)) < 0 || (r = srv_config_validate(cfg, err)) < 0) {
+		srv_config_free(cfg);
+		return r;
+	}
+	return 0;
+}
+
+typedef struct locks {
+	int root_fd;
+	int sock_fd;
+} locks_t;
+
+static int prepare(srv_daemon_t *d, locks_t *locks, crl_error_t *err)
+{
+	int r;
+	if ((r = srv_config_socket_path(&d->cfg, &d->socket_path, err)) < 0)
+		return r;
+	if ((r = open_dir(d->cfg.root, 0700, &d->root_fd, err)) < 0 ||
+	    (r = open_dir(d->cfg.runroot, 0700, &d->runroot_fd, err)) < 0)
+		return r;
+	_cleanup_free_ char *sockdir_buf = strdup(d->socket_path);
+	if (!sockdir_buf)
+		return crl_error_set(err, ENOMEM, "out of memory");
+	if ((r = crl_fs_mkdir_p(dirname(sockdir_buf), 0755, err)) < 0)
+		return crl_error_wrap(err, "socket directory");
+	_cleanup_free_ char *root_lock = NULL, *sock_lock = NULL;
+	if (asprintf(&root_lock, "%s/crio-lite.lock", d->cfg.root) < 0 ||
+	    asprintf(&sock_lock, "%s.lock", d->socket_path) < 0)
+		return crl_error_set(err, ENOMEM, "out of memory");
+	if ((r = take_lock(root_lock, d->cfg.root, &locks->root_fd, err)) < 0 ||
+	    (r = take_lock(sock_lock, d->socket_path, &locks->sock_fd, err)) < 0)
+		return r;
+	/* We hold the socket's lock, so a socket file there is a leftover of a daemon that died. */
+	if (unlink(d->socket_path) < 0 && errno != ENOENT)
+		return crl_error_set_errno(err, errno, "remove stale socket %s", d->socket_path);
+	if ((r = srv_state_load_runtime_config(d, err)) < 0)
+		return r;
+	return srv_events_new(&d->events, err);
+}
+
+static void daemon_cleanup(srv_daemon_t *d, locks_t *locks)
+{
+	srv_events_free(d->events);
+	if (d->root_fd >= 0)
+		close(d->root_fd);
+	if (d->runroot_fd >= 0)
+		close(d->runroot_fd);
+	if (locks->sock_fd >= 0)
+		close(locks->sock_fd);
+	if (locks->root_fd >= 0)
+		close(locks->root_fd);
+	free(d->socket_path);
+	free(d->pod_cidr);
+	srv_config_free(&d->cfg);
+	pthread_mutex_destroy(&d->lock);
+}
+
+int main(int argc, char **argv)
+{
+	options_t o = { 0 };
+	int pr = parse_args(argc, argv, &o);
+	if (pr != 0)
+		return pr > 0 ? 0 : 2;
+
+	srv_daemon_t d = { .root_fd = -1, .runroot_fd = -1 };
+	locks_t locks = { -1, -1 };
+	pthread_mutex_init(&d.lock, NULL);
+	crl_error_t err = CRL_ERROR_INIT;
+	if (load_config(&o, &d.cfg, &err) < 0) {
+		fprintf(stderr, "crio-lite: %s\n", crl_error_message(&err));
+		crl_error_clear(&err);
+		pthread_mutex_destroy(&d.lock);
+		return 1;
+	}
+	if (o.print_config) {
+		_cleanup_free_ char *text = NULL;
+		int r = srv_config_to_toml(&d.cfg, &text, &err);
+		if (r == 0)
+			fputs(text, stdout);
+		else
+			fprintf(stderr, "crio-lite: %s\n", crl_error_message(&err));
+		crl_error_clear(&err);
+		srv_config_free(&d.cfg);
+		pthread_mutex_destroy(&d.lock);
+		return r == 0 ? 0 : 1;
+	}
+	crl_log_set_level((crl_log_level_t)crl_log_parse_level(d.cfg.log_level));
+	umask(0022);
+
+	/* Signals are taken synchronously by main: block them before gRPC starts its threads, which inherit the
+	 * mask. */
+	sigset_t sigs;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	int status = 1;
+	if (prepare(&d, &locks, &err) < 0) {
+		log_fatal("%s", crl_error_message(&err));
+		goto out;
+	}
+
+	grpc_init();
+	srv_grpc_t *g = NULL;
+	if (srv_grpc_start(&d, d.socket_path, &g, &err) < 0) {
+		log_fatal("%s", crl_error_message(&err));
+		grpc_shutdown();
+		goto out;
+	}
+	log_info("crio-lite %s serving CRI v1 on unix://%s (root %s, runroot %s)", CRL_VERSION, d.socket_path,
+		 d.cfg.root, d.cfg.runroot);
+
+	for (;;) {
+		int sig = 0;
+		if (sigwait(&sigs, &sig) != 0)
+			continue;
+		if (sig == SIGHUP) {
+			log_info("SIGHUP: configuration reload is not supported; restart crio-lite to apply changes");
+			continue;
+		}
+		log_info("received %s; shutting down", strsignal(sig));
+		break;
+	}
+	srv_grpc_stop(g, SHUTDOWN_GRACE_MS);
+	if (unlink(d.socket_path) < 0 && errno != ENOENT)
+		log_warn("cannot remove %s: %s", d.socket_path, strerror(errno));
+	grpc_shutdown();
+	log_info("crio-lite stopped");
+	status = 0;
+out:
+	crl_error_clear(&err);
+	daemon_cleanup(&d, &locks);
+	return status;
+}

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "state.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/cleanup.h"
+#include "common/fs.h"
+#include "common/json.h"
+#include "daemon.h"
+
+#define RUNTIME_CONFIG_FILE "runtime-config.json"
+
+int srv_state_save_runtime_config(srv_daemon_t *d, const char *pod_cidr, crl_error_t *err)
+{
+	crl_json_t *j = crl_json_new(false);
+	if (!j)
+		return crl_error_set(err, ENOMEM, "out of memory");
+	crl_json_object_begin(j);
+	crl_json_key(j, "version");
+	crl_json_int(j, SRV_STATE_VERSION);
+	crl_json_key(j, "pod_cidr");
+	crl_json_string(j, pod_cidr);
+	crl_json_object_end(j);
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	int r = crl_json_finish(j, &text, &len, err);
+	crl_json_free(j);
+	if (r < 0)
+		return r;
+	r = crl_fs_write_atomic(d->root_fd, RUNTIME_CONFIG_FILE, text, len, 0600, err);
+	if (r < 0)
+		return crl_error_wrap(err, "save runtime config");
+	return 0;
+}
+
+int srv_state_load_runtime_config(srv_daemon_t *d, crl_error_t *err)
+{
+	_cleanup_free_ char *text = NULL;
+	crl_error_t e = CRL_ERROR_INIT;
+	int r = crl_fs_read_file(d->root_fd, RUNTIME_CONFIG_FILE, SRV_STATE_MAX_BYTES, &text, NULL, &e);
+	const char *cidr = "";
+	crl_json_value_t *doc = NULL;
+	if (r == -ENOENT) {
+		crl_error_clear(&e);
+	} else if (r < 0) {
+		*err = e;
+		return crl_error_wrap(err, "load runtime config");
+	} else {
+		if ((r = crl_json_parse(text, &doc, err)) < 0)
+			return crl_error_wrap(err, "%s/%s", d->cfg.root, RUNTIME_CONFIG_FILE);
+		int64_t v = 0;
+		if (!crl_json_get_int(crl_json_get(doc, "version"), &v) || v != SRV_STATE_VERSION) {
+			crl_json_value_free(doc);
+			return crl_error_set(err, EINVAL, "%s/%s: unsupported state version (this crio-lite reads %d)",
+					     d->cfg.root, RUNTIME_CONFIG_FILE, SRV_STATE_VERSION);
+		}
+		const char *s = crl_json_get_string(crl_json_get(doc, "pod_cidr"));
+		if (s)
+			cidr = s;
+	}
+	char *copy = strdup(cidr);
+	crl_json_value_free(doc);
+	if (!copy)
+		return crl_error_set(err, ENOMEM, "out of memory");
+	free(d->pod_cidr);
+	d->pod_cidr = copy;
+	return 0;
+}

@@ -1,0 +1,215 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "harness.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api.pb-c.h"
+#include "common/fs.h"
+
+const char *td_binary(void)
+{
+	const char *b = getenv("CRIO_LITE_BIN");
+	return b ? b : "./crio-lite";
+}
+
+void td_write_file(const char *path, const char *content)
+{
+	FILE *f = fopen(path, "we");
+	if (!f) {
+		fprintf(stderr, "cannot write %s: %s\n", path, strerror(errno));
+		abort();
+	}
+	fputs(content, f);
+	fclose(f);
+}
+
+int td_setup(test_daemon_t *t, const char *extra_toml)
+{
+	memset(t, 0, sizeof(*t));
+	snprintf(t->dir, sizeof(t->dir), "/tmp/crl-test-XXXXXX");
+	if (!mkdtemp(t->dir))
+		return -errno;
+	snprintf(t->sock, sizeof(t->sock), "%s/run/crio-lite.sock", t->dir);
+	snprintf(t->conf, sizeof(t->conf), "%s/crio-lite.conf", t->dir);
+	snprintf(t->root, sizeof(t->root), "%s/root", t->dir);
+	snprintf(t->runroot, sizeof(t->runroot), "%s/run", t->dir);
+	snprintf(t->netdir, sizeof(t->netdir), "%s/net.d", t->dir);
+	snprintf(t->log, sizeof(t->log), "%s/daemon.log", t->dir);
+	mkdir(t->netdir, 0755);
+	char conf[4096];
+	snprintf(conf, sizeof(conf),
+		 "[crio-lite]\nroot = \"%s\"\nrunroot = \"%s\"\nlog_dir = \"%s/pods\"\n"
+		 "[crio-lite.api]\nlisten = \"unix://%s\"\n"
+		 "[crio-lite.runtime]\nlog_level = \"debug\"\n"
+		 "[crio-lite.network]\nnetwork_dir = \"%s\"\nplugin_dirs = [\"/usr/lib/cni\", \"/opt/cni/bin\"]\n%s",
+		 t->root, t->runroot, t->dir, t->sock, t->netdir, extra_toml ? extra_toml : "");
+	td_write_file(t->conf, conf);
+	t->pid = -1;
+	return 0;
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+int td_start(test_daemon_t *t, const char *const *extra_args)
+{
+	const char *argv[32];
+	size_t n = 0;
+	argv[n++] = td_binary();
+	argv[n++] = "--config";
+	argv[n++] = t->conf;
+	for (size_t i = 0; extra_args && extra_args[i] && n < 30; i++)
+		argv[n++] = extra_args[i];
+	argv[n] = NULL;
+	pid_t pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		int fd = open(t->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		if (fd >= 0) {
+			dup2(fd, STDERR_FILENO);
+			dup2(fd, STDOUT_FILENO);
+		}
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	t->pid = pid;
+	t->client = cri_client_new(t->sock);
+	long deadline = now_ms() + 10000;
+	while (now_ms() < deadline) {
+		int st;
+		if (waitpid(pid, &st, WNOHANG) == pid) {
+			t->pid = -1;
+			return -ECHILD;
+		}
+		if (access(t->sock, F_OK) == 0) {
+			Runtime__V1__VersionRequest req = RUNTIME__V1__VERSION_REQUEST__INIT;
+			cri_result_t r;
+			if (cri_call(t->client, "/runtime.v1.RuntimeService/Version", &req.base,
+				     &runtime__v1__version_response__descriptor, 1000, &r) == 0 &&
+			    r.code == 0) {
+				cri_result_clear(&r);
+				return 0;
+			}
+			cri_result_clear(&r);
+		}
+		usleep(20000);
+	}
+	return -ETIMEDOUT;
+}
+
+int td_stop(test_daemon_t *t, int sig, int timeout_ms)
+{
+	if (t->client) {
+		cri_client_free(t->client);
+		t->client = NULL;
+	}
+	if (t->pid <= 0)
+		return -1;
+	kill(t->pid, sig);
+	long deadline = now_ms() + timeout_ms;
+	for (;;) {
+		int st;
+		pid_t r = waitpid(t->pid, &st, WNOHANG);
+		if (r == t->pid) {
+			t->pid = -1;
+			return st;
+		}
+		if (now_ms() > deadline) {
+			kill(t->pid, SIGKILL);
+			waitpid(t->pid, &st, 0);
+			t->pid = -1;
+			return -1;
+		}
+		usleep(10000);
+	}
+}
+
+void td_cleanup(test_daemon_t *t)
+{
+	if (t->pid > 0)
+		td_stop(t, SIGKILL, 5000);
+	if (t->client) {
+		cri_client_free(t->client);
+		t->client = NULL;
+	}
+	if (t->dir[0]) {
+		crl_error_t err = CRL_ERROR_INIT;
+		crl_fs_rm_rf(t->dir, &err);
+		crl_error_clear(&err);
+	}
+	t->dir[0] = '\0';
+}
+
+char *td_log(const test_daemon_t *t)
+{
+	char *text = NULL;
+	crl_error_t err = CRL_ERROR_INIT;
+	if (crl_fs_read_file(AT_FDCWD, t->log, 64 * 1024 * 1024, &text, NULL, &err) < 0)
+		text = strdup("");
+	crl_error_clear(&err);
+	return text;
+}
+
+bool td_wait_log(const test_daemon_t *t, const char *needle, int timeout_ms)
+{
+	long deadline = now_ms() + timeout_ms;
+	do {
+		char *l = td_log(t);
+		bool found = strstr(l, needle) != NULL;
+		free(l);
+		if (found)
+			return true;
+		usleep(20000);
+	} while (now_ms() < deadline);
+	return false;
+}
+
+int td_run(const char *const *args, char **ret_output, int timeout_ms)
+{
+	char path[] = "/tmp/crl-run-XXXXXX";
+	int fd = mkostemp(path, O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		execv(args[0], (char *const *)args);
+		_exit(127);
+	}
+	close(fd);
+	int st = -1;
+	long deadline = now_ms() + timeout_ms;
+	for (;;) {
+		pid_t r = waitpid(pid, &st, WNOHANG);
+		if (r == pid)
+			break;
+		if (now_ms() > deadline) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &st, 0);
+			st = -1;
+			break;
+		}
+		usleep(5000);
+	}
+	crl_error_t err = CRL_ERROR_INIT;
+	if (crl_fs_read_file(AT_FDCWD, path, 16 * 1024 * 1024, ret_output, NULL, &err) < 0)
+		*ret_output = strdup("");
+	crl_error_clear(&err);
+	unlink(path);
+	return st;
+}

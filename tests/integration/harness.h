@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "cri_client.h"
+
+/* A real crio-lite daemon on a temporary root, runroot, socket and CNI directory, for one test or group. */
+typedef struct test_daemon {
+	char dir[128];
+	char sock[192];
+	char conf[192];
+	char root[192];
+	char runroot[192];
+	char netdir[192];
+	char log[192];
+	pid_t pid;
+	cri_client_t *client;
+} test_daemon_t;
+
+/* The daemon binary under test (CRIO_LITE_BIN, set by meson). */
+const char *td_binary(void);
+/* Creates the directories and a config; extra is appended to the [crio-lite.*] tables as raw TOML. */
+int td_setup(test_daemon_t *t, const char *extra_toml);
+/* Starts the daemon and waits until Version answers (10 s); extra_args are appended to the command line. */
+int td_start(test_daemon_t *t, const char *const *extra_args);
+/* Sends sig to the daemon's pid and waits up to timeout_ms; returns the wait status, or -1 on timeout (the
+ * daemon is then killed). */
+int td_stop(test_daemon_t *t, int sig, int timeout_ms);
+/* Removes everything td_setup made. */
+void td_cleanup(test_daemon_t *t);
+/* The daemon's stderr so far (caller frees). */
+char *td_log(const test_daemon_t *t);
+/* Waits until the log contains needle. */
+bool td_wait_log(const test_daemon_t *t, const char *needle, int timeout_ms);
+/* Runs the binary with args, captures stdout+stderr (caller frees) and returns the exit status (or -1). */
+int td_run(const char *const *args, char **ret_output, int timeout_ms);
+void td_write_file(const char *path, const char *content);
