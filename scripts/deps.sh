@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages crio-lite needs. Usage: scripts/deps.sh [build|test]
+#   build: what building the daemon needs; test (default): that plus what the tests use.
+set -euo pipefail
+what="${1:-test}"
+build_pkgs=(
+	meson ninja-build pkg-config gcc
+	libgrpc-dev protobuf-compiler protobuf-c-compiler libprotobuf-c-dev
+	libyajl-dev libseccomp-dev libcurl4-openssl-dev libarchive-dev libzstd-dev zlib1g-dev libssl-dev
+)
+test_pkgs=(
+	libcmocka-dev
+	# Status reports NetworkReady from real CNI plugin binaries in /usr/lib/cni.
+	containernetworking-plugins
+)
+pkgs=("${build_pkgs[@]}")
+[ "$what" = test ] && pkgs+=("${test_pkgs[@]}")
+
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+	exit 0
+fi
+if [ "$(id -u)" != 0 ]; then
+	echo "deps.sh: missing packages (${missing[*]}); run as root to install them" >&2
+	exit 1
+fi
+echo "deps.sh: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
