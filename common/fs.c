@@ -2,6 +2,7 @@
 #include "fs.h"
 
 #include <dirent.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -272,5 +273,97 @@ int crl_fs_rm_rf(const char *path, crl_error_t *err)
 	int r = rm_rf_at(AT_FDCWD, path, 0);
 	if (r < 0)
 		return crl_error_set_errno(err, -r, "remove %s", path);
+	return 0;
+}
+
+typedef struct inode_set {
+	uint64_t *keys; /* dev ^ ino mixed; 0 marks a free slot */
+	size_t cap, n;
+} inode_set_t;
+
+/* Returns true when (dev, ino) was already in the set. */
+static bool inode_seen(inode_set_t *s, dev_t dev, ino_t ino)
+{
+	uint64_t k = ((uint64_t)ino * 0x9E3779B97F4A7C15ull) ^ (uint64_t)dev;
+	if (k == 0)
+		k = 1;
+	if (s->n * 2 >= s->cap) {
+		size_t ncap = s->cap ? s->cap * 2 : 1024;
+		uint64_t *nk = calloc(ncap, sizeof(*nk));
+		if (!nk)
+			return false; /* counting a hard link twice beats failing */
+		for (size_t i = 0; i < s->cap; i++)
+			if (s->keys[i])
+				for (size_t j = s->keys[i] % ncap;; j = (j + 1) % ncap)
+					if (!nk[j]) {
+						nk[j] = s->keys[i];
+						break;
+					}
+		free(s->keys);
+		s->keys = nk;
+		s->cap = ncap;
+	}
+	for (size_t j = k % s->cap;; j = (j + 1) % s->cap) {
+		if (s->keys[j] == k)
+			return true;
+		if (!s->keys[j]) {
+			s->keys[j] = k;
+			s->n++;
+			return false;
+		}
+	}
+}
+
+static int usage_at(int fd, inode_set_t *seen, uint64_t *bytes, uint64_t *inodes, int depth)
+{
+	if (depth > 4096)
+		return -ELOOP;
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		int e = errno;
+		close(fd);
+		return -e;
+	}
+	int r = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		struct stat st;
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue; /* removed while we walked */
+		if (st.st_nlink > 1 && !S_ISDIR(st.st_mode) && inode_seen(seen, st.st_dev, st.st_ino))
+			continue;
+		*bytes += (uint64_t)st.st_blocks * 512;
+		*inodes += 1;
+		if (S_ISDIR(st.st_mode)) {
+			int sub = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (sub >= 0 && (r = usage_at(sub, seen, bytes, inodes, depth + 1)) < 0)
+				break;
+		}
+	}
+	closedir(d);
+	return r;
+}
+
+int crl_fs_usage(const char *path, uint64_t *ret_bytes, uint64_t *ret_inodes, crl_error_t *err)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return crl_error_set_errno(err, errno, "open %s", path);
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		int e = errno;
+		close(fd);
+		return crl_error_set_errno(err, e, "stat %s", path);
+	}
+	uint64_t bytes = (uint64_t)st.st_blocks * 512, inodes = 1;
+	inode_set_t seen = { 0 };
+	int r = usage_at(fd, &seen, &bytes, &inodes, 0);
+	free(seen.keys);
+	if (r < 0)
+		return crl_error_set_errno(err, -r, "disk usage of %s", path);
+	*ret_bytes = bytes;
+	*ret_inodes = inodes;
 	return 0;
 }

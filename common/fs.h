@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "error.h"
@@ -20,5 +21,8 @@ int crl_fs_mkdir_p(const char *path, mode_t mode, crl_error_t *err);
  * inside it (openat2 RESOLVE_IN_ROOT). Where openat2 is missing, the fallback walks component by component and
  * refuses symlinks rather than resolve them. */
 int crl_fs_open_in_root(int rootfd, const char *path, int flags, mode_t mode, crl_error_t *err);
+/* Bytes allocated (st_blocks * 512) and inodes used by everything below path, path included; symlinks are not
+ * followed and an inode with several links counts once. */
+int crl_fs_usage(const char *path, uint64_t *ret_bytes, uint64_t *ret_inodes, crl_error_t *err);
 /* Removes path and everything below it, without following symlinks. Missing is fine. */
 int crl_fs_rm_rf(const char *path, crl_error_t *err);

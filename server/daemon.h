@@ -13,6 +13,7 @@ struct srv_daemon {
 	char *socket_path;
 	int root_fd;    /* cfg.root, held open */
 	int runroot_fd; /* cfg.runroot, held open */
+	char *image_dir; /* <root>/images: the image store */
 	srv_events_t *events;
 
 	pthread_mutex_t lock; /* guards what follows */

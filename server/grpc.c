@@ -85,7 +85,7 @@ static const srv_method_t methods[] = {
 	{ IMG, "ImageStatus", NULL, NULL, true },
 	{ IMG, "PullImage", NULL, NULL, true },
 	{ IMG, "RemoveImage", NULL, NULL, true },
-	{ IMG, "ImageFsInfo", NULL, NULL, true },
+	{ IMG, "ImageFsInfo", srv_image_fs_info, NULL, true },
 };
 
 const srv_method_t *srv_grpc_methods(size_t *ret_n)

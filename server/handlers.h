@@ -14,3 +14,5 @@ int srv_runtime_config(srv_daemon_t *d, srv_call_t *call, const void *req, void 
 int srv_update_runtime_config(srv_daemon_t *d, srv_call_t *call, const void *req, void *resp, crl_error_t *err);
 /* container_events.c */
 int srv_get_container_events(srv_daemon_t *d, srv_call_t *call, const void *req, crl_error_t *err);
+/* image_fs_info.c */
+int srv_image_fs_info(srv_daemon_t *d, srv_call_t *call, const void *req, void *resp, crl_error_t *err);

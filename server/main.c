@@ -173,6 +173,10 @@ static int prepare(srv_daemon_t *d, locks_t *locks, crl_error_t *err)
 	if ((r = open_dir(d->cfg.root, 0700, &d->root_fd, err)) < 0 ||
 	    (r = open_dir(d->cfg.runroot, 0700, &d->runroot_fd, err)) < 0)
 		return r;
+	if (asprintf(&d->image_dir, "%s/images", d->cfg.root) < 0)
+		return crl_error_set(err, ENOMEM, "out of memory");
+	if ((r = crl_fs_mkdir_p(d->image_dir, 0700, err)) < 0)
+		return r;
 	_cleanup_free_ char *sockdir_buf = strdup(d->socket_path);
 	if (!sockdir_buf)
 		return crl_error_set(err, ENOMEM, "out of memory");
@@ -205,6 +209,7 @@ static void daemon_cleanup(srv_daemon_t *d, locks_t *locks)
 	if (locks->root_fd >= 0)
 		close(locks->root_fd);
 	free(d->socket_path);
+	free(d->image_dir);
 	free(d->pod_cidr);
 	srv_config_free(&d->cfg);
 	pthread_mutex_destroy(&d->lock);
