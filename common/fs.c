@@ -268,6 +268,14 @@ static int rm_rf_at(int parent, const char *name, int depth)
 	return r;
 }
 
+int crl_fs_rm_rf_at(int parent, const char *name, crl_error_t *err)
+{
+	int r = rm_rf_at(parent, name, 0);
+	if (r < 0)
+		return crl_error_set_errno(err, -r, "remove %s", name);
+	return 0;
+}
+
 int crl_fs_rm_rf(const char *path, crl_error_t *err)
 {
 	int r = rm_rf_at(AT_FDCWD, path, 0);

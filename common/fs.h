@@ -26,3 +26,5 @@ int crl_fs_open_in_root(int rootfd, const char *path, int flags, mode_t mode, cr
 int crl_fs_usage(const char *path, uint64_t *ret_bytes, uint64_t *ret_inodes, crl_error_t *err);
 /* Removes path and everything below it, without following symlinks. Missing is fine. */
 int crl_fs_rm_rf(const char *path, crl_error_t *err);
+/* The same for name in the directory parent, never leaving it. */
+int crl_fs_rm_rf_at(int parent, const char *name, crl_error_t *err);

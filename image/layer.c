@@ -1,0 +1,619 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "layer.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#include "common/cleanup.h"
+#include "common/fs.h"
+
+#define CHUNK (128 * 1024)
+
+static char *hex_digest(EVP_MD_CTX *ctx)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+	if (EVP_DigestFinal_ex(ctx, md, &n) != 1)
+		return NULL;
+	char *s = malloc(7 + 2 * n + 1);
+	if (!s)
+		return NULL;
+	memcpy(s, "sha256:", 7);
+	for (unsigned i = 0; i < n; i++)
+		snprintf(s + 7 + 2 * i, 3, "%02x", md[i]);
+	return s;
+}
+
+char *img_sha256_digest(const void *data, size_t len)
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	if (!ctx)
+		return NULL;
+	char *s = NULL;
+	if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 && EVP_DigestUpdate(ctx, data, len) == 1)
+		s = hex_digest(ctx);
+	EVP_MD_CTX_free(ctx);
+	return s;
+}
+
+/* --- extraction (the unpacker's thread) --- */
+
+typedef struct dir_time {
+	char *path;
+	struct timespec mtime;
+} dir_time_t;
+
+typedef struct extractor {
+	int root;       /* target directory */
+	int pipe_r;
+	crl_error_t err;
+	int result;
+	uint64_t entries;
+	dir_time_t *dirs;
+	size_t n_dirs, cap_dirs;
+} extractor_t;
+
+/* Lexically cleans path: no leading '/', no "." or empty components, ".." resolved and clamped at the root. */
+static int clean_path(const char *in, char *out, size_t outsz)
+{
+	size_t o = 0;
+	const char *p = in;
+	while (*p) {
+		while (*p == '/')
+			p++;
+		if (!*p)
+			break;
+		const char *e = strchr(p, '/');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+		if (n == 1 && p[0] == '.') {
+			/* skip */
+		} else if (n == 2 && p[0] == '.' && p[1] == '.') {
+			while (o > 0 && out[o - 1] != '/')
+				o--;
+			if (o > 0)
+				o--;
+		} else {
+			if (o + n + 2 > outsz)
+				return -ENAMETOOLONG;
+			if (o > 0)
+				out[o++] = '/';
+			memcpy(out + o, p, n);
+			o += n;
+		}
+		p += n;
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+/* Opens (creating as needed) the directory path below root, every component resolved inside root. */
+static int open_dir_in_root(extractor_t *x, const char *path, int *ret_fd)
+{
+	if (!*path) {
+		*ret_fd = fcntl(x->root, F_DUPFD_CLOEXEC, 3);
+		return *ret_fd < 0 ? crl_error_set_errno(&x->err, errno, "dup") : 0;
+	}
+	crl_error_t e = CRL_ERROR_INIT;
+	int fd = crl_fs_open_in_root(x->root, path, O_RDONLY | O_DIRECTORY, 0, &e);
+	if (fd >= 0) {
+		crl_error_clear(&e);
+		*ret_fd = fd;
+		return 0;
+	}
+	if (e.errnum != ENOENT) {
+		x->err = e;
+		return -x->err.errnum;
+	}
+	crl_error_clear(&e);
+	/* Create the missing parents one by one (tar streams need not list directories first). */
+	char buf[PATH_MAX];
+	snprintf(buf, sizeof(buf), "%s", path);
+	char *slash = strrchr(buf, '/');
+	int parent = -1;
+	const char *base = buf;
+	if (slash) {
+		*slash = '\0';
+		base = slash + 1;
+		int r = open_dir_in_root(x, buf, &parent);
+		if (r < 0)
+			return r;
+	} else {
+		parent = fcntl(x->root, F_DUPFD_CLOEXEC, 3);
+	}
+	if (mkdirat(parent, base, 0755) < 0 && errno != EEXIST) {
+		int en = errno;
+		close(parent);
+		return crl_error_set_errno(&x->err, en, "create directory %s", path);
+	}
+	fd = openat(parent, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int en = errno;
+	close(parent);
+	if (fd < 0)
+		return crl_error_set_errno(&x->err, en, "open directory %s", path);
+	*ret_fd = fd;
+	return 0;
+}
+
+/* Removes what stands at parent/name (this layer's own earlier entry), directories included. */
+static void remove_existing(int parent, const char *name)
+{
+	crl_error_t e = CRL_ERROR_INIT;
+	crl_fs_rm_rf_at(parent, name, &e);
+	crl_error_clear(&e);
+}
+
+static bool xattr_allowed(const char *name)
+{
+	return strncmp(name, "user.", 5) == 0 || strcmp(name, "security.capability") == 0;
+}
+
+static int apply_meta(extractor_t *x, int fd, struct archive_entry *e, const char *path, bool is_dir)
+{
+	if (fchown(fd, (uid_t)archive_entry_uid(e), (gid_t)archive_entry_gid(e)) < 0)
+		return crl_error_set_errno(&x->err, errno, "chown %s", path);
+	if (fchmod(fd, archive_entry_perm(e) | (archive_entry_mode(e) & (S_ISUID | S_ISGID | S_ISVTX))) < 0)
+		return crl_error_set_errno(&x->err, errno, "chmod %s", path);
+	const char *name;
+	const void *val;
+	size_t size;
+	archive_entry_xattr_reset(e);
+	while (archive_entry_xattr_next(e, &name, &val, &size) == ARCHIVE_OK)
+		if (name && xattr_allowed(name) && fsetxattr(fd, name, val, size, 0) < 0)
+			return crl_error_set_errno(&x->err, errno, "set xattr %s on %s", name, path);
+	struct timespec ts[2] = { { archive_entry_atime(e), archive_entry_atime_nsec(e) },
+				  { archive_entry_mtime(e), archive_entry_mtime_nsec(e) } };
+	if (!archive_entry_atime_is_set(e))
+		ts[0] = ts[1];
+	if (is_dir) {
+		/* Later entries change a directory's mtime: set it at the end. */
+		if (x->n_dirs == x->cap_dirs) {
+			size_t cap = x->cap_dirs ? x->cap_dirs * 2 : 64;
+			dir_time_t *n = realloc(x->dirs, cap * sizeof(*n));
+			if (!n)
+				return crl_error_set(&x->err, ENOMEM, "out of memory");
+			x->dirs = n;
+			x->cap_dirs = cap;
+		}
+		x->dirs[x->n_dirs].path = strdup(path);
+		x->dirs[x->n_dirs].mtime = ts[1];
+		if (x->dirs[x->n_dirs].path)
+			x->n_dirs++;
+		return 0;
+	}
+	if (futimens(fd, ts) < 0)
+		return crl_error_set_errno(&x->err, errno, "set times of %s", path);
+	return 0;
+}
+
+static int write_data(extractor_t *x, struct archive *a, int fd, const char *path)
+{
+	const void *buf;
+	size_t size;
+	la_int64_t off;
+	for (;;) {
+		int r = archive_read_data_block(a, &buf, &size, &off);
+		if (r == ARCHIVE_EOF)
+			return 0;
+		if (r != ARCHIVE_OK)
+			return crl_error_set(&x->err, EBADMSG, "reading %s from the layer: %s", path, archive_error_string(a));
+		const char *p = buf;
+		while (size > 0) {
+			ssize_t w = pwrite(fd, p, size, off);
+			if (w < 0) {
+				if (errno == EINTR)
+					continue;
+				return crl_error_set_errno(&x->err, errno, "write %s", path);
+			}
+			p += w;
+			size -= (size_t)w;
+			off += w;
+		}
+	}
+}
+
+static int extract_entry(extractor_t *x, struct archive *a, struct archive_entry *e)
+{
+	const char *raw = archive_entry_pathname(e);
+	if (!raw)
+		return crl_error_set(&x->err, EBADMSG, "layer entry without a name");
+	char path[PATH_MAX];
+	if (clean_path(raw, path, sizeof(path)) < 0)
+		return crl_error_set(&x->err, ENAMETOOLONG, "layer entry name too long");
+	if (!*path)
+		return 0; /* the root itself ("./") */
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s", path);
+	char *slash = strrchr(dir, '/');
+	const char *base = slash ? slash + 1 : dir;
+	char basebuf[NAME_MAX + 1];
+	size_t bl = strlen(base);
+	if (bl > NAME_MAX)
+		return crl_error_set(&x->err, ENAMETOOLONG, "layer entry name component too long in %.200s", path);
+	memcpy(basebuf, base, bl + 1);
+	if (slash)
+		*slash = '\0';
+	else
+		dir[0] = '\0';
+	_cleanup_close_ int parent = -1;
+	int r = open_dir_in_root(x, dir, &parent);
+	if (r < 0)
+		return r;
+
+	/* Whiteouts. */
+	if (strncmp(basebuf, ".wh.", 4) == 0) {
+		if (strcmp(basebuf, ".wh..wh..opq") == 0) {
+			if (fsetxattr(parent, "trusted.overlay.opaque", "y", 1, 0) < 0)
+				return crl_error_set_errno(&x->err, errno, "mark %s opaque", dir[0] ? dir : "/");
+			return 0;
+		}
+		const char *victim = basebuf + 4;
+		if (!*victim || strcmp(victim, ".") == 0 || strcmp(victim, "..") == 0)
+			return crl_error_set(&x->err, EBADMSG, "malformed whiteout %s", path);
+		remove_existing(parent, victim);
+		if (mknodat(parent, victim, S_IFCHR | 0, makedev(0, 0)) < 0)
+			return crl_error_set_errno(&x->err, errno, "whiteout %s", path);
+		return 0;
+	}
+
+	mode_t type = archive_entry_filetype(e);
+	const char *hardlink = archive_entry_hardlink(e);
+	if (hardlink) {
+		char target[PATH_MAX];
+		if (clean_path(hardlink, target, sizeof(target)) < 0 || !*target)
+			return crl_error_set(&x->err, EBADMSG, "hard link %s has a bad target", path);
+		crl_error_t e2 = CRL_ERROR_INIT;
+		_cleanup_close_ int tfd = crl_fs_open_in_root(x->root, target, O_PATH | O_NOFOLLOW, 0, &e2);
+		if (tfd < 0) {
+			x->err = e2;
+			return crl_error_wrap(&x->err, "hard link %s -> %s (targets must be earlier entries of the layer)", path, target);
+		}
+		struct stat st;
+		if (fstat(tfd, &st) < 0 || S_ISDIR(st.st_mode))
+			return crl_error_set(&x->err, EBADMSG, "hard link %s -> %s: target is a directory", path, target);
+		remove_existing(parent, basebuf);
+		if (linkat(tfd, "", parent, basebuf, AT_EMPTY_PATH) < 0)
+			return crl_error_set_errno(&x->err, errno, "hard link %s", path);
+		return 0;
+	}
+	switch (type) {
+	case AE_IFDIR: {
+		struct stat st;
+		if (fstatat(parent, basebuf, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(st.st_mode))
+			remove_existing(parent, basebuf);
+		if (mkdirat(parent, basebuf, 0700) < 0 && errno != EEXIST)
+			return crl_error_set_errno(&x->err, errno, "create directory %s", path);
+		_cleanup_close_ int fd = openat(parent, basebuf, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			return crl_error_set_errno(&x->err, errno, "open directory %s", path);
+		return apply_meta(x, fd, e, path, true);
+	}
+	case AE_IFREG: {
+		remove_existing(parent, basebuf);
+		_cleanup_close_ int fd =
+			openat(parent, basebuf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0)
+			return crl_error_set_errno(&x->err, errno, "create %s", path);
+		if ((r = write_data(x, a, fd, path)) < 0)
+			return r;
+		if (ftruncate(fd, archive_entry_size(e)) < 0)
+			return crl_error_set_errno(&x->err, errno, "size %s", path);
+		return apply_meta(x, fd, e, path, false);
+	}
+	case AE_IFLNK: {
+		const char *target = archive_entry_symlink(e);
+		if (!target)
+			return crl_error_set(&x->err, EBADMSG, "symlink %s without a target", path);
+		remove_existing(parent, basebuf);
+		/* The target is stored as it is: it is only ever resolved inside the layer or the container. */
+		if (symlinkat(target, parent, basebuf) < 0)
+			return crl_error_set_errno(&x->err, errno, "symlink %s", path);
+		if (fchownat(parent, basebuf, (uid_t)archive_entry_uid(e), (gid_t)archive_entry_gid(e), AT_SYMLINK_NOFOLLOW) < 0)
+			return crl_error_set_errno(&x->err, errno, "chown %s", path);
+		struct timespec ts[2] = { { archive_entry_mtime(e), archive_entry_mtime_nsec(e) },
+					  { archive_entry_mtime(e), archive_entry_mtime_nsec(e) } };
+		utimensat(parent, basebuf, ts, AT_SYMLINK_NOFOLLOW);
+		return 0;
+	}
+	case AE_IFCHR:
+	case AE_IFBLK:
+	case AE_IFIFO: {
+		remove_existing(parent, basebuf);
+		mode_t m = (type == AE_IFCHR ? S_IFCHR : type == AE_IFBLK ? S_IFBLK : S_IFIFO) | (archive_entry_perm(e) & 07777);
+		dev_t dev = type == AE_IFIFO ? 0 : archive_entry_rdev(e);
+		if (mknodat(parent, basebuf, m, dev) < 0)
+			return crl_error_set_errno(&x->err, errno, "create device %s", path);
+		_cleanup_close_ int fd = openat(parent, basebuf, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			return crl_error_set_errno(&x->err, errno, "open %s", path);
+		char p[64];
+		snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+		if (chown(p, (uid_t)archive_entry_uid(e), (gid_t)archive_entry_gid(e)) < 0)
+			return crl_error_set_errno(&x->err, errno, "chown %s", path);
+		return 0;
+	}
+	case AE_IFSOCK:
+		return 0; /* sockets mean nothing in an image */
+	default:
+		return crl_error_set(&x->err, EBADMSG, "entry %s has unsupported type 0%o", path, (unsigned)type);
+	}
+}
+
+static void set_dir_times(extractor_t *x)
+{
+	/* Deepest first, so setting a child does not disturb its parent's time. */
+	for (size_t i = x->n_dirs; i-- > 0;) {
+		crl_error_t e = CRL_ERROR_INIT;
+		int fd = crl_fs_open_in_root(x->root, x->dirs[i].path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0, &e);
+		if (fd >= 0) {
+			struct timespec ts[2] = { x->dirs[i].mtime, x->dirs[i].mtime };
+			futimens(fd, ts);
+			close(fd);
+		}
+		crl_error_clear(&e);
+	}
+}
+
+static void *extract_main(void *arg)
+{
+	extractor_t *x = arg;
+	struct archive *a = archive_read_new();
+	int r = 0;
+	if (!a) {
+		r = crl_error_set(&x->err, ENOMEM, "out of memory");
+		goto drain;
+	}
+	archive_read_support_format_tar(a);
+	archive_read_support_format_gnutar(a);
+	if (archive_read_open_fd(a, x->pipe_r, CHUNK) != ARCHIVE_OK) {
+		r = crl_error_set(&x->err, EBADMSG, "layer is not a tar archive: %s", archive_error_string(a));
+		goto drain;
+	}
+	struct archive_entry *e;
+	for (;;) {
+		int h = archive_read_next_header(a, &e);
+		if (h == ARCHIVE_EOF)
+			break;
+		if (h != ARCHIVE_OK && h != ARCHIVE_WARN) {
+			r = crl_error_set(&x->err, EBADMSG, "layer is not a valid tar archive: %s", archive_error_string(a));
+			break;
+		}
+		if (++x->entries > IMG_LAYER_MAX_ENTRIES) {
+			r = crl_error_set(&x->err, E2BIG, "layer has more than %d entries", IMG_LAYER_MAX_ENTRIES);
+			break;
+		}
+		if ((r = extract_entry(x, a, e)) < 0)
+			break;
+	}
+	if (r == 0)
+		set_dir_times(x);
+drain:
+	/* The writer must never block on a full pipe: read what is left. */
+	{
+		char buf[CHUNK];
+		while (read(x->pipe_r, buf, sizeof(buf)) > 0)
+			;
+	}
+	if (a)
+		archive_read_free(a);
+	x->result = r;
+	return NULL;
+}
+
+/* --- the stream --- */
+
+struct img_unpacker {
+	img_compression_t comp;
+	EVP_MD_CTX *digest;
+	EVP_MD_CTX *diff_id;
+	z_stream z;
+	bool z_init;
+	ZSTD_DStream *zs;
+	bool finished_stream; /* the compressed stream has ended (gzip/zstd end marker seen) */
+	uint64_t size;
+	int pipe_w;
+	pthread_t thread;
+	bool thread_started;
+	extractor_t x;
+	unsigned char out[CHUNK];
+};
+
+static int emit(img_unpacker_t *u, const void *data, size_t len, crl_error_t *err)
+{
+	if (len == 0)
+		return 0;
+	EVP_DigestUpdate(u->diff_id, data, len);
+	u->size += len;
+	const char *p = data;
+	while (len > 0) {
+		ssize_t w = write(u->pipe_w, p, len);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return crl_error_set_errno(err, errno, "feed the tar reader");
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+int img_unpacker_new(int target_dirfd, img_compression_t comp, img_unpacker_t **ret, crl_error_t *err)
+{
+	img_unpacker_t *u = calloc(1, sizeof(*u));
+	if (!u)
+		return crl_error_set(err, ENOMEM, "out of memory");
+	u->comp = comp;
+	u->pipe_w = -1;
+	u->x.root = target_dirfd;
+	u->x.pipe_r = -1;
+	u->digest = EVP_MD_CTX_new();
+	u->diff_id = EVP_MD_CTX_new();
+	if (!u->digest || !u->diff_id || EVP_DigestInit_ex(u->digest, EVP_sha256(), NULL) != 1 ||
+	    EVP_DigestInit_ex(u->diff_id, EVP_sha256(), NULL) != 1) {
+		img_unpacker_free(u);
+		return crl_error_set(err, ENOMEM, "cannot set up sha256");
+	}
+	if (comp == IMG_COMP_GZIP) {
+		if (inflateInit2(&u->z, 15 + 32) != Z_OK) {
+			img_unpacker_free(u);
+			return crl_error_set(err, ENOMEM, "cannot set up gzip");
+		}
+		u->z_init = true;
+	} else if (comp == IMG_COMP_ZSTD) {
+		u->zs = ZSTD_createDStream();
+		if (!u->zs || ZSTD_isError(ZSTD_initDStream(u->zs))) {
+			img_unpacker_free(u);
+			return crl_error_set(err, ENOMEM, "cannot set up zstd");
+		}
+	}
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		img_unpacker_free(u);
+		return crl_error_set_errno(err, errno, "pipe");
+	}
+	u->x.pipe_r = p[0];
+	u->pipe_w = p[1];
+	if (pthread_create(&u->thread, NULL, extract_main, &u->x) != 0) {
+		img_unpacker_free(u);
+		return crl_error_set(err, EAGAIN, "cannot start the layer extraction thread");
+	}
+	u->thread_started = true;
+	*ret = u;
+	return 0;
+}
+
+int img_unpacker_write(img_unpacker_t *u, const void *data, size_t len, crl_error_t *err)
+{
+	EVP_DigestUpdate(u->digest, data, len);
+	if (u->comp == IMG_COMP_NONE)
+		return emit(u, data, len, err);
+	if (u->comp == IMG_COMP_GZIP) {
+		u->z.next_in = (unsigned char *)data;
+		u->z.avail_in = (uInt)len;
+		while (u->z.avail_in > 0) {
+			if (u->finished_stream) {
+				/* Concatenated gzip members form one stream. */
+				if (inflateReset(&u->z) != Z_OK)
+					return crl_error_set(err, EBADMSG, "gzip: cannot continue after a member");
+				u->finished_stream = false;
+			}
+			u->z.next_out = u->out;
+			u->z.avail_out = sizeof(u->out);
+			int zr = inflate(&u->z, Z_NO_FLUSH);
+			if (zr != Z_OK && zr != Z_STREAM_END && zr != Z_BUF_ERROR)
+				return crl_error_set(err, EBADMSG, "layer is not valid gzip: %s", u->z.msg ? u->z.msg : "inflate failed");
+			int r = emit(u, u->out, sizeof(u->out) - u->z.avail_out, err);
+			if (r < 0)
+				return r;
+			if (zr == Z_STREAM_END)
+				u->finished_stream = true;
+			else if (zr == Z_BUF_ERROR && u->z.avail_out != 0)
+				break;
+		}
+		return 0;
+	}
+	ZSTD_inBuffer in = { data, len, 0 };
+	while (in.pos < in.size) {
+		ZSTD_outBuffer out = { u->out, sizeof(u->out), 0 };
+		size_t zr = ZSTD_decompressStream(u->zs, &out, &in);
+		if (ZSTD_isError(zr))
+			return crl_error_set(err, EBADMSG, "layer is not valid zstd: %s", ZSTD_getErrorName(zr));
+		int r = emit(u, u->out, out.pos, err);
+		if (r < 0)
+			return r;
+		u->finished_stream = zr == 0;
+	}
+	return 0;
+}
+
+static void stop_thread(img_unpacker_t *u)
+{
+	if (u->pipe_w >= 0) {
+		close(u->pipe_w);
+		u->pipe_w = -1;
+	}
+	if (u->thread_started) {
+		pthread_join(u->thread, NULL);
+		u->thread_started = false;
+	}
+}
+
+int img_unpacker_finish(img_unpacker_t *u, char **ret_digest, char **ret_diff_id, uint64_t *ret_size,
+			crl_error_t *err)
+{
+	int r = 0;
+	if (u->comp == IMG_COMP_GZIP) {
+		/* Drain what inflate holds back. */
+		for (int i = 0; i < 1024 && !u->finished_stream; i++) {
+			u->z.next_in = NULL;
+			u->z.avail_in = 0;
+			u->z.next_out = u->out;
+			u->z.avail_out = sizeof(u->out);
+			int zr = inflate(&u->z, Z_FINISH);
+			if ((r = emit(u, u->out, sizeof(u->out) - u->z.avail_out, err)) < 0)
+				break;
+			if (zr == Z_STREAM_END)
+				u->finished_stream = true;
+			else if (u->z.avail_out != 0)
+				break;
+		}
+		if (r == 0 && !u->finished_stream)
+			r = crl_error_set(err, EBADMSG, "layer's gzip stream is truncated");
+	} else if (u->comp == IMG_COMP_ZSTD && !u->finished_stream) {
+		r = crl_error_set(err, EBADMSG, "layer's zstd stream is truncated");
+	}
+	stop_thread(u);
+	if (r < 0)
+		return r;
+	if (u->x.result < 0) {
+		*err = u->x.err;
+		memset(&u->x.err, 0, sizeof(u->x.err));
+		return -err->errnum;
+	}
+	char *d = hex_digest(u->digest);
+	char *di = hex_digest(u->diff_id);
+	if (!d || !di) {
+		free(d);
+		free(di);
+		return crl_error_set(err, ENOMEM, "out of memory");
+	}
+	*ret_digest = d;
+	*ret_diff_id = di;
+	*ret_size = u->size;
+	return 0;
+}
+
+void img_unpacker_free(img_unpacker_t *u)
+{
+	if (!u)
+		return;
+	stop_thread(u);
+	if (u->x.pipe_r >= 0)
+		close(u->x.pipe_r);
+	for (size_t i = 0; i < u->x.n_dirs; i++)
+		free(u->x.dirs[i].path);
+	free(u->x.dirs);
+	crl_error_clear(&u->x.err);
+	if (u->z_init)
+		inflateEnd(&u->z);
+	if (u->zs)
+		ZSTD_freeDStream(u->zs);
+	EVP_MD_CTX_free(u->digest);
+	EVP_MD_CTX_free(u->diff_id);
+	free(u);
+}
