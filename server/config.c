@@ -66,6 +66,8 @@ static const key_def_t keys[] = {
 	  "Cgroup driver reported to kubelet and used for containers. Only \"cgroupfs\" is supported." },
 	{ "image", "registries_conf", K_STRING, OFF(registries_conf), "/etc/containers/registries.conf", 0, NULL,
 	  "Registries, mirrors and search registries, in containers-registries.conf(5) format." },
+	{ "image", "pull_progress_timeout", K_STRING, OFF(pull_progress_timeout), "5m", 0, NULL,
+	  "A pull that moves no byte for this long is aborted (a duration such as \"90s\" or \"5m\")." },
 	{ "network", "network_dir", K_STRING, OFF(network_dir), "/etc/cni/net.d", 0, NULL,
 	  "Directory with CNI network configurations (.conflist, .conf, .json); the first in name order is used." },
 	{ "network", "plugin_dirs", K_STRLIST, OFF(plugin_dirs), NULL, 0, default_plugin_dirs,
@@ -291,6 +293,47 @@ int srv_config_apply_flags(srv_config_t *cfg, const srv_config_flags_t *f, crl_e
 	return 0;
 }
 
+int srv_parse_duration(const char *s, long *ret_s)
+{
+	if (!s || !*s)
+		return -EINVAL;
+	if (strcmp(s, "0") == 0) {
+		*ret_s = 0;
+		return 0;
+	}
+	long total = 0;
+	const char *p = s;
+	while (*p) {
+		if (*p < '0' || *p > '9')
+			return -EINVAL;
+		long v = 0;
+		while (*p >= '0' && *p <= '9') {
+			v = v * 10 + (*p++ - '0');
+			if (v > 100000000)
+				return -ERANGE;
+		}
+		long unit;
+		switch (*p++) {
+		case 'h':
+			unit = 3600;
+			break;
+		case 'm':
+			unit = 60;
+			break;
+		case 's':
+			unit = 1;
+			break;
+		default:
+			return -EINVAL;
+		}
+		total += v * unit;
+		if (total > 100000000)
+			return -ERANGE;
+	}
+	*ret_s = total;
+	return 0;
+}
+
 int srv_config_socket_path(const srv_config_t *cfg, char **ret, crl_error_t *err)
 {
 	const char *l = cfg->listen;
@@ -348,6 +391,10 @@ int srv_config_validate(const srv_config_t *cfg, crl_error_t *err)
 	if (cfg->grpc_max_recv_msg_size < min_msg || cfg->grpc_max_recv_msg_size > max_msg)
 		return crl_error_set(err, EINVAL, "api.grpc_max_recv_msg_size must be between %lld and %lld bytes",
 				     (long long)min_msg, (long long)max_msg);
+	long secs;
+	if (srv_parse_duration(cfg->pull_progress_timeout, &secs) < 0)
+		return crl_error_set(err, EINVAL, "image.pull_progress_timeout: '%s' is not a duration like \"90s\", \"5m\" or \"1h\"",
+				     cfg->pull_progress_timeout);
 	char *end = NULL;
 	errno = 0;
 	long port = strtol(cfg->stream_port, &end, 10);

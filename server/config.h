@@ -29,6 +29,7 @@ typedef struct srv_config {
 	char *cgroup_manager;
 	/* [crio-lite.image] */
 	char *registries_conf;
+	char *pull_progress_timeout;
 	/* [crio-lite.network] */
 	char *network_dir;
 	char **plugin_dirs; /* NULL-terminated */
@@ -52,6 +53,8 @@ int srv_config_load_file(srv_config_t *cfg, const char *path, bool missing_ok, c
 int srv_config_apply_flags(srv_config_t *cfg, const srv_config_flags_t *flags, crl_error_t *err);
 /* Checks values that the schema's types cannot (log level, paths absolute, limits in range ...). */
 int srv_config_validate(const srv_config_t *cfg, crl_error_t *err);
+/* "90s", "5m", "1h30m", "0" (0: no limit of our own) into seconds. */
+int srv_parse_duration(const char *s, long *ret_s);
 /* The socket's file system path from `listen` ("unix:///x", "unix:/x" or "/x"). */
 int srv_config_socket_path(const srv_config_t *cfg, char **ret, crl_error_t *err);
 /* A valid crio-lite.conf with every key and its comment. */

@@ -14,6 +14,8 @@ struct srv_daemon {
 	int root_fd;    /* cfg.root, held open */
 	int runroot_fd; /* cfg.runroot, held open */
 	char *image_dir; /* <root>/images: the image store */
+	struct img_store *images;
+	long pull_progress_timeout_s;
 	srv_events_t *events;
 
 	pthread_mutex_t lock; /* guards what follows */

@@ -80,11 +80,11 @@ static const srv_method_t methods[] = {
 	{ RT, "StreamPodSandboxMetrics", NULL, NULL, false },
 	{ RT, "RuntimeConfig", srv_runtime_config, NULL, false },
 	{ RT, "UpdatePodSandboxResources", NULL, NULL, true },
-	{ IMG, "ListImages", NULL, NULL, true },
+	{ IMG, "ListImages", srv_list_images, NULL, true },
 	{ IMG, "StreamImages", NULL, NULL, false },
-	{ IMG, "ImageStatus", NULL, NULL, true },
-	{ IMG, "PullImage", NULL, NULL, true },
-	{ IMG, "RemoveImage", NULL, NULL, true },
+	{ IMG, "ImageStatus", srv_image_status, NULL, true },
+	{ IMG, "PullImage", srv_pull_image, NULL, true },
+	{ IMG, "RemoveImage", srv_remove_image, NULL, true },
 	{ IMG, "ImageFsInfo", srv_image_fs_info, NULL, true },
 };
 

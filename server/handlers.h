@@ -14,5 +14,10 @@ int srv_runtime_config(srv_daemon_t *d, srv_call_t *call, const void *req, void 
 int srv_update_runtime_config(srv_daemon_t *d, srv_call_t *call, const void *req, void *resp, crl_error_t *err);
 /* container_events.c */
 int srv_get_container_events(srv_daemon_t *d, srv_call_t *call, const void *req, crl_error_t *err);
+/* image_pull.c, image_list.c, image_status.c, image_remove.c */
+int srv_pull_image(srv_daemon_t *d, srv_call_t *call, const void *req, void *resp, crl_error_t *err);
+int srv_list_images(srv_daemon_t *d, srv_call_t *call, const void *req, void *resp, crl_error_t *err);
+int srv_image_status(srv_daemon_t *d, srv_call_t *call, const void *req, void *resp, crl_error_t *err);
+int srv_remove_image(srv_daemon_t *d, srv_call_t *call, const void *req, void *resp, crl_error_t *err);
 /* image_fs_info.c */
 int srv_image_fs_info(srv_daemon_t *d, srv_call_t *call, const void *req, void *resp, crl_error_t *err);

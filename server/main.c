@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
 #include <grpc/grpc.h>
 
 #include "common/cleanup.h"
@@ -20,6 +21,7 @@
 #include "container_events.h"
 #include "daemon.h"
 #include "grpc.h"
+#include "image/store.h"
 #include "state.h"
 
 /* How long in-flight calls may run on after SIGTERM before they are cancelled. */
@@ -177,6 +179,8 @@ static int prepare(srv_daemon_t *d, locks_t *locks, crl_error_t *err)
 		return crl_error_set(err, ENOMEM, "out of memory");
 	if ((r = crl_fs_mkdir_p(d->image_dir, 0700, err)) < 0)
 		return r;
+	/* A 0 duration means curl's own limit only; validate() checked the syntax. */
+	srv_parse_duration(d->cfg.pull_progress_timeout, &d->pull_progress_timeout_s);
 	_cleanup_free_ char *sockdir_buf = strdup(d->socket_path);
 	if (!sockdir_buf)
 		return crl_error_set(err, ENOMEM, "out of memory");
@@ -194,12 +198,15 @@ static int prepare(srv_daemon_t *d, locks_t *locks, crl_error_t *err)
 		return crl_error_set_errno(err, errno, "remove stale socket %s", d->socket_path);
 	if ((r = srv_state_load_runtime_config(d, err)) < 0)
 		return r;
+	if ((r = img_store_open(d->image_dir, &d->images, err)) < 0)
+		return crl_error_wrap(err, "image store");
 	return srv_events_new(&d->events, err);
 }
 
 static void daemon_cleanup(srv_daemon_t *d, locks_t *locks)
 {
 	srv_events_free(d->events);
+	img_store_close(d->images);
 	if (d->root_fd >= 0)
 		close(d->root_fd);
 	if (d->runroot_fd >= 0)
@@ -257,6 +264,8 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	/* Before any thread: curl's global setup is not thread-safe. */
+	curl_global_init(CURL_GLOBAL_DEFAULT);
 	int status = 1;
 	if (prepare(&d, &locks, &err) < 0) {
 		log_fatal("%s", crl_error_message(&err));
@@ -293,5 +302,6 @@ int main(int argc, char **argv)
 out:
 	crl_error_clear(&err);
 	daemon_cleanup(&d, &locks);
+	curl_global_cleanup();
 	return status;
 }

@@ -1,0 +1,348 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "pull.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/fs.h"
+#include "layer.h"
+#include "manifest.h"
+#include "ref.h"
+#include "registries.h"
+
+typedef struct pull {
+	img_store_t *store;
+	const img_pull_req_t *req;
+	img_conn_t *conn;
+	img_manifest_t *manifest;
+	img_config_t *config;
+	const char *image_name; /* for progress */
+	atomic_size_t next_layer;
+	pthread_mutex_t lock; /* guards err */
+	crl_error_t err;
+	bool failed;
+} pull_t;
+
+typedef struct layer_sink {
+	pull_t *p;
+	img_unpacker_t *u;
+	const img_descriptor_t *desc;
+	uint64_t done;
+	uint64_t reported;
+} layer_sink_t;
+
+static int sink_write(void *arg, const void *data, size_t len, crl_error_t *err)
+{
+	layer_sink_t *ls = arg;
+	if ((int64_t)(ls->done + len) > ls->desc->size)
+		return crl_error_set(err, EBADMSG, "layer %s is larger than its manifest says (%lld bytes)", ls->desc->digest,
+				     (long long)ls->desc->size);
+	int r = img_unpacker_write(ls->u, data, len, err);
+	if (r < 0)
+		return r;
+	ls->done += len;
+	const img_pull_req_t *req = ls->p->req;
+	/* Report every 8 MiB. */
+	if (req->progress && ls->done - ls->reported >= 8u << 20) {
+		ls->reported = ls->done;
+		req->progress(req->progress_arg, ls->p->image_name, ls->desc->digest, ls->done, (uint64_t)ls->desc->size, false);
+	}
+	return 0;
+}
+
+static int pull_layer(pull_t *p, size_t i, crl_error_t *err)
+{
+	const img_descriptor_t *d = &p->manifest->layers[i];
+	const char *want_diff = p->config->diff_ids[i];
+	bool have = false;
+	int r = img_store_layer_acquire(p->store, want_diff, &have, err);
+	if (r < 0 || have)
+		return r;
+	_cleanup_free_ char *stage = NULL;
+	_cleanup_close_ int stage_fd = -1;
+	img_unpacker_t *u = NULL;
+	_cleanup_free_ char *digest = NULL, *diff_id = NULL;
+	uint64_t size = 0, bytes = 0;
+	if ((r = img_store_stage(p->store, &stage, &stage_fd, err)) < 0)
+		goto out;
+	if ((r = img_unpacker_new(stage_fd, d->compression, &u, err)) < 0)
+		goto out;
+	layer_sink_t ls = { .p = p, .u = u, .desc = d };
+	if ((r = img_conn_get_blob(p->conn, d->digest, sink_write, &ls, &bytes, err)) < 0) {
+		crl_error_wrap(err, "layer %s", d->digest);
+		goto out;
+	}
+	if ((r = img_unpacker_finish(u, &digest, &diff_id, &size, err)) < 0) {
+		crl_error_wrap(err, "layer %s", d->digest);
+		goto out;
+	}
+	if (strcmp(digest, d->digest) != 0) {
+		r = crl_error_set(err, EBADMSG, "layer %s: downloaded content has digest %s", d->digest, digest);
+		goto out;
+	}
+	if ((int64_t)bytes != d->size) {
+		r = crl_error_set(err, EBADMSG, "layer %s: got %llu bytes, the manifest says %lld", d->digest,
+				  (unsigned long long)bytes, (long long)d->size);
+		goto out;
+	}
+	if (strcmp(diff_id, want_diff) != 0) {
+		r = crl_error_set(err, EBADMSG, "layer %s: uncompressed content has digest %s, the config says %s", d->digest,
+				  diff_id, want_diff);
+		goto out;
+	}
+	r = img_store_commit_layer(p->store, stage, want_diff, err);
+	if (r == 0 && p->req->progress)
+		p->req->progress(p->req->progress_arg, p->image_name, d->digest, bytes, (uint64_t)d->size, true);
+out:
+	img_unpacker_free(u);
+	if (r < 0 && stage) {
+		crl_error_t e = CRL_ERROR_INIT;
+		crl_fs_rm_rf(stage, &e);
+		crl_error_clear(&e);
+	}
+	img_store_layer_release(p->store, want_diff);
+	return r;
+}
+
+static void *layer_worker(void *arg)
+{
+	pull_t *p = arg;
+	for (;;) {
+		size_t i = atomic_fetch_add(&p->next_layer, 1);
+		if (i >= p->manifest->n_layers)
+			break;
+		pthread_mutex_lock(&p->lock);
+		bool stop = p->failed;
+		pthread_mutex_unlock(&p->lock);
+		if (stop)
+			break;
+		crl_error_t e = CRL_ERROR_INIT;
+		if (pull_layer(p, i, &e) < 0) {
+			pthread_mutex_lock(&p->lock);
+			if (!p->failed) {
+				p->failed = true;
+				p->err = e;
+			} else {
+				crl_error_clear(&e);
+			}
+			pthread_mutex_unlock(&p->lock);
+			break;
+		}
+	}
+	return NULL;
+}
+
+static int verify_digest(const char *data, size_t len, const char *want, const char *what, crl_error_t *err)
+{
+	_cleanup_free_ char *got = img_sha256_digest(data, len);
+	if (!got)
+		return crl_error_set(err, ENOMEM, "out of memory");
+	if (strcmp(got, want) != 0)
+		return crl_error_set(err, EBADMSG, "%s: content has digest %s, expected %s", what, got, want);
+	return 0;
+}
+
+/* Pulls ref from one endpoint. */
+static int pull_from(img_store_t *s, const img_pull_req_t *req, const img_ref_t *ref, const img_endpoint_t *ep,
+		     char **ret_id, crl_error_t *err)
+{
+	pull_t p = { .store = s, .req = req };
+	pthread_mutex_init(&p.lock, NULL);
+	_cleanup_free_ char *body = NULL, *mt = NULL, *top_digest = NULL, *cfg = NULL;
+	_cleanup_free_ char *repo = img_ref_repo(ref), *name = img_ref_string(ref);
+	size_t len = 0, cfg_len = 0;
+	img_platform_t plat;
+	img_platform_host(&plat);
+	p.image_name = name;
+	int r = img_conn_new(ep->repo, ep->insecure, &req->creds, &req->opts, &p.conn, err);
+	if (r < 0)
+		goto out;
+	const char *reference = ref->digest ? ref->digest : ref->tag;
+	if ((r = img_conn_get_manifest(p.conn, reference, IMG_MANIFEST_MAX_BYTES, &body, &len, &mt, err)) < 0)
+		goto out;
+	if (ref->digest) {
+		if ((r = verify_digest(body, len, ref->digest, "manifest", err)) < 0)
+			goto out;
+		top_digest = strdup(ref->digest);
+	} else {
+		top_digest = img_sha256_digest(body, len);
+	}
+	if (!top_digest) {
+		r = crl_error_set(err, ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((r = img_manifest_parse(body, len, mt, &plat, &p.manifest, err)) < 0)
+		goto out;
+	if (p.manifest->is_index) {
+		_cleanup_free_ char *chosen = strdup(p.manifest->chosen.digest);
+		img_manifest_free(p.manifest);
+		p.manifest = NULL;
+		free(body);
+		free(mt);
+		body = mt = NULL;
+		if (!chosen) {
+			r = crl_error_set(err, ENOMEM, "out of memory");
+			goto out;
+		}
+		if ((r = img_conn_get_manifest(p.conn, chosen, IMG_MANIFEST_MAX_BYTES, &body, &len, &mt, err)) < 0 ||
+		    (r = verify_digest(body, len, chosen, "manifest", err)) < 0 ||
+		    (r = img_manifest_parse(body, len, mt, &plat, &p.manifest, err)) < 0)
+			goto out;
+		if (p.manifest->is_index) {
+			r = crl_error_set(err, EBADMSG, "index %s points at another index", chosen);
+			goto out;
+		}
+	}
+	if (p.manifest->config.size > IMG_CONFIG_MAX_BYTES) {
+		r = crl_error_set(err, EFBIG, "image config is %lld bytes, more than the limit of %d",
+				  (long long)p.manifest->config.size, IMG_CONFIG_MAX_BYTES);
+		goto out;
+	}
+	if ((r = img_conn_get_blob_small(p.conn, p.manifest->config.digest, (size_t)p.manifest->config.size, &cfg,
+					 &cfg_len, err)) < 0 ||
+	    (r = verify_digest(cfg, cfg_len, p.manifest->config.digest, "image config", err)) < 0 ||
+	    (r = img_config_parse(cfg, cfg_len, &p.config, err)) < 0)
+		goto out;
+	if (p.config->n_diff_ids != p.manifest->n_layers) {
+		r = crl_error_set(err, EBADMSG, "manifest has %zu layers but the config lists %zu", p.manifest->n_layers,
+				  p.config->n_diff_ids);
+		goto out;
+	}
+
+	size_t nthreads = p.manifest->n_layers < IMG_PULL_PARALLEL_LAYERS ? p.manifest->n_layers : IMG_PULL_PARALLEL_LAYERS;
+	pthread_t th[IMG_PULL_PARALLEL_LAYERS];
+	size_t started = 0;
+	for (size_t i = 0; i + 1 < nthreads; i++)
+		if (pthread_create(&th[started], NULL, layer_worker, &p) == 0)
+			started++;
+	if (nthreads > 0)
+		layer_worker(&p);
+	for (size_t i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	if (p.failed) {
+		*err = p.err;
+		memset(&p.err, 0, sizeof(p.err));
+		r = -err->errnum;
+		goto out;
+	}
+
+	if ((r = img_store_put_blob(s, p.manifest->config.digest, cfg, cfg_len, err)) < 0)
+		goto out;
+	uint64_t size = (uint64_t)len + cfg_len;
+	for (size_t i = 0; i < p.manifest->n_layers; i++)
+		size += (uint64_t)p.manifest->layers[i].size;
+	_cleanup_free_ char *tag = NULL, *dig = NULL;
+	if (ref->tag && asprintf(&tag, "%s:%s", repo, ref->tag) < 0)
+		tag = NULL;
+	if (asprintf(&dig, "%s@%s", repo, top_digest) < 0)
+		dig = NULL;
+	char *tags[] = { tag, NULL }, *digs[] = { dig, NULL };
+	img_image_t img = {
+		.id = p.manifest->config.digest,
+		.repo_tags = tags,
+		.n_tags = tag ? 1 : 0,
+		.repo_digests = digs,
+		.n_digests = dig ? 1 : 0,
+		.size = size,
+		.user = p.config->user,
+		.layers = p.config->diff_ids,
+		.n_layers = p.config->n_diff_ids,
+	};
+	if (!dig || (ref->tag && !tag)) {
+		r = crl_error_set(err, ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((r = img_store_add(s, &img, err)) < 0)
+		goto out;
+	if (!(*ret_id = strdup(p.manifest->config.digest)))
+		r = crl_error_set(err, ENOMEM, "out of memory");
+out:
+	img_manifest_free(p.manifest);
+	img_config_free(p.config);
+	img_conn_free(p.conn);
+	crl_error_clear(&p.err);
+	pthread_mutex_destroy(&p.lock);
+	return r;
+}
+
+/* Errors worth trying the next endpoint for; a verification failure or a refused credential is not hidden. */
+static bool try_next(int r)
+{
+	return r == -ENOENT || r == -EAGAIN || r == -ETIMEDOUT || r == -EIO || r == -EACCES || r == -EKEYREJECTED ||
+	       r == -EBADMSG;
+}
+
+int img_pull(img_store_t *s, const img_pull_req_t *req, char **ret_id, crl_error_t *err)
+{
+	img_ref_t *ref = NULL;
+	int r = img_ref_parse(req->image, &ref, err);
+	if (r < 0)
+		return r;
+	img_registries_t *regs = NULL;
+	if ((r = img_registries_load(req->registries_conf, &regs, err)) < 0) {
+		img_ref_free(ref);
+		return r;
+	}
+	/* Candidates: the reference itself, or each search registry for a short name. */
+	size_t n_search = 0;
+	while (regs->search[n_search])
+		n_search++;
+	size_t n_cand = !ref->had_domain && n_search > 0 ? n_search : 1;
+	crl_error_t last = CRL_ERROR_INIT;
+	r = -ENOENT;
+	for (size_t c = 0; c < n_cand; c++) {
+		img_ref_t *cand = NULL;
+		if (n_cand > 1 || (!ref->had_domain && n_search > 0)) {
+			if (img_ref_with_domain(ref, regs->search[c], &cand, err) < 0) {
+				r = -err->errnum;
+				break;
+			}
+		}
+		const img_ref_t *use = cand ? cand : ref;
+		_cleanup_free_ char *repo = img_ref_repo(use);
+		img_endpoint_t *eps = NULL;
+		size_t n_eps = 0;
+		crl_error_t e = CRL_ERROR_INIT;
+		if (!repo) {
+			r = crl_error_set(&e, ENOMEM, "out of memory");
+		} else if ((r = img_registries_endpoints(regs, repo, use->digest != NULL, &eps, &n_eps, &e)) == 0) {
+			for (size_t i = 0; i < n_eps; i++) {
+				crl_error_clear(&e);
+				if (req->opts.cancelled && req->opts.cancelled(req->opts.cancel_arg)) {
+					r = crl_error_set(&e, ECANCELED, "pull of %s cancelled", req->image);
+					break;
+				}
+				r = pull_from(s, req, use, &eps[i], ret_id, &e);
+				if (r == 0 || !try_next(r))
+					break;
+			}
+		}
+		img_endpoints_free(eps, n_eps);
+		img_ref_free(cand);
+		if (r == 0) {
+			crl_error_clear(&e);
+			break;
+		}
+		crl_error_clear(&last);
+		last = e;
+		if (!try_next(r))
+			break;
+	}
+	img_ref_free(ref);
+	img_registries_free(regs);
+	if (r == 0) {
+		crl_error_clear(&last);
+		return 0;
+	}
+	*err = last;
+	if (!err->errnum)
+		crl_error_set(err, ENOENT, "nothing to pull %s from", req->image);
+	return crl_error_wrap(err, "pull %s", req->image);
+}

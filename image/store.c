@@ -1,0 +1,650 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "store.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/fs.h"
+#include "common/json.h"
+#include "ref.h"
+
+#define INDEX_FILE "images.json"
+#define INDEX_MAX_BYTES (256 * 1024 * 1024)
+
+struct img_store {
+	char *dir;
+	int dirfd;
+	int blobs_fd;  /* blobs/sha256 */
+	int layers_fd; /* layers */
+	int tmp_fd;
+	pthread_mutex_t lock;
+	pthread_cond_t layer_cond;
+	img_image_t **images;
+	size_t n_images, cap_images;
+	char **inflight; /* diff_ids being unpacked */
+	size_t n_inflight, cap_inflight;
+};
+
+const char *img_store_dir(const img_store_t *s)
+{
+	return s->dir;
+}
+
+static void strv_free_n(char **v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+void img_image_free(img_image_t *img)
+{
+	if (!img)
+		return;
+	free(img->id);
+	strv_free_n(img->repo_tags, img->n_tags);
+	strv_free_n(img->repo_digests, img->n_digests);
+	free(img->user);
+	strv_free_n(img->layers, img->n_layers);
+	free(img);
+}
+
+void img_images_free(img_image_t **imgs, size_t n)
+{
+	for (size_t i = 0; imgs && i < n; i++)
+		img_image_free(imgs[i]);
+	free(imgs);
+}
+
+static char **strv_copy(char *const *v, size_t n)
+{
+	char **r = calloc(n + 1, sizeof(char *));
+	if (!r)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		if (!(r[i] = strdup(v[i]))) {
+			strv_free_n(r, i);
+			return NULL;
+		}
+	return r;
+}
+
+static img_image_t *image_copy(const img_image_t *src)
+{
+	img_image_t *d = calloc(1, sizeof(*d));
+	if (!d)
+		return NULL;
+	d->id = strdup(src->id);
+	d->user = strdup(src->user ? src->user : "");
+	d->repo_tags = strv_copy(src->repo_tags, src->n_tags);
+	d->n_tags = src->n_tags;
+	d->repo_digests = strv_copy(src->repo_digests, src->n_digests);
+	d->n_digests = src->n_digests;
+	d->layers = strv_copy(src->layers, src->n_layers);
+	d->n_layers = src->n_layers;
+	d->size = src->size;
+	d->created_ns = src->created_ns;
+	if (!d->id || !d->user || !d->repo_tags || !d->repo_digests || !d->layers) {
+		img_image_free(d);
+		return NULL;
+	}
+	return d;
+}
+
+static const char *hex_of(const char *digest)
+{
+	return strncmp(digest, "sha256:", 7) == 0 ? digest + 7 : digest;
+}
+
+/* --- persistence --- */
+
+static void json_strv(crl_json_t *j, const char *key, char *const *v, size_t n)
+{
+	crl_json_key(j, key);
+	crl_json_array_begin(j);
+	for (size_t i = 0; i < n; i++)
+		crl_json_string(j, v[i]);
+	crl_json_array_end(j);
+}
+
+/* Called with s->lock held. */
+static int save_locked(img_store_t *s, crl_error_t *err)
+{
+	crl_json_t *j = crl_json_new(false);
+	if (!j)
+		return crl_error_set(err, ENOMEM, "out of memory");
+	crl_json_object_begin(j);
+	crl_json_key(j, "version");
+	crl_json_int(j, IMG_STORE_VERSION);
+	crl_json_key(j, "images");
+	crl_json_array_begin(j);
+	for (size_t i = 0; i < s->n_images; i++) {
+		const img_image_t *m = s->images[i];
+		crl_json_object_begin(j);
+		crl_json_key(j, "id");
+		crl_json_string(j, m->id);
+		json_strv(j, "repo_tags", m->repo_tags, m->n_tags);
+		json_strv(j, "repo_digests", m->repo_digests, m->n_digests);
+		crl_json_key(j, "size");
+		crl_json_int(j, (int64_t)m->size);
+		crl_json_key(j, "user");
+		crl_json_string(j, m->user);
+		json_strv(j, "layers", m->layers, m->n_layers);
+		crl_json_key(j, "created_ns");
+		crl_json_int(j, m->created_ns);
+		crl_json_object_end(j);
+	}
+	crl_json_array_end(j);
+	crl_json_object_end(j);
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	int r = crl_json_finish(j, &text, &len, err);
+	crl_json_free(j);
+	if (r < 0)
+		return r;
+	return crl_fs_write_atomic(s->dirfd, INDEX_FILE, text, len, 0600, err);
+}
+
+static int read_strv(const crl_json_value_t *v, char ***ret, size_t *ret_n, bool digests)
+{
+	size_t n = crl_json_array_len(v);
+	char **list = calloc(n + 1, sizeof(char *));
+	if (!list)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const char *x = crl_json_get_string(crl_json_array_at(v, i));
+		if (!x || (digests && !img_digest_valid(x)) || !(list[i] = strdup(x))) {
+			strv_free_n(list, i);
+			return -EINVAL;
+		}
+	}
+	*ret = list;
+	*ret_n = n;
+	return 0;
+}
+
+static int load(img_store_t *s, crl_error_t *err)
+{
+	_cleanup_free_ char *text = NULL;
+	crl_error_t e = CRL_ERROR_INIT;
+	int r = crl_fs_read_file(s->dirfd, INDEX_FILE, INDEX_MAX_BYTES, &text, NULL, &e);
+	if (r == -ENOENT) {
+		crl_error_clear(&e);
+		return 0;
+	}
+	if (r < 0) {
+		*err = e;
+		return r;
+	}
+	crl_json_value_t *doc = NULL;
+	if (crl_json_parse(text, &doc, err) < 0)
+		return crl_error_wrap(err, "%s/%s", s->dir, INDEX_FILE);
+	int64_t v = 0;
+	if (!crl_json_get_int(crl_json_get(doc, "version"), &v) || v != IMG_STORE_VERSION) {
+		crl_json_value_free(doc);
+		return crl_error_set(err, EINVAL, "%s/%s: unsupported version (this crio-lite reads %d)", s->dir, INDEX_FILE,
+				     IMG_STORE_VERSION);
+	}
+	const crl_json_value_t *list = crl_json_get(doc, "images");
+	size_t n = crl_json_array_len(list);
+	s->images = calloc(n ? n : 1, sizeof(*s->images));
+	s->cap_images = n ? n : 1;
+	if (!s->images)
+		r = crl_error_set(err, ENOMEM, "out of memory");
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		const crl_json_value_t *o = crl_json_array_at(list, i);
+		img_image_t *m = calloc(1, sizeof(*m));
+		const char *id = crl_json_get_string(crl_json_get(o, "id"));
+		const char *user = crl_json_get_string(crl_json_get(o, "user"));
+		int64_t size = 0, created = 0;
+		crl_json_get_int(crl_json_get(o, "size"), &size);
+		crl_json_get_int(crl_json_get(o, "created_ns"), &created);
+		if (!m || !img_digest_valid(id) || !(m->id = strdup(id)) || !(m->user = strdup(user ? user : "")) ||
+		    read_strv(crl_json_get(o, "repo_tags"), &m->repo_tags, &m->n_tags, false) < 0 ||
+		    read_strv(crl_json_get(o, "repo_digests"), &m->repo_digests, &m->n_digests, false) < 0 ||
+		    read_strv(crl_json_get(o, "layers"), &m->layers, &m->n_layers, true) < 0) {
+			img_image_free(m);
+			r = crl_error_set(err, EINVAL, "%s/%s: image %zu is malformed", s->dir, INDEX_FILE, i);
+			break;
+		}
+		m->size = (uint64_t)size;
+		m->created_ns = created;
+		s->images[s->n_images++] = m;
+	}
+	crl_json_value_free(doc);
+	return r;
+}
+
+/* --- garbage --- */
+
+static bool layer_referenced_locked(const img_store_t *s, const char *hex)
+{
+	for (size_t i = 0; i < s->n_images; i++)
+		for (size_t k = 0; k < s->images[i]->n_layers; k++)
+			if (strcmp(hex_of(s->images[i]->layers[k]), hex) == 0)
+				return true;
+	for (size_t i = 0; i < s->n_inflight; i++)
+		if (strcmp(hex_of(s->inflight[i]), hex) == 0)
+			return true;
+	return false;
+}
+
+static bool blob_referenced_locked(const img_store_t *s, const char *hex)
+{
+	for (size_t i = 0; i < s->n_images; i++)
+		if (strcmp(hex_of(s->images[i]->id), hex) == 0)
+			return true;
+	return false;
+}
+
+/* Removes layers and configs no image lists (nor a pull is unpacking). Called with s->lock held. */
+static void gc_locked(img_store_t *s)
+{
+	int fds[2] = { s->layers_fd, s->blobs_fd };
+	for (int k = 0; k < 2; k++) {
+		int fd = fcntl(fds[k], F_DUPFD_CLOEXEC, 3);
+		DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+		if (!d) {
+			if (fd >= 0)
+				close(fd);
+			continue;
+		}
+		struct dirent *de;
+		while ((de = readdir(d))) {
+			if (de->d_name[0] == '.')
+				continue;
+			bool used = k == 0 ? layer_referenced_locked(s, de->d_name) : blob_referenced_locked(s, de->d_name);
+			if (!used) {
+				crl_error_t e = CRL_ERROR_INIT;
+				crl_fs_rm_rf_at(fds[k], de->d_name, &e);
+				crl_error_clear(&e);
+			}
+		}
+		closedir(d);
+	}
+}
+
+static int open_sub(int parent, const char *name, int *ret, crl_error_t *err)
+{
+	if (mkdirat(parent, name, 0700) < 0 && errno != EEXIST)
+		return crl_error_set_errno(err, errno, "create %s", name);
+	int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return crl_error_set_errno(err, errno, "open %s", name);
+	*ret = fd;
+	return 0;
+}
+
+void img_store_close(img_store_t *s)
+{
+	if (!s)
+		return;
+	img_images_free(s->images, s->n_images);
+	strv_free_n(s->inflight, s->n_inflight);
+	int fds[] = { s->dirfd, s->blobs_fd, s->layers_fd, s->tmp_fd };
+	for (size_t i = 0; i < 4; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	pthread_mutex_destroy(&s->lock);
+	pthread_cond_destroy(&s->layer_cond);
+	free(s->dir);
+	free(s);
+}
+
+int img_store_open(const char *dir, img_store_t **ret, crl_error_t *err)
+{
+	img_store_t *s = calloc(1, sizeof(*s));
+	if (!s)
+		return crl_error_set(err, ENOMEM, "out of memory");
+	s->dirfd = s->blobs_fd = s->layers_fd = s->tmp_fd = -1;
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->layer_cond, NULL);
+	int r;
+	int blobs = -1;
+	if (!(s->dir = strdup(dir))) {
+		r = crl_error_set(err, ENOMEM, "out of memory");
+		goto fail;
+	}
+	if ((r = crl_fs_mkdir_p(dir, 0700, err)) < 0)
+		goto fail;
+	s->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (s->dirfd < 0) {
+		r = crl_error_set_errno(err, errno, "open %s", dir);
+		goto fail;
+	}
+	/* Leftovers of a crash first: a half-unpacked layer must never be taken for a whole one. */
+	crl_fs_rm_rf_at(s->dirfd, "tmp", err);
+	crl_error_clear(err);
+	if ((r = open_sub(s->dirfd, "blobs", &blobs, err)) < 0 || (r = open_sub(blobs, "sha256", &s->blobs_fd, err)) < 0 ||
+	    (r = open_sub(s->dirfd, "layers", &s->layers_fd, err)) < 0 || (r = open_sub(s->dirfd, "tmp", &s->tmp_fd, err)) < 0)
+		goto fail;
+	close(blobs);
+	blobs = -1;
+	if ((r = load(s, err)) < 0)
+		goto fail;
+	pthread_mutex_lock(&s->lock);
+	gc_locked(s);
+	pthread_mutex_unlock(&s->lock);
+	*ret = s;
+	return 0;
+fail:
+	if (blobs >= 0)
+		close(blobs);
+	img_store_close(s);
+	return r;
+}
+
+/* --- queries --- */
+
+static bool is_hex(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return true;
+}
+
+static bool strv_has(char *const *v, size_t n, const char *x)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i], x) == 0)
+			return true;
+	return false;
+}
+
+typedef enum { BY_NONE, BY_ID, BY_TAG, BY_DIGEST } match_kind_t;
+
+/* Called with s->lock held: the index of the image name designates, and how it matched; -1 when none. */
+static long find_locked(const img_store_t *s, const char *name, match_kind_t *kind, char **ret_tag)
+{
+	const char *hex = hex_of(name);
+	size_t hl = strlen(hex);
+	if (hl >= 3 && hl <= 64 && is_hex(hex, hl)) {
+		long found = -1;
+		int count = 0;
+		for (size_t i = 0; i < s->n_images; i++)
+			if (strncmp(hex_of(s->images[i]->id), hex, hl) == 0) {
+				found = (long)i;
+				count++;
+			}
+		if (count == 1 || (count > 1 && hl == 64)) {
+			*kind = BY_ID;
+			return found;
+		}
+	}
+	for (int pass = 0; pass < 2; pass++) {
+		_cleanup_free_ char *norm = NULL;
+		const char *want = name;
+		if (pass == 1) {
+			img_ref_t *ref = NULL;
+			crl_error_t e = CRL_ERROR_INIT;
+			if (img_ref_parse(name, &ref, &e) < 0) {
+				crl_error_clear(&e);
+				break;
+			}
+			norm = img_ref_string(ref);
+			if (norm && ref->tag && ref->digest) {
+				/* name:tag@digest designates the digest */
+				char *repo = img_ref_repo(ref);
+				free(norm);
+				norm = NULL;
+				if (repo && asprintf(&norm, "%s@%s", repo, ref->digest) < 0)
+					norm = NULL;
+				free(repo);
+			}
+			img_ref_free(ref);
+			if (!norm)
+				break;
+			want = norm;
+		}
+		for (size_t i = 0; i < s->n_images; i++) {
+			if (strv_has(s->images[i]->repo_tags, s->images[i]->n_tags, want)) {
+				*kind = BY_TAG;
+				if (ret_tag)
+					*ret_tag = strdup(want);
+				return (long)i;
+			}
+			if (strv_has(s->images[i]->repo_digests, s->images[i]->n_digests, want)) {
+				*kind = BY_DIGEST;
+				return (long)i;
+			}
+		}
+	}
+	*kind = BY_NONE;
+	return -1;
+}
+
+int img_store_list(img_store_t *s, img_image_t ***ret, size_t *ret_n, crl_error_t *err)
+{
+	pthread_mutex_lock(&s->lock);
+	img_image_t **list = calloc(s->n_images ? s->n_images : 1, sizeof(*list));
+	size_t n = 0;
+	int r = list ? 0 : -ENOMEM;
+	for (size_t i = 0; r == 0 && i < s->n_images; i++)
+		if (!(list[n++] = image_copy(s->images[i])))
+			r = -ENOMEM;
+	pthread_mutex_unlock(&s->lock);
+	if (r < 0) {
+		img_images_free(list, n);
+		return crl_error_set(err, ENOMEM, "out of memory");
+	}
+	*ret = list;
+	*ret_n = n;
+	return 0;
+}
+
+int img_store_find(img_store_t *s, const char *name, img_image_t **ret, crl_error_t *err)
+{
+	pthread_mutex_lock(&s->lock);
+	match_kind_t kind;
+	long i = find_locked(s, name, &kind, NULL);
+	img_image_t *copy = i >= 0 ? image_copy(s->images[i]) : NULL;
+	pthread_mutex_unlock(&s->lock);
+	if (i < 0)
+		return crl_error_set(err, ENOENT, "image %s not found", name);
+	if (!copy)
+		return crl_error_set(err, ENOMEM, "out of memory");
+	*ret = copy;
+	return 0;
+}
+
+static void strv_remove(char **v, size_t *n, const char *x)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (strcmp(v[i], x) == 0) {
+			free(v[i]);
+			memmove(&v[i], &v[i + 1], (*n - i) * sizeof(char *));
+			(*n)--;
+			return;
+		}
+}
+
+int img_store_remove(img_store_t *s, const char *name, crl_error_t *err)
+{
+	pthread_mutex_lock(&s->lock);
+	match_kind_t kind;
+	_cleanup_free_ char *tag = NULL;
+	long i = find_locked(s, name, &kind, &tag);
+	int r = 0;
+	if (i >= 0) {
+		img_image_t *m = s->images[i];
+		if (kind == BY_TAG && tag && m->n_tags > 1) {
+			strv_remove(m->repo_tags, &m->n_tags, tag);
+		} else {
+			img_image_free(m);
+			memmove(&s->images[i], &s->images[i + 1], (s->n_images - (size_t)i - 1) * sizeof(*s->images));
+			s->n_images--;
+		}
+		r = save_locked(s, err);
+		if (r == 0)
+			gc_locked(s);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+int img_store_read_config(img_store_t *s, const char *id, char **ret_json, size_t *ret_len, crl_error_t *err)
+{
+	if (!img_digest_valid(id))
+		return crl_error_set(err, EINVAL, "bad image id %s", id);
+	return crl_fs_read_file(s->blobs_fd, hex_of(id), 64 * 1024 * 1024, ret_json, ret_len, err);
+}
+
+/* --- pulls --- */
+
+static bool inflight_has_locked(const img_store_t *s, const char *diff_id)
+{
+	return strv_has(s->inflight, s->n_inflight, diff_id);
+}
+
+int img_store_layer_acquire(img_store_t *s, const char *diff_id, bool *ret_have, crl_error_t *err)
+{
+	if (!img_digest_valid(diff_id))
+		return crl_error_set(err, EINVAL, "bad diff_id %s", diff_id);
+	pthread_mutex_lock(&s->lock);
+	while (inflight_has_locked(s, diff_id))
+		pthread_cond_wait(&s->layer_cond, &s->lock);
+	struct stat st;
+	bool have = fstatat(s->layers_fd, hex_of(diff_id), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+	int r = 0;
+	if (!have) {
+		if (s->n_inflight == s->cap_inflight) {
+			size_t cap = s->cap_inflight ? s->cap_inflight * 2 : 8;
+			char **n = realloc(s->inflight, cap * sizeof(*n));
+			if (!n)
+				r = crl_error_set(err, ENOMEM, "out of memory");
+			else {
+				s->inflight = n;
+				s->cap_inflight = cap;
+			}
+		}
+		if (r == 0 && !(s->inflight[s->n_inflight] = strdup(diff_id)))
+			r = crl_error_set(err, ENOMEM, "out of memory");
+		if (r == 0)
+			s->n_inflight++;
+	}
+	pthread_mutex_unlock(&s->lock);
+	*ret_have = have;
+	return r;
+}
+
+void img_store_layer_release(img_store_t *s, const char *diff_id)
+{
+	pthread_mutex_lock(&s->lock);
+	strv_remove(s->inflight, &s->n_inflight, diff_id);
+	pthread_cond_broadcast(&s->layer_cond);
+	pthread_mutex_unlock(&s->lock);
+}
+
+int img_store_stage(img_store_t *s, char **ret_path, int *ret_fd, crl_error_t *err)
+{
+	char *path = NULL;
+	if (asprintf(&path, "%s/tmp/stage-XXXXXX", s->dir) < 0)
+		return crl_error_set(err, ENOMEM, "out of memory");
+	if (!mkdtemp(path)) {
+		int e = errno;
+		free(path);
+		return crl_error_set_errno(err, e, "create a staging directory in %s/tmp", s->dir);
+	}
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+		rmdir(path);
+		free(path);
+		return crl_error_set_errno(err, e, "open staging directory");
+	}
+	/* mkdtemp makes 0700; a layer's root directory is the image's "/". */
+	fchmod(fd, 0755);
+	*ret_path = path;
+	*ret_fd = fd;
+	return 0;
+}
+
+int img_store_commit_layer(img_store_t *s, const char *stage_path, const char *diff_id, crl_error_t *err)
+{
+	if (renameat(AT_FDCWD, stage_path, s->layers_fd, hex_of(diff_id)) < 0)
+		return crl_error_set_errno(err, errno, "move layer %s into place", diff_id);
+	if (fsync(s->layers_fd) < 0)
+		return crl_error_set_errno(err, errno, "fsync layers");
+	return 0;
+}
+
+int img_store_put_blob(img_store_t *s, const char *digest, const void *data, size_t len, crl_error_t *err)
+{
+	if (!img_digest_valid(digest))
+		return crl_error_set(err, EINVAL, "bad digest %s", digest);
+	return crl_fs_write_atomic(s->blobs_fd, hex_of(digest), data, len, 0600, err);
+}
+
+static int strv_add(char ***v, size_t *n, const char *x)
+{
+	if (strv_has(*v, *n, x))
+		return 0;
+	char **nv = realloc(*v, (*n + 2) * sizeof(char *));
+	if (!nv)
+		return -ENOMEM;
+	*v = nv;
+	if (!(nv[*n] = strdup(x)))
+		return -ENOMEM;
+	(*n)++;
+	nv[*n] = NULL;
+	return 0;
+}
+
+int img_store_add(img_store_t *s, const img_image_t *img, crl_error_t *err)
+{
+	pthread_mutex_lock(&s->lock);
+	int r = 0;
+	img_image_t *target = NULL;
+	for (size_t i = 0; i < s->n_images; i++) {
+		img_image_t *m = s->images[i];
+		if (strcmp(m->id, img->id) == 0) {
+			target = m;
+			continue;
+		}
+		/* A tag names one image: the newest pull wins. */
+		for (size_t t = 0; t < img->n_tags; t++)
+			strv_remove(m->repo_tags, &m->n_tags, img->repo_tags[t]);
+	}
+	if (!target) {
+		if (s->n_images == s->cap_images) {
+			size_t cap = s->cap_images ? s->cap_images * 2 : 16;
+			img_image_t **n = realloc(s->images, cap * sizeof(*n));
+			if (!n) {
+				r = crl_error_set(err, ENOMEM, "out of memory");
+				goto out;
+			}
+			s->images = n;
+			s->cap_images = cap;
+		}
+		if (!(target = image_copy(img))) {
+			r = crl_error_set(err, ENOMEM, "out of memory");
+			goto out;
+		}
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		target->created_ns = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+		s->images[s->n_images++] = target;
+	} else {
+		for (size_t t = 0; r == 0 && t < img->n_tags; t++)
+			if (strv_add(&target->repo_tags, &target->n_tags, img->repo_tags[t]) < 0)
+				r = crl_error_set(err, ENOMEM, "out of memory");
+		for (size_t t = 0; r == 0 && t < img->n_digests; t++)
+			if (strv_add(&target->repo_digests, &target->n_digests, img->repo_digests[t]) < 0)
+				r = crl_error_set(err, ENOMEM, "out of memory");
+	}
+	if (r == 0)
+		r = save_locked(s, err);
+out:
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}

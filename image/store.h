@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/error.h"
+
+/* The image store, in one directory:
+ *   images.json          the images (versioned JSON, written atomically)
+ *   blobs/sha256/<hex>   image configs, content-addressed
+ *   layers/<hex>/        each layer unpacked once, by diff_id, in overlayfs format
+ *   tmp/                 staging; whatever is there at start is a leftover of a crash and is removed
+ * Work is staged and moved into place, and an image is listed only once all its layers and its config are in
+ * place, so a daemon killed mid-pull leaves no half image visible. Layers nobody lists are removed at start. */
+
+#define IMG_STORE_VERSION 1
+
+typedef struct img_image {
+	char *id; /* the config digest */
+	char **repo_tags;
+	size_t n_tags;
+	char **repo_digests;
+	size_t n_digests;
+	uint64_t size;
+	char *user;
+	char **layers; /* diff_ids, bottom first */
+	size_t n_layers;
+	int64_t created_ns;
+} img_image_t;
+
+typedef struct img_store img_store_t;
+
+int img_store_open(const char *dir, img_store_t **ret, crl_error_t *err);
+void img_store_close(img_store_t *s);
+const char *img_store_dir(const img_store_t *s);
+
+void img_image_free(img_image_t *img);
+void img_images_free(img_image_t **imgs, size_t n);
+/* Copies of every image, in the order they were added. */
+int img_store_list(img_store_t *s, img_image_t ***ret, size_t *ret_n, crl_error_t *err);
+/* By id ("sha256:<hex>", "<hex>" or a unique prefix of at least 3 hex digits), repo tag or repo digest (as
+ * given or normalised: "busybox" finds docker.io/library/busybox:latest). ENOENT when none. */
+int img_store_find(img_store_t *s, const char *name, img_image_t **ret, crl_error_t *err);
+/* A tag given while the image has other tags only loses that tag; otherwise the image goes, with every layer
+ * and config no other image uses. Removing what does not exist is fine. */
+int img_store_remove(img_store_t *s, const char *name, crl_error_t *err);
+int img_store_read_config(img_store_t *s, const char *id, char **ret_json, size_t *ret_len, crl_error_t *err);
+
+/* --- for pulls --- */
+/* Waits while another pull unpacks diff_id; then *ret_have tells whether it is in the store. When it is not,
+ * the caller owns it until img_store_layer_release (and must commit it or give up). */
+int img_store_layer_acquire(img_store_t *s, const char *diff_id, bool *ret_have, crl_error_t *err);
+void img_store_layer_release(img_store_t *s, const char *diff_id);
+/* A fresh staging directory in tmp/: its path and an fd. */
+int img_store_stage(img_store_t *s, char **ret_path, int *ret_fd, crl_error_t *err);
+/* Moves a staged, verified layer into place as layers/<hex of diff_id>. */
+int img_store_commit_layer(img_store_t *s, const char *stage_path, const char *diff_id, crl_error_t *err);
+int img_store_put_blob(img_store_t *s, const char *digest, const void *data, size_t len, crl_error_t *err);
+/* Adds img (or merges its tags and digests into the image with the same id); a tag moves from whatever image
+ * held it. Persisted before it returns. */
+int img_store_add(img_store_t *s, const img_image_t *img, crl_error_t *err);
