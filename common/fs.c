@@ -236,6 +236,20 @@ int crl_fs_open_in_root(int rootfd, const char *path, int flags, mode_t mode, cr
 	return crl_error_set_errno(err, errno, "open %s inside its root", path);
 }
 
+int crl_fs_open_beneath_nofollow(int rootfd, const char *path, int flags, crl_error_t *err)
+{
+	struct open_how how = {
+		.flags = (uint64_t)(flags | O_CLOEXEC),
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	long fd = syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+	if (fd >= 0)
+		return (int)fd;
+	if (errno == ENOSYS || errno == EPERM)
+		return open_walk_nofollow(rootfd, path, flags, 0, err);
+	return crl_error_set_errno(err, errno, "open %s below its root", path);
+}
+
 static int rm_rf_at(int parent, const char *name, int depth)
 {
 	if (depth > 256)

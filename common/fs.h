@@ -24,6 +24,9 @@ int crl_fs_open_in_root(int rootfd, const char *path, int flags, mode_t mode, cr
 /* Bytes allocated (st_blocks * 512) and inodes used by everything below path, path included; symlinks are not
  * followed and an inode with several links counts once. */
 int crl_fs_usage(const char *path, uint64_t *ret_bytes, uint64_t *ret_inodes, crl_error_t *err);
+/* Opens path below rootfd refusing any symlink on the way and anything that would leave rootfd
+ * (openat2 RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS; the fallback walks with O_NOFOLLOW). ELOOP or EXDEV then. */
+int crl_fs_open_beneath_nofollow(int rootfd, const char *path, int flags, crl_error_t *err);
 /* Removes path and everything below it, without following symlinks. Missing is fine. */
 int crl_fs_rm_rf(const char *path, crl_error_t *err);
 /* The same for name in the directory parent, never leaving it. */

@@ -68,11 +68,15 @@ typedef struct extractor {
 	size_t n_dirs, cap_dirs;
 } extractor_t;
 
-/* Lexically cleans path: no leading '/', no "." or empty components, ".." resolved and clamped at the root. */
+/* Lexically cleans a layer entry's name: "." and empty components dropped, ".." resolved. A name that is
+ * absolute or climbs above the layer's root is refused (-EXDEV): image tools never write such names, so one
+ * is an attack. */
 static int clean_path(const char *in, char *out, size_t outsz)
 {
 	size_t o = 0;
 	const char *p = in;
+	if (*p == '/')
+		return -EXDEV;
 	while (*p) {
 		while (*p == '/')
 			p++;
@@ -83,6 +87,8 @@ static int clean_path(const char *in, char *out, size_t outsz)
 		if (n == 1 && p[0] == '.') {
 			/* skip */
 		} else if (n == 2 && p[0] == '.' && p[1] == '.') {
+			if (o == 0)
+				return -EXDEV;
 			while (o > 0 && out[o - 1] != '/')
 				o--;
 			if (o > 0)
@@ -109,11 +115,15 @@ static int open_dir_in_root(extractor_t *x, const char *path, int *ret_fd)
 		return *ret_fd < 0 ? crl_error_set_errno(&x->err, errno, "dup") : 0;
 	}
 	crl_error_t e = CRL_ERROR_INIT;
-	int fd = crl_fs_open_in_root(x->root, path, O_RDONLY | O_DIRECTORY, 0, &e);
+	int fd = crl_fs_open_beneath_nofollow(x->root, path, O_RDONLY | O_DIRECTORY, &e);
 	if (fd >= 0) {
 		crl_error_clear(&e);
 		*ret_fd = fd;
 		return 0;
+	}
+	if (e.errnum == ELOOP || e.errnum == EXDEV || e.errnum == ENOTDIR) {
+		crl_error_clear(&e);
+		return crl_error_set(&x->err, EXDEV, "layer entry directory '%.200s' goes through a symlink or a file", path);
 	}
 	if (e.errnum != ENOENT) {
 		x->err = e;
@@ -232,7 +242,10 @@ static int extract_entry(extractor_t *x, struct archive *a, struct archive_entry
 	if (!raw)
 		return crl_error_set(&x->err, EBADMSG, "layer entry without a name");
 	char path[PATH_MAX];
-	if (clean_path(raw, path, sizeof(path)) < 0)
+	int cr = clean_path(raw, path, sizeof(path));
+	if (cr == -EXDEV)
+		return crl_error_set(&x->err, EXDEV, "layer entry '%.200s' escapes the layer (absolute or ../ name)", raw);
+	if (cr < 0)
 		return crl_error_set(&x->err, ENAMETOOLONG, "layer entry name too long");
 	if (!*path)
 		return 0; /* the root itself ("./") */
@@ -275,9 +288,9 @@ static int extract_entry(extractor_t *x, struct archive *a, struct archive_entry
 	if (hardlink) {
 		char target[PATH_MAX];
 		if (clean_path(hardlink, target, sizeof(target)) < 0 || !*target)
-			return crl_error_set(&x->err, EBADMSG, "hard link %s has a bad target", path);
+			return crl_error_set(&x->err, EXDEV, "hard link %s -> %.200s points outside the layer", path, hardlink);
 		crl_error_t e2 = CRL_ERROR_INIT;
-		_cleanup_close_ int tfd = crl_fs_open_in_root(x->root, target, O_PATH | O_NOFOLLOW, 0, &e2);
+		_cleanup_close_ int tfd = crl_fs_open_beneath_nofollow(x->root, target, O_PATH | O_NOFOLLOW, &e2);
 		if (tfd < 0) {
 			x->err = e2;
 			return crl_error_wrap(&x->err, "hard link %s -> %s (targets must be earlier entries of the layer)", path, target);
@@ -332,6 +345,10 @@ static int extract_entry(extractor_t *x, struct archive *a, struct archive_entry
 	case AE_IFCHR:
 	case AE_IFBLK:
 	case AE_IFIFO: {
+		/* A device node in an image would hand the container a host device (a disk, /dev/mem). */
+		if (type != AE_IFIFO && !(type == AE_IFCHR && archive_entry_rdev(e) == makedev(0, 0)))
+			return crl_error_set(&x->err, EPERM, "layer entry %s is a device node (%c %u:%u); images may not carry devices",
+					     path, type == AE_IFCHR ? 'c' : 'b', major(archive_entry_rdev(e)), minor(archive_entry_rdev(e)));
 		remove_existing(parent, basebuf);
 		mode_t m = (type == AE_IFCHR ? S_IFCHR : type == AE_IFBLK ? S_IFBLK : S_IFIFO) | (archive_entry_perm(e) & 07777);
 		dev_t dev = type == AE_IFIFO ? 0 : archive_entry_rdev(e);

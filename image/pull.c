@@ -155,7 +155,7 @@ static int pull_from(img_store_t *s, const img_pull_req_t *req, const img_ref_t 
 {
 	pull_t p = { .store = s, .req = req };
 	pthread_mutex_init(&p.lock, NULL);
-	_cleanup_free_ char *body = NULL, *mt = NULL, *top_digest = NULL, *cfg = NULL;
+	_cleanup_free_ char *body = NULL, *mt = NULL, *top_digest = NULL, *cfg = NULL, *tag = NULL, *dig = NULL;
 	_cleanup_free_ char *repo = img_ref_repo(ref), *name = img_ref_string(ref);
 	size_t len = 0, cfg_len = 0;
 	img_platform_t plat;
@@ -238,7 +238,6 @@ static int pull_from(img_store_t *s, const img_pull_req_t *req, const img_ref_t 
 	uint64_t size = (uint64_t)len + cfg_len;
 	for (size_t i = 0; i < p.manifest->n_layers; i++)
 		size += (uint64_t)p.manifest->layers[i].size;
-	_cleanup_free_ char *tag = NULL, *dig = NULL;
 	if (ref->tag && asprintf(&tag, "%s:%s", repo, ref->tag) < 0)
 		tag = NULL;
 	if (asprintf(&dig, "%s@%s", repo, top_digest) < 0)
