@@ -258,6 +258,8 @@ static void gc_locked(img_store_t *s)
 				close(fd);
 			continue;
 		}
+		/* The dup shares its offset with the long-lived fd: start from the top every time. */
+		rewinddir(d);
 		struct dirent *de;
 		while ((de = readdir(d))) {
 			if (de->d_name[0] == '.')

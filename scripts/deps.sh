@@ -12,6 +12,9 @@ test_pkgs=(
 	libcmocka-dev
 	# Status reports NetworkReady from real CNI plugin binaries in /usr/lib/cni.
 	containernetworking-plugins
+	# The image tests: a real registry, images built from busybox-static (zstd for zstd layers), htpasswd for
+	# the basic-auth registry; tests/fixtures/registry.py is python3 (already there: meson needs it).
+	docker-registry busybox-static zstd apache2-utils python3
 )
 pkgs=("${build_pkgs[@]}")
 [ "$what" = test ] && pkgs+=("${test_pkgs[@]}")

@@ -22,12 +22,24 @@ cri_client_t *cri_client_new(const char *socket_path)
 	cri_client_t *c = calloc(1, sizeof(*c));
 	char target[512];
 	snprintf(target, sizeof(target), "unix:%s", socket_path);
-	grpc_arg args[1];
+	/* Tests restart daemons: reconnect quickly instead of backing off for seconds. */
+	static const struct {
+		const char *key;
+		int value;
+	} ints[] = {
+		{ GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, 64 * 1024 * 1024 },
+		{ GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 50 },
+		{ GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 50 },
+		{ GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 500 },
+	};
+	grpc_arg args[4];
 	memset(args, 0, sizeof(args));
-	args[0].type = GRPC_ARG_INTEGER;
-	args[0].key = (char *)GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
-	args[0].value.integer = 64 * 1024 * 1024;
-	grpc_channel_args chargs = { 1, args };
+	for (size_t i = 0; i < 4; i++) {
+		args[i].type = GRPC_ARG_INTEGER;
+		args[i].key = (char *)ints[i].key;
+		args[i].value.integer = ints[i].value;
+	}
+	grpc_channel_args chargs = { 4, args };
 	grpc_channel_credentials *creds = grpc_insecure_credentials_create();
 	c->ch = grpc_channel_create(target, creds, &chargs);
 	grpc_channel_credentials_release(creds);

@@ -74,6 +74,8 @@ int td_start(test_daemon_t *t, const char *const *extra_args)
 	for (size_t i = 0; extra_args && extra_args[i] && n < 30; i++)
 		argv[n++] = extra_args[i];
 	argv[n] = NULL;
+	struct stat lst;
+	off_t log_start = stat(t->log, &lst) == 0 ? lst.st_size : 0;
 	pid_t pid = fork();
 	if (pid < 0)
 		return -errno;
@@ -87,15 +89,20 @@ int td_start(test_daemon_t *t, const char *const *extra_args)
 		_exit(127);
 	}
 	t->pid = pid;
-	t->client = cri_client_new(t->sock);
-	long deadline = now_ms() + 10000;
+	long deadline = now_ms() + 15000;
 	while (now_ms() < deadline) {
 		int st;
 		if (waitpid(pid, &st, WNOHANG) == pid) {
 			t->pid = -1;
 			return -ECHILD;
 		}
-		if (access(t->sock, F_OK) == 0) {
+		/* This daemon's own "serving" line: a socket file may be a dead daemon's leftover. */
+		char *l = td_log(t);
+		bool serving = strlen(l) > (size_t)log_start && strstr(l + log_start, "serving CRI v1");
+		free(l);
+		if (serving) {
+			if (!t->client)
+				t->client = cri_client_new(t->sock);
 			Runtime__V1__VersionRequest req = RUNTIME__V1__VERSION_REQUEST__INIT;
 			cri_result_t r;
 			if (cri_call(t->client, "/runtime.v1.RuntimeService/Version", &req.base,
@@ -108,6 +115,8 @@ int td_start(test_daemon_t *t, const char *const *extra_args)
 		}
 		usleep(20000);
 	}
+	if (!t->client)
+		t->client = cri_client_new(t->sock);
 	return -ETIMEDOUT;
 }
 
