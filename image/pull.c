@@ -161,7 +161,7 @@ static int pull_from(img_store_t *s, const img_pull_req_t *req, const img_ref_t 
 	img_platform_t plat;
 	img_platform_host(&plat);
 	p.image_name = name;
-	int r = img_conn_new(ep->repo, ep->insecure, &req->creds, &req->opts, &p.conn, err);
+	int r = img_conn_new(req->http, ep->repo, ep->insecure, &req->creds, &req->opts, &p.conn, err);
 	if (r < 0)
 		goto out;
 	const char *reference = ref->digest ? ref->digest : ref->tag;
@@ -295,6 +295,11 @@ int img_pull(img_store_t *s, const img_pull_req_t *req, char **ret_id, crl_error
 		n_search++;
 	size_t n_cand = !ref->had_domain && n_search > 0 ? n_search : 1;
 	crl_error_t last = CRL_ERROR_INIT;
+	/* Every endpoint's failure, so a broken mirror is not hidden behind the registry's answer. */
+	char *tried = NULL;
+	size_t tried_len = 0;
+	FILE *tf = open_memstream(&tried, &tried_len);
+	int n_tried = 0;
 	r = -ENOENT;
 	for (size_t c = 0; c < n_cand; c++) {
 		img_ref_t *cand = NULL;
@@ -321,6 +326,8 @@ int img_pull(img_store_t *s, const img_pull_req_t *req, char **ret_id, crl_error
 				r = pull_from(s, req, use, &eps[i], ret_id, &e);
 				if (r == 0 || !try_next(r))
 					break;
+				if (tf)
+					fprintf(tf, "%s%s", n_tried++ ? "; " : "", crl_error_message(&e));
 			}
 		}
 		img_endpoints_free(eps, n_eps);
@@ -336,12 +343,21 @@ int img_pull(img_store_t *s, const img_pull_req_t *req, char **ret_id, crl_error
 	}
 	img_ref_free(ref);
 	img_registries_free(regs);
+	if (tf)
+		fclose(tf);
 	if (r == 0) {
 		crl_error_clear(&last);
+		free(tried);
 		return 0;
 	}
-	*err = last;
-	if (!err->errnum)
-		crl_error_set(err, ENOENT, "nothing to pull %s from", req->image);
-	return crl_error_wrap(err, "pull %s", req->image);
+	int errnum = last.errnum ? last.errnum : ENOENT;
+	if (n_tried > 1 && tried)
+		crl_error_set(err, errnum, "pull %s: every source failed: %s", req->image, tried);
+	else if (last.errnum)
+		crl_error_set(err, errnum, "pull %s: %s", req->image, crl_error_message(&last));
+	else
+		crl_error_set(err, errnum, "pull %s: nothing to pull from", req->image);
+	crl_error_clear(&last);
+	free(tried);
+	return -errnum;
 }

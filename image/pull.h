@@ -15,6 +15,7 @@ typedef void (*img_progress_fn)(void *arg, const char *image, const char *layer_
 				uint64_t total, bool finished);
 
 typedef struct img_pull_req {
+	img_http_t *http; /* shared connections; may be NULL */
 	const char *image;           /* as the client wrote it */
 	const char *registries_conf; /* path; a missing file means no rules */
 	img_creds_t creds;

@@ -20,7 +20,92 @@
 #define MAX_TOKEN_BODY (1024 * 1024)
 #define RETRIES 3
 
+#define MAX_PLAIN_HOSTS 64
+
+struct img_http {
+	CURLSH *share;
+	pthread_mutex_t locks[CURL_LOCK_DATA_LAST];
+	pthread_mutex_t lock; /* guards plain_hosts */
+	char *plain_hosts[MAX_PLAIN_HOSTS];
+	size_t n_plain;
+};
+
+static void share_lock(CURL *h, curl_lock_data data, curl_lock_access access, void *arg)
+{
+	(void)h, (void)access;
+	pthread_mutex_lock(&((img_http_t *)arg)->locks[data]);
+}
+
+static void share_unlock(CURL *h, curl_lock_data data, void *arg)
+{
+	(void)h;
+	pthread_mutex_unlock(&((img_http_t *)arg)->locks[data]);
+}
+
+int img_http_new(img_http_t **ret, crl_error_t *err)
+{
+	img_http_t *h = calloc(1, sizeof(*h));
+	if (!h)
+		return crl_error_set(err, ENOMEM, "out of memory");
+	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+		pthread_mutex_init(&h->locks[i], NULL);
+	pthread_mutex_init(&h->lock, NULL);
+	h->share = curl_share_init();
+	if (!h->share) {
+		img_http_free(h);
+		return crl_error_set(err, ENOMEM, "cannot create a curl share");
+	}
+	curl_share_setopt(h->share, CURLSHOPT_LOCKFUNC, share_lock);
+	curl_share_setopt(h->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
+	curl_share_setopt(h->share, CURLSHOPT_USERDATA, h);
+	curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+	curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+	curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+	*ret = h;
+	return 0;
+}
+
+void img_http_free(img_http_t *h)
+{
+	if (!h)
+		return;
+	if (h->share)
+		curl_share_cleanup(h->share);
+	for (size_t i = 0; i < h->n_plain; i++)
+		free(h->plain_hosts[i]);
+	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+		pthread_mutex_destroy(&h->locks[i]);
+	pthread_mutex_destroy(&h->lock);
+	free(h);
+}
+
+static bool http_is_plain(img_http_t *h, const char *host)
+{
+	if (!h)
+		return false;
+	pthread_mutex_lock(&h->lock);
+	bool plain = false;
+	for (size_t i = 0; i < h->n_plain && !plain; i++)
+		plain = strcmp(h->plain_hosts[i], host) == 0;
+	pthread_mutex_unlock(&h->lock);
+	return plain;
+}
+
+static void http_mark_plain(img_http_t *h, const char *host)
+{
+	if (!h || http_is_plain(h, host))
+		return;
+	pthread_mutex_lock(&h->lock);
+	if (h->n_plain < MAX_PLAIN_HOSTS) {
+		char *c = strdup(host);
+		if (c)
+			h->plain_hosts[h->n_plain++] = c;
+	}
+	pthread_mutex_unlock(&h->lock);
+}
+
 struct img_conn {
+	img_http_t *http;
 	char *endpoint;
 	char *host; /* host[:port] as connected to */
 	char *path; /* repository path on that host */
@@ -64,8 +149,8 @@ static char *dup_or_null(const char *s)
 	return s && *s ? strdup(s) : NULL;
 }
 
-int img_conn_new(const char *endpoint, bool insecure, const img_creds_t *creds, const img_pull_opts_t *opts,
-		 img_conn_t **ret, crl_error_t *err)
+int img_conn_new(img_http_t *http, const char *endpoint, bool insecure, const img_creds_t *creds,
+		 const img_pull_opts_t *opts, img_conn_t **ret, crl_error_t *err)
 {
 	const char *slash = strchr(endpoint, '/');
 	if (!slash || slash == endpoint || !slash[1])
@@ -78,6 +163,7 @@ int img_conn_new(const char *endpoint, bool insecure, const img_creds_t *creds, 
 	c->host = strndup(endpoint, (size_t)(slash - endpoint));
 	c->path = strdup(slash + 1);
 	c->insecure = insecure;
+	c->http = http;
 	c->scheme = "https";
 	if (opts)
 		c->opts = *opts;
@@ -97,6 +183,9 @@ int img_conn_new(const char *endpoint, bool insecure, const img_creds_t *creds, 
 		img_conn_free(c);
 		return crl_error_set(err, ENOMEM, "out of memory");
 	}
+	/* An insecure host already seen speaking plain HTTP is not tried with TLS again. */
+	if (insecure && http_is_plain(http, c->host))
+		c->scheme = "http";
 	*ret = c;
 	return 0;
 }
@@ -246,7 +335,9 @@ static CURLcode perform(req_t *r, const char *url, const char *accept, const cha
 	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
 	curl_easy_setopt(h, CURLOPT_XFERINFODATA, r);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
+	curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 512L * 1024);
+	if (c->http)
+		curl_easy_setopt(h, CURLOPT_SHARE, c->http->share);
 	if (c->insecure) {
 		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
@@ -433,6 +524,7 @@ static int get(img_conn_t *c, const char *kind, const char *ref, const char *acc
 			pthread_mutex_lock(&c->lock);
 			c->scheme = "http";
 			pthread_mutex_unlock(&c->lock);
+			http_mark_plain(c->http, c->host);
 			attempt--;
 			continue;
 		}

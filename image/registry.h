@@ -27,11 +27,17 @@ typedef struct img_pull_opts {
 	const char *docker_io_host;
 } img_pull_opts_t;
 
+/* What pulls share for speed: a connection cache (and DNS and TLS sessions) reused across requests and pulls,
+ * and which insecure hosts speak plain HTTP. One per daemon; thread-safe. */
+typedef struct img_http img_http_t;
+int img_http_new(img_http_t **ret, crl_error_t *err);
+void img_http_free(img_http_t *h);
+
 typedef struct img_conn img_conn_t;
 
-/* endpoint: "host[:port]/path" as registries.conf resolution gives it. */
-int img_conn_new(const char *endpoint, bool insecure, const img_creds_t *creds, const img_pull_opts_t *opts,
-		 img_conn_t **ret, crl_error_t *err);
+/* endpoint: "host[:port]/path" as registries.conf resolution gives it. http may be NULL (nothing shared). */
+int img_conn_new(img_http_t *http, const char *endpoint, bool insecure, const img_creds_t *creds,
+		 const img_pull_opts_t *opts, img_conn_t **ret, crl_error_t *err);
 void img_conn_free(img_conn_t *c);
 const char *img_conn_endpoint(const img_conn_t *c);
 

@@ -6,7 +6,7 @@ what="${1:-test}"
 build_pkgs=(
 	meson ninja-build pkg-config gcc
 	libgrpc-dev protobuf-compiler protobuf-c-compiler libprotobuf-c-dev
-	libyajl-dev libseccomp-dev libcurl4-openssl-dev libarchive-dev libzstd-dev zlib1g-dev libssl-dev
+	libyajl-dev libseccomp-dev libcurl4-openssl-dev libarchive-dev libzstd-dev libisal-dev libssl-dev
 )
 test_pkgs=(
 	libcmocka-dev

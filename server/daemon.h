@@ -15,6 +15,7 @@ struct srv_daemon {
 	int runroot_fd; /* cfg.runroot, held open */
 	char *image_dir; /* <root>/images: the image store */
 	struct img_store *images;
+	struct img_http *http;
 	long pull_progress_timeout_s;
 	srv_events_t *events;
 

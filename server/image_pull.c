@@ -44,6 +44,7 @@ int srv_pull_image(srv_daemon_t *d, srv_call_t *call, const void *req, void *res
 	if (ret < 0)
 		return ret;
 	img_pull_req_t pr = {
+		.http = d->http,
 		.image = image,
 		.registries_conf = d->cfg.registries_conf,
 		.opts = { .progress_timeout_s = d->pull_progress_timeout_s, .cancelled = call_cancelled, .cancel_arg = call },

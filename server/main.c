@@ -21,6 +21,7 @@
 #include "container_events.h"
 #include "daemon.h"
 #include "grpc.h"
+#include "image/registry.h"
 #include "image/store.h"
 #include "state.h"
 
@@ -200,6 +201,8 @@ static int prepare(srv_daemon_t *d, locks_t *locks, crl_error_t *err)
 		return r;
 	if ((r = img_store_open(d->image_dir, &d->images, err)) < 0)
 		return crl_error_wrap(err, "image store");
+	if ((r = img_http_new(&d->http, err)) < 0)
+		return r;
 	return srv_events_new(&d->events, err);
 }
 
@@ -207,6 +210,7 @@ static void daemon_cleanup(srv_daemon_t *d, locks_t *locks)
 {
 	srv_events_free(d->events);
 	img_store_close(d->images);
+	img_http_free(d->http);
 	if (d->root_fd >= 0)
 		close(d->root_fd);
 	if (d->runroot_fd >= 0)

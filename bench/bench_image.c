@@ -1,0 +1,227 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Image service figures against a real registry on 127.0.0.1 (tests/fixtures/registry.py):
+ *   PullImage of a small busybox image, cold (removed before each pull: download + verify + unpack) and warm
+ *   (already present), ListImages with --many images, one --large pull (5 layers, ~225 MB) next to skopeo copying
+ *   the same image, and the daemon's RSS. Prints percentiles; asserts nothing.
+ * Usage: bench-image [--iterations N] [--many N] [--large] */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <grpc/grpc.h>
+
+#include "api.pb-c.h"
+#include "common/fs.h"
+#include "harness.h"
+
+#define IMG "/runtime.v1.ImageService/"
+
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static void report(const char *what, double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(*v), cmp_double);
+	printf("%-44s n=%-5d p50 %8.2f ms  p90 %8.2f ms  p99 %8.2f ms  min %8.2f  max %8.2f\n", what, n, v[n / 2],
+	       v[(n * 9) / 10], v[(n * 99) / 100], v[0], v[n - 1]);
+}
+
+static int fixture(const char *const *args, char **out)
+{
+	char script[512];
+	const char *f = getenv("CRIO_LITE_FIXTURES");
+	snprintf(script, sizeof(script), "%s/registry.py", f ? f : "tests/fixtures");
+	const char *argv[16] = { "/usr/bin/python3", script };
+	size_t n = 2;
+	for (size_t i = 0; args[i] && n < 15; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	char *o = NULL;
+	int st = td_run(argv, &o, 600000);
+	if (out)
+		*out = o;
+	else
+		free(o);
+	return st >= 0 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static int call(cri_client_t *c, const char *method, ProtobufCMessage *req, const ProtobufCMessageDescriptor *d,
+		cri_result_t *r)
+{
+	if (cri_call(c, method, req, d, 600000, r) < 0 || r->code != 0) {
+		fprintf(stderr, "%s failed: %s\n", method, r->message ? r->message : "(transport)");
+		return -1;
+	}
+	return 0;
+}
+
+static int pull(cri_client_t *c, const char *image)
+{
+	Runtime__V1__ImageSpec spec = RUNTIME__V1__IMAGE_SPEC__INIT;
+	Runtime__V1__PullImageRequest req = RUNTIME__V1__PULL_IMAGE_REQUEST__INIT;
+	spec.image = (char *)image;
+	req.image = &spec;
+	cri_result_t r;
+	int ret = call(c, IMG "PullImage", &req.base, &runtime__v1__pull_image_response__descriptor, &r);
+	cri_result_clear(&r);
+	return ret;
+}
+
+static int rmi(cri_client_t *c, const char *image)
+{
+	Runtime__V1__ImageSpec spec = RUNTIME__V1__IMAGE_SPEC__INIT;
+	Runtime__V1__RemoveImageRequest req = RUNTIME__V1__REMOVE_IMAGE_REQUEST__INIT;
+	spec.image = (char *)image;
+	req.image = &spec;
+	cri_result_t r;
+	int ret = call(c, IMG "RemoveImage", &req.base, &runtime__v1__remove_image_response__descriptor, &r);
+	cri_result_clear(&r);
+	return ret;
+}
+
+static long rss_kib(pid_t pid)
+{
+	char path[64], line[256];
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "re");
+	long v = -1;
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld", &v) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return v;
+}
+
+int main(int argc, char **argv)
+{
+	int iterations = 50, many = 1000;
+	bool large = false;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--iterations") == 0 && i + 1 < argc)
+			iterations = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--many") == 0 && i + 1 < argc)
+			many = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--large") == 0)
+			large = true;
+	}
+	grpc_init();
+	char regdir[] = "/tmp/crl-bench-reg-XXXXXX";
+	if (!mkdtemp(regdir))
+		return 1;
+	char *out = NULL, port[16], nstr[16];
+	const char *start[] = { "start", regdir, NULL };
+	if (fixture(start, &out) != 0)
+		return 1;
+	snprintf(port, sizeof(port), "%d", atoi(out));
+	free(out);
+	const char *push[] = { "push", port, NULL };
+	snprintf(nstr, sizeof(nstr), "%d", many);
+	const char *pushm[] = { "push-many", port, nstr, NULL };
+	const char *pushl[] = { "push-large", port, NULL };
+	double t0 = now_ms();
+	if (fixture(push, NULL) != 0 || fixture(pushm, NULL) != 0 || (large && fixture(pushl, NULL) != 0))
+		return 1;
+	printf("fixtures pushed in %.1f s (registry 127.0.0.1:%s)\n", (now_ms() - t0) / 1e3, port);
+
+	char conf[256], extra[512];
+	snprintf(conf, sizeof(conf), "%s/registries.conf", regdir);
+	char rc[256];
+	snprintf(rc, sizeof(rc), "[[registry]]\nlocation = \"127.0.0.1:%s\"\ninsecure = true\n", port);
+	td_write_file(conf, rc);
+	snprintf(extra, sizeof(extra), "[crio-lite.image]\nregistries_conf = \"%s\"\n", conf);
+	test_daemon_t d;
+	/* The benchmark measures the daemon, not its debug logging. */
+	const char *const args[] = { "--log-level", "info", NULL };
+	if (td_setup(&d, extra) < 0 || td_start(&d, args) < 0) {
+		fprintf(stderr, "daemon did not start\n");
+		return 1;
+	}
+	cri_client_t *c = d.client;
+	char small[128];
+	snprintf(small, sizeof(small), "127.0.0.1:%s/busybox:plain", port);
+	double *v = calloc((size_t)(iterations > many ? iterations : many) + 1, sizeof(double));
+	pull(c, small); /* warm up connections */
+	for (int i = 0; i < iterations; i++) {
+		rmi(c, small);
+		double a = now_ms();
+		if (pull(c, small) < 0)
+			return 1;
+		v[i] = now_ms() - a;
+	}
+	report("PullImage busybox (1 MiB), cold", v, iterations);
+	for (int i = 0; i < iterations; i++) {
+		double a = now_ms();
+		if (pull(c, small) < 0)
+			return 1;
+		v[i] = now_ms() - a;
+	}
+	report("PullImage busybox, already present", v, iterations);
+
+	t0 = now_ms();
+	for (int i = 0; i < many; i++) {
+		char name[128];
+		snprintf(name, sizeof(name), "127.0.0.1:%s/many:%d", port, i);
+		if (pull(c, name) < 0)
+			return 1;
+	}
+	printf("%-44s %d images in %.2f s\n", "PullImage of small images (sequential)", many, (now_ms() - t0) / 1e3);
+	for (int i = 0; i < iterations; i++) {
+		Runtime__V1__ListImagesRequest req = RUNTIME__V1__LIST_IMAGES_REQUEST__INIT;
+		cri_result_t r;
+		double a = now_ms();
+		if (call(c, IMG "ListImages", &req.base, &runtime__v1__list_images_response__descriptor, &r) < 0)
+			return 1;
+		v[i] = now_ms() - a;
+		if (i == 0)
+			printf("ListImages returns %zu images\n", ((Runtime__V1__ListImagesResponse *)r.resp)->n_images);
+		cri_result_clear(&r);
+	}
+	char what[64];
+	snprintf(what, sizeof(what), "ListImages with %d images", many + 1);
+	report(what, v, iterations);
+
+	if (large) {
+		char big[128];
+		snprintf(big, sizeof(big), "127.0.0.1:%s/large:latest", port);
+		double a = now_ms();
+		if (pull(c, big) < 0)
+			return 1;
+		printf("%-44s %.2f s (download, verify, unpack)\n", "PullImage large (5 x 45 MiB layers)", (now_ms() - a) / 1e3);
+		char cmd[512];
+		snprintf(cmd, sizeof(cmd),
+			 "rm -rf %s/skopeo-out; skopeo copy -q --src-tls-verify=false docker://%s dir:%s/skopeo-out >/dev/null",
+			 regdir, big, regdir);
+		a = now_ms();
+		int rc2 = system(cmd);
+		printf("%-44s %.2f s (download, verify, no unpack)%s\n", "skopeo copy of the same image", (now_ms() - a) / 1e3,
+		       rc2 == 0 ? "" : " [skopeo failed]");
+	}
+	printf("%-44s %ld KiB\n", "daemon RSS at the end", rss_kib(d.pid));
+
+	td_stop(&d, SIGTERM, 20000);
+	td_cleanup(&d);
+	const char *stop[] = { "stop", regdir, NULL };
+	fixture(stop, NULL);
+	crl_error_t err = CRL_ERROR_INIT;
+	crl_fs_rm_rf(regdir, &err);
+	crl_error_clear(&err);
+	free(v);
+	grpc_shutdown();
+	return 0;
+}
