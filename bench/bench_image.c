@@ -41,24 +41,6 @@ static void report(const char *what, double *v, int n)
 	       v[(n * 9) / 10], v[(n * 99) / 100], v[0], v[n - 1]);
 }
 
-static int fixture(const char *const *args, char **out)
-{
-	char script[512];
-	const char *f = getenv("CRIO_LITE_FIXTURES");
-	snprintf(script, sizeof(script), "%s/registry.py", f ? f : "tests/fixtures");
-	const char *argv[16] = { "/usr/bin/python3", script };
-	size_t n = 2;
-	for (size_t i = 0; args[i] && n < 15; i++)
-		argv[n++] = args[i];
-	argv[n] = NULL;
-	char *o = NULL;
-	int st = td_run(argv, &o, 600000);
-	if (out)
-		*out = o;
-	else
-		free(o);
-	return st >= 0 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 static int call(cri_client_t *c, const char *method, ProtobufCMessage *req, const ProtobufCMessageDescriptor *d,
 		cri_result_t *r)
@@ -126,7 +108,7 @@ int main(int argc, char **argv)
 		return 1;
 	char *out = NULL, port[16], nstr[16];
 	const char *start[] = { "start", regdir, NULL };
-	if (fixture(start, &out) != 0)
+	if (td_fixture(start, &out) != 0)
 		return 1;
 	snprintf(port, sizeof(port), "%d", atoi(out));
 	free(out);
@@ -135,7 +117,7 @@ int main(int argc, char **argv)
 	const char *pushm[] = { "push-many", port, nstr, NULL };
 	const char *pushl[] = { "push-large", port, NULL };
 	double t0 = now_ms();
-	if (fixture(push, NULL) != 0 || fixture(pushm, NULL) != 0 || (large && fixture(pushl, NULL) != 0))
+	if (td_fixture(push, NULL) != 0 || td_fixture(pushm, NULL) != 0 || (large && td_fixture(pushl, NULL) != 0))
 		return 1;
 	printf("fixtures pushed in %.1f s (registry 127.0.0.1:%s)\n", (now_ms() - t0) / 1e3, port);
 
@@ -217,7 +199,7 @@ int main(int argc, char **argv)
 	td_stop(&d, SIGTERM, 20000);
 	td_cleanup(&d);
 	const char *stop[] = { "stop", regdir, NULL };
-	fixture(stop, NULL);
+	td_fixture(stop, NULL);
 	crl_error_t err = CRL_ERROR_INIT;
 	crl_fs_rm_rf(regdir, &err);
 	crl_error_clear(&err);

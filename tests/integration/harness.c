@@ -187,6 +187,25 @@ bool td_wait_log(const test_daemon_t *t, const char *needle, int timeout_ms)
 	return false;
 }
 
+int td_fixture(const char *const *args, char **out)
+{
+	char script[512];
+	const char *f = getenv("CRIO_LITE_FIXTURES");
+	snprintf(script, sizeof(script), "%s/registry.py", f ? f : "tests/fixtures");
+	const char *argv[16] = { "/usr/bin/python3", script };
+	size_t n = 2;
+	for (size_t i = 0; args[i] && n < 15; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	char *o = NULL;
+	int st = td_run(argv, &o, 600000);
+	if (out)
+		*out = o;
+	else
+		free(o);
+	return st >= 0 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
 int td_run(const char *const *args, char **ret_output, int timeout_ms)
 {
 	char path[] = "/tmp/crl-run-XXXXXX";

@@ -37,3 +37,6 @@ bool td_wait_log(const test_daemon_t *t, const char *needle, int timeout_ms);
 /* Runs the binary with args, captures stdout+stderr (caller frees) and returns the exit status (or -1). */
 int td_run(const char *const *args, char **ret_output, int timeout_ms);
 void td_write_file(const char *path, const char *content);
+/* Runs tests/fixtures/registry.py (CRIO_LITE_FIXTURES) with args; its output in *out when out is not NULL.
+ * Returns its exit code, or -1. */
+int td_fixture(const char *const *args, char **out);

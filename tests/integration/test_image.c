@@ -38,29 +38,6 @@ static int reg_port, auth_port, hostile_port;
 static crl_json_value_t *digests; /* tag -> manifest digest, from the fixture */
 static char layers_dir[256], tmp_dir[256];
 
-static const char *fixtures(void)
-{
-	const char *f = getenv("CRIO_LITE_FIXTURES");
-	return f ? f : "tests/fixtures";
-}
-
-static int fixture(const char *const *args, char **out)
-{
-	char script[512];
-	snprintf(script, sizeof(script), "%s/registry.py", fixtures());
-	const char *argv[16] = { "/usr/bin/python3", script };
-	size_t n = 2;
-	for (size_t i = 0; args[i] && n < 15; i++)
-		argv[n++] = args[i];
-	argv[n] = NULL;
-	char *o = NULL;
-	int st = td_run(argv, &o, 120000);
-	if (out)
-		*out = o;
-	else
-		free(o);
-	return st >= 0 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 static int start_registry(char *dir, const char *htpasswd, int *port)
 {
@@ -70,7 +47,7 @@ static int start_registry(char *dir, const char *htpasswd, int *port)
 	char *out = NULL;
 	const char *a1[] = { "start", dir, NULL };
 	const char *a2[] = { "start", dir, "--htpasswd", htpasswd, NULL };
-	if (fixture(htpasswd ? a2 : a1, &out) != 0) {
+	if (td_fixture(htpasswd ? a2 : a1, &out) != 0) {
 		fprintf(stderr, "registry: %s\n", out);
 		free(out);
 		return -1;
@@ -90,7 +67,7 @@ static int group_setup(void **state)
 	snprintf(port, sizeof(port), "%d", reg_port);
 	snprintf(storage, sizeof(storage), "%s/data", reg_dir);
 	const char *push[] = { "push", port, "--storage", storage, NULL };
-	if (fixture(push, &out) != 0) {
+	if (td_fixture(push, &out) != 0) {
 		fprintf(stderr, "push: %s\n", out);
 		return -1;
 	}
@@ -100,13 +77,13 @@ static int group_setup(void **state)
 	free(out);
 	snprintf(port, sizeof(port), "%d", auth_port);
 	const char *push2[] = { "push", port, "--user", "crl:s3cret-pw", NULL };
-	if (fixture(push2, NULL) != 0)
+	if (td_fixture(push2, NULL) != 0)
 		return -1;
 	snprintf(hostile_dir, sizeof(hostile_dir), "/tmp/crl-hostile-XXXXXX");
 	if (!mkdtemp(hostile_dir))
 		return -1;
 	const char *h[] = { "hostile", hostile_dir, "tokuser:tokpass", NULL };
-	if (fixture(h, &out) != 0)
+	if (td_fixture(h, &out) != 0)
 		return -1;
 	hostile_port = atoi(out);
 	free(out);
@@ -148,7 +125,7 @@ static int group_teardown(void **state)
 	const char *dirs[] = { reg_dir, auth_dir, hostile_dir };
 	for (size_t i = 0; i < 3; i++) {
 		const char *a[] = { "stop", dirs[i], NULL };
-		fixture(a, NULL);
+		td_fixture(a, NULL);
 		crl_error_t err = CRL_ERROR_INIT;
 		crl_fs_rm_rf(dirs[i], &err);
 		crl_error_clear(&err);
