@@ -466,6 +466,28 @@ static void test_hostile_server(void **state)
 	assert_int_equal(count_entries(tmp_dir), 0);
 }
 
+static void test_redirect_and_retry(void **state)
+{
+	(void)state;
+	char name[128];
+	ref(name, sizeof(name), hostile_port, "redir:x");
+	pull_res_t p = pull(name);
+	if (p.code != CODE_OK)
+		fail_msg("redirected blobs: %s", p.msg);
+	assert_int_equal(remove_image(name), CODE_OK);
+	/* Two 503s in a row are retried with backoff; the pull succeeds. */
+	char cmd[256];
+	snprintf(cmd, sizeof(cmd), "curl -sf -o /dev/null http://127.0.0.1:%d/reset-flaky || "
+		 "python3 -c \"import urllib.request; urllib.request.urlopen('http://127.0.0.1:%d/reset-flaky')\"",
+		 hostile_port, hostile_port);
+	assert_int_equal(system(cmd), 0);
+	ref(name, sizeof(name), hostile_port, "flaky:x");
+	p = pull(name);
+	if (p.code != CODE_OK)
+		fail_msg("flaky blobs: %s", p.msg);
+	assert_int_equal(remove_image(name), CODE_OK);
+}
+
 static void test_token_auth(void **state)
 {
 	(void)state;
@@ -727,6 +749,7 @@ int main(void)
 		cmocka_unit_test(test_users),
 		cmocka_unit_test(test_evil_layers),
 		cmocka_unit_test(test_hostile_server),
+		cmocka_unit_test(test_redirect_and_retry),
 		cmocka_unit_test(test_token_auth),
 		cmocka_unit_test(test_basic_auth),
 		cmocka_unit_test(test_mirror_search_blocked),
