@@ -170,6 +170,34 @@ bool crl_json_is_object(const crl_json_value_t *v)
 	return v && YAJL_IS_OBJECT(v);
 }
 
+bool crl_json_is_array(const crl_json_value_t *v)
+{
+	return v && YAJL_IS_ARRAY(v);
+}
+
+bool crl_json_get_bool(const crl_json_value_t *v, bool *ret)
+{
+	if (!v || (!YAJL_IS_TRUE(v) && !YAJL_IS_FALSE(v)))
+		return false;
+	*ret = YAJL_IS_TRUE(v);
+	return true;
+}
+
+size_t crl_json_object_len(const crl_json_value_t *v)
+{
+	return v && YAJL_IS_OBJECT(v) ? v->u.object.len : 0;
+}
+
+const char *crl_json_object_key(const crl_json_value_t *v, size_t i)
+{
+	return i < crl_json_object_len(v) ? v->u.object.keys[i] : NULL;
+}
+
+const crl_json_value_t *crl_json_object_value(const crl_json_value_t *v, size_t i)
+{
+	return i < crl_json_object_len(v) ? v->u.object.values[i] : NULL;
+}
+
 size_t crl_json_array_len(const crl_json_value_t *v)
 {
 	return v && YAJL_IS_ARRAY(v) ? v->u.array.len : 0;

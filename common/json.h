@@ -37,6 +37,13 @@ const crl_json_value_t *crl_json_get(const crl_json_value_t *v, const char *key)
 const char *crl_json_get_string(const crl_json_value_t *v);
 bool crl_json_get_int(const crl_json_value_t *v, int64_t *ret);
 bool crl_json_is_object(const crl_json_value_t *v);
+bool crl_json_is_array(const crl_json_value_t *v);
+/* false when v is not a boolean. */
+bool crl_json_get_bool(const crl_json_value_t *v, bool *ret);
+/* Members of an object: their number (0 when v is not an object) and each key and value. */
+size_t crl_json_object_len(const crl_json_value_t *v);
+const char *crl_json_object_key(const crl_json_value_t *v, size_t i);
+const crl_json_value_t *crl_json_object_value(const crl_json_value_t *v, size_t i);
 /* Array length, or 0 when v is not an array. */
 size_t crl_json_array_len(const crl_json_value_t *v);
 const crl_json_value_t *crl_json_array_at(const crl_json_value_t *v, size_t i);

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include <sys/types.h>
+
+#include "common/error.h"
+#include "spec.h"
+
+/* cgroupfs driver. This machine has cgroup v1 controllers (and a v2 mount holding only hugetlb); the v1 code
+ * is here, v2 is still to come behind the same functions. A container's cgroup is spec cgroupsPath (absolute
+ * below each hierarchy's root; a relative path is placed below /crio-lite), or /crio-lite/<id>. */
+
+typedef struct rt_cgroup rt_cgroup_t;
+
+/* Creates the cgroup in every controller and applies the spec's resources and the devices allowlist. */
+int rt_cgroup_create(const rt_spec_t *s, const char *id, rt_cgroup_t **ret, crl_error_t *err);
+/* Reopens an existing container's cgroup (state, delete). */
+int rt_cgroup_open(const char *path, rt_cgroup_t **ret, crl_error_t *err);
+int rt_cgroup_add(rt_cgroup_t *cg, pid_t pid, crl_error_t *err);
+/* Removes the cgroup directories (they must hold no process). */
+int rt_cgroup_destroy(rt_cgroup_t *cg, crl_error_t *err);
+void rt_cgroup_free(rt_cgroup_t *cg);
+const char *rt_cgroup_path(const rt_cgroup_t *cg);
+/* Reads a value from controller/file, e.g. ("memory", "memory.limit_in_bytes"). */
+int rt_cgroup_read(const rt_cgroup_t *cg, const char *controller, const char *file, char *buf, size_t n,
+		   crl_error_t *err);

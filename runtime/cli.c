@@ -1,0 +1,207 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* crio-lite-runtime: a runc-compatible command line over the runtime library.
+ *   crio-lite-runtime [--root DIR] create --bundle DIR [--pid-file F] ID
+ *   crio-lite-runtime [--root DIR] start|state ID
+ *   crio-lite-runtime [--root DIR] kill ID [SIGNAL]
+ *   crio-lite-runtime [--root DIR] delete [--force] ID
+ *   crio-lite-runtime [--root DIR] run --bundle DIR [--pid-file F] ID
+ *   crio-lite-runtime [--root DIR] list
+ * Errors go to stderr with exit status 1; `run` exits with the container's status (128 + signal). */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/wait.h>
+#include <dirent.h>
+#include <unistd.h>
+
+#include "common/error.h"
+#include "container.h"
+
+#define DEFAULT_ROOT "/run/crio-lite-runtime"
+
+static int fail(crl_error_t *err)
+{
+	fprintf(stderr, "crio-lite-runtime: %s\n", crl_error_message(err));
+	crl_error_clear(err);
+	return 1;
+}
+
+static int usage(void)
+{
+	fprintf(stderr, "usage: crio-lite-runtime [--root DIR] create|run --bundle DIR [--pid-file F] ID\n"
+			"       crio-lite-runtime [--root DIR] start|state ID | kill ID [SIGNAL] | delete [--force] ID | list\n");
+	return 2;
+}
+
+static int parse_signal(const char *s)
+{
+	if (!s)
+		return SIGTERM;
+	char *end = NULL;
+	long n = strtol(s, &end, 10);
+	if (*s && !*end)
+		return n > 0 && n < NSIG ? (int)n : -1;
+	if (strncasecmp(s, "SIG", 3) == 0)
+		s += 3;
+	for (int i = 1; i < NSIG; i++) {
+		const char *name = sigabbrev_np(i);
+		if (name && strcasecmp(name, s) == 0)
+			return i;
+	}
+	return -1;
+}
+
+typedef struct create_args {
+	const char *bundle;
+	const char *pid_file;
+	const char *id;
+} create_args_t;
+
+static int parse_create(int argc, char **argv, create_args_t *a)
+{
+	static const struct option opts[] = {
+		{ "bundle", required_argument, NULL, 'b' },
+		{ "pid-file", required_argument, NULL, 'p' },
+		{ "console-socket", required_argument, NULL, 'c' },
+		{ NULL, 0, NULL, 0 },
+	};
+	a->bundle = ".";
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "b:", opts, NULL)) != -1) {
+		if (c == 'b')
+			a->bundle = optarg;
+		else if (c == 'p')
+			a->pid_file = optarg;
+		else if (c == 'c') {
+			fprintf(stderr, "crio-lite-runtime: --console-socket is not supported yet\n");
+			return -1;
+		} else
+			return -1;
+	}
+	if (optind + 1 != argc)
+		return -1;
+	a->id = argv[optind];
+	return 0;
+}
+
+static int cmd_list(const char *root)
+{
+	DIR *d = opendir(root);
+	printf("%-24s %-8s %-10s %-40s %s\n", "ID", "PID", "STATUS", "BUNDLE", "CREATED");
+	if (!d)
+		return 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (!rt_id_valid(de->d_name))
+			continue;
+		rt_state_t *s = NULL;
+		crl_error_t err = CRL_ERROR_INIT;
+		if (rt_state(root, de->d_name, &s, &err) < 0) {
+			crl_error_clear(&err);
+			continue;
+		}
+		printf("%-24s %-8d %-10s %-40s %s\n", s->id, s->status == RT_STOPPED ? 0 : (int)s->pid, rt_status_name(s->status),
+		       s->bundle, s->created);
+		rt_state_free(s);
+	}
+	closedir(d);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *root = DEFAULT_ROOT;
+	int i = 1;
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		if (strcmp(argv[i], "--root") == 0 && i + 1 < argc)
+			root = argv[++i];
+		else if (strncmp(argv[i], "--root=", 7) == 0)
+			root = argv[i] + 7;
+		else if (strcmp(argv[i], "--version") == 0 || strcmp(argv[i], "-v") == 0) {
+			printf("crio-lite-runtime version %s\nspec: 1.0.2\n", CRL_VERSION);
+			return 0;
+		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			usage();
+			return 0;
+		} else {
+			return usage();
+		}
+	}
+	if (i >= argc)
+		return usage();
+	const char *cmd = argv[i];
+	int sub_argc = argc - i;
+	char **sub_argv = argv + i;
+	crl_error_t err = CRL_ERROR_INIT;
+	if (strcmp(cmd, "list") == 0)
+		return cmd_list(root);
+	if (strcmp(cmd, "create") == 0 || strcmp(cmd, "run") == 0) {
+		create_args_t a = { 0 };
+		if (parse_create(sub_argc, sub_argv, &a) < 0)
+			return usage();
+		rt_create_opts_t o = { .pid_file = a.pid_file };
+		rt_state_t *s = NULL;
+		if (rt_create(root, a.id, a.bundle, &o, &s, &err) < 0)
+			return fail(&err);
+		pid_t pid = s->pid;
+		rt_state_free(s);
+		if (strcmp(cmd, "create") == 0)
+			return 0;
+		if (rt_start(root, a.id, &err) < 0) {
+			crl_error_t e2 = CRL_ERROR_INIT;
+			rt_delete(root, a.id, true, &e2);
+			crl_error_clear(&e2);
+			return fail(&err);
+		}
+		int st = 0;
+		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+			;
+		if (rt_delete(root, a.id, true, &err) < 0)
+			fail(&err);
+		return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	}
+	if (sub_argc < 2)
+		return usage();
+	if (strcmp(cmd, "start") == 0 && sub_argc == 2)
+		return rt_start(root, sub_argv[1], &err) < 0 ? fail(&err) : 0;
+	if (strcmp(cmd, "state") == 0 && sub_argc == 2) {
+		rt_state_t *s = NULL;
+		if (rt_state(root, sub_argv[1], &s, &err) < 0)
+			return fail(&err);
+		char *j = rt_state_json(s);
+		printf("%s\n", j ? j : "{}");
+		free(j);
+		rt_state_free(s);
+		return 0;
+	}
+	if (strcmp(cmd, "kill") == 0 && (sub_argc == 2 || sub_argc == 3)) {
+		int sig = parse_signal(sub_argc == 3 ? sub_argv[2] : NULL);
+		if (sig < 0) {
+			fprintf(stderr, "crio-lite-runtime: unknown signal '%s'\n", sub_argv[2]);
+			return 1;
+		}
+		return rt_kill(root, sub_argv[1], sig, &err) < 0 ? fail(&err) : 0;
+	}
+	if (strcmp(cmd, "delete") == 0) {
+		bool force = false;
+		const char *id = NULL;
+		for (int k = 1; k < sub_argc; k++) {
+			if (strcmp(sub_argv[k], "--force") == 0 || strcmp(sub_argv[k], "-f") == 0)
+				force = true;
+			else if (!id)
+				id = sub_argv[k];
+			else
+				return usage();
+		}
+		if (!id)
+			return usage();
+		return rt_delete(root, id, force, &err) < 0 ? fail(&err) : 0;
+	}
+	return usage();
+}

@@ -1,0 +1,606 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "container.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/close_range.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cgroup.h"
+#include "common/cleanup.h"
+#include "common/fs.h"
+#include "common/json.h"
+#include "rootfs.h"
+#include "security.h"
+
+#define STATE_FILE "state.json"
+#define FIFO "exec.fifo"
+
+bool rt_id_valid(const char *id)
+{
+	size_t n = id ? strlen(id) : 0;
+	if (n == 0 || n > 128)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = id[i];
+		bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+		if (!alnum && (i == 0 || (c != '_' && c != '.' && c != '-')))
+			return false;
+	}
+	return true;
+}
+
+const char *rt_status_name(rt_status_t s)
+{
+	static const char *const names[] = { "creating", "created", "running", "stopped" };
+	return names[s];
+}
+
+void rt_state_free(rt_state_t *s)
+{
+	if (!s)
+		return;
+	free(s->id);
+	free(s->bundle);
+	free(s->cgroup);
+	free(s->created);
+	free(s);
+}
+
+static uint64_t pid_starttime(pid_t pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	/* Fields after the command (which may hold spaces) start after the last ')'. */
+	char *p = strrchr(buf, ')');
+	if (!p)
+		return 0;
+	p += 2;
+	/* p is at field 3 (state); starttime is field 22. */
+	for (int f = 3; f < 22 && p; f++) {
+		p = strchr(p, ' ');
+		if (p)
+			p++;
+	}
+	return p ? strtoull(p, NULL, 10) : 0;
+}
+
+char *rt_state_json(const rt_state_t *s)
+{
+	crl_json_t *j = crl_json_new(true);
+	if (!j)
+		return NULL;
+	crl_json_object_begin(j);
+	crl_json_key(j, "ociVersion");
+	crl_json_string(j, "1.0.2");
+	crl_json_key(j, "id");
+	crl_json_string(j, s->id);
+	crl_json_key(j, "status");
+	crl_json_string(j, rt_status_name(s->status));
+	crl_json_key(j, "pid");
+	crl_json_int(j, s->status == RT_STOPPED ? 0 : s->pid);
+	crl_json_key(j, "bundle");
+	crl_json_string(j, s->bundle);
+	crl_json_key(j, "rootfs");
+	crl_json_string(j, "");
+	crl_json_key(j, "created");
+	crl_json_string(j, s->created);
+	crl_json_key(j, "owner");
+	crl_json_string(j, "");
+	crl_json_object_end(j);
+	char *out = NULL;
+	crl_error_t e = CRL_ERROR_INIT;
+	crl_json_finish(j, &out, NULL, &e);
+	crl_error_clear(&e);
+	crl_json_free(j);
+	return out;
+}
+
+static int save_state(int dirfd, const rt_state_t *s, crl_error_t *err)
+{
+	crl_json_t *j = crl_json_new(false);
+	if (!j)
+		return crl_error_set(err, ENOMEM, "out of memory");
+	crl_json_object_begin(j);
+	crl_json_key(j, "version");
+	crl_json_int(j, 1);
+	crl_json_key(j, "id");
+	crl_json_string(j, s->id);
+	crl_json_key(j, "bundle");
+	crl_json_string(j, s->bundle);
+	crl_json_key(j, "pid");
+	crl_json_int(j, s->pid);
+	crl_json_key(j, "pid_start");
+	crl_json_int(j, (int64_t)s->pid_start);
+	crl_json_key(j, "cgroup");
+	crl_json_string(j, s->cgroup);
+	crl_json_key(j, "created");
+	crl_json_string(j, s->created);
+	crl_json_object_end(j);
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	int r = crl_json_finish(j, &text, &len, err);
+	crl_json_free(j);
+	if (r < 0)
+		return r;
+	return crl_fs_write_atomic(dirfd, STATE_FILE, text, len, 0600, err);
+}
+
+static int open_state_dir(const char *root, const char *id, int *ret, crl_error_t *err)
+{
+	if (!rt_id_valid(id))
+		return crl_error_set(err, EINVAL, "invalid container id '%s'", id ? id : "");
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/%s", root, id);
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return crl_error_set(err, ENOENT, "container %s does not exist", id);
+		return crl_error_set_errno(err, errno, "open %s", path);
+	}
+	*ret = fd;
+	return 0;
+}
+
+int rt_state(const char *root, const char *id, rt_state_t **ret, crl_error_t *err)
+{
+	_cleanup_close_ int dfd = -1;
+	int r = open_state_dir(root, id, &dfd, err);
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *text = NULL;
+	if ((r = crl_fs_read_file(dfd, STATE_FILE, 1 << 20, &text, NULL, err)) < 0)
+		return crl_error_wrap(err, "state of %s", id);
+	crl_json_value_t *doc = NULL;
+	if ((r = crl_json_parse(text, &doc, err)) < 0)
+		return crl_error_wrap(err, "state of %s", id);
+	rt_state_t *s = calloc(1, sizeof(*s));
+	int64_t v = 0, pid = 0, start = 0;
+	const char *bundle = crl_json_get_string(crl_json_get(doc, "bundle"));
+	const char *cg = crl_json_get_string(crl_json_get(doc, "cgroup"));
+	const char *created = crl_json_get_string(crl_json_get(doc, "created"));
+	if (!s || !crl_json_get_int(crl_json_get(doc, "version"), &v) || v != 1 ||
+	    !crl_json_get_int(crl_json_get(doc, "pid"), &pid) || !crl_json_get_int(crl_json_get(doc, "pid_start"), &start) ||
+	    !bundle || !cg || !created) {
+		free(s);
+		crl_json_value_free(doc);
+		return crl_error_set(err, EINVAL, "state of %s is malformed or of an unknown version", id);
+	}
+	s->id = strdup(id);
+	s->bundle = strdup(bundle);
+	s->cgroup = strdup(cg);
+	s->created = strdup(created);
+	s->pid = (pid_t)pid;
+	s->pid_start = (uint64_t)start;
+	crl_json_value_free(doc);
+	struct stat st;
+	bool alive = s->pid > 0 && pid_starttime(s->pid) == s->pid_start;
+	if (alive) {
+		/* A zombie has not been reaped by its parent but runs no more. */
+		char p[64], st_c = 0;
+		snprintf(p, sizeof(p), "/proc/%d/stat", (int)s->pid);
+		FILE *f = fopen(p, "re");
+		if (f) {
+			if (fscanf(f, "%*d (%*[^)]) %c", &st_c) != 1)
+				st_c = 0;
+			fclose(f);
+		}
+		alive = st_c != 'Z';
+	}
+	if (!alive)
+		s->status = RT_STOPPED;
+	else if (fstatat(dfd, FIFO, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		s->status = RT_CREATED;
+	else
+		s->status = RT_RUNNING;
+	if (!s->id || !s->bundle || !s->cgroup || !s->created) {
+		rt_state_free(s);
+		return crl_error_set(err, ENOMEM, "out of memory");
+	}
+	*ret = s;
+	return 0;
+}
+
+/* --- the container's init --- */
+
+typedef struct init_args {
+	const rt_spec_t *spec;
+	const char *root; /* absolute rootfs */
+	const char *cgroup;
+	int sync;         /* socket to the creator */
+	int fifo;         /* O_PATH fd of exec.fifo */
+} init_args_t;
+
+static void child_fail(int sync, const crl_error_t *err)
+{
+	char msg[2048];
+	int n = snprintf(msg, sizeof(msg), "err:%s", crl_error_message(err));
+	if (send(sync, msg, (size_t)(n < (int)sizeof(msg) ? n : (int)sizeof(msg) - 1), MSG_NOSIGNAL) < 0)
+		_exit(2);
+	_exit(1);
+}
+
+static int join_namespaces(const rt_spec_t *s, crl_error_t *err)
+{
+	for (size_t i = 0; i < s->n_namespaces; i++) {
+		const rt_namespace_t *ns = &s->namespaces[i];
+		if (!ns->path || ns->type == CLONE_NEWPID)
+			continue;
+		if (ns->type == CLONE_NEWNS)
+			return crl_error_set(err, EOPNOTSUPP, "joining an existing mount namespace (%s) is not supported", ns->path);
+		_cleanup_close_ int fd = open(ns->path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return crl_error_set_errno(err, errno, "open namespace %s", ns->path);
+		if (setns(fd, ns->type) < 0)
+			return crl_error_set_errno(err, errno, "join namespace %s", ns->path);
+	}
+	return 0;
+}
+
+static const char *env_get(char **env, const char *key)
+{
+	size_t n = strlen(key);
+	for (char **e = env; e && *e; e++)
+		if (strncmp(*e, key, n) == 0 && (*e)[n] == '=')
+			return *e + n + 1;
+	return NULL;
+}
+
+static void exec_program(const rt_spec_t *s)
+{
+	const char *prog = s->args[0];
+	if (strchr(prog, '/')) {
+		execve(prog, s->args, s->env);
+		return;
+	}
+	const char *path = env_get(s->env, "PATH");
+	if (!path)
+		path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+	char buf[PATH_MAX];
+	for (const char *p = path; *p;) {
+		const char *e = strchr(p, ':');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+		snprintf(buf, sizeof(buf), "%.*s/%s", (int)n, p, prog);
+		execve(buf, s->args, s->env);
+		if (!e)
+			break;
+		p = e + 1;
+	}
+}
+
+static int init_main(init_args_t *a)
+{
+	const rt_spec_t *s = a->spec;
+	crl_error_t err = CRL_ERROR_INIT;
+	/* Until exec, no process in the container may read our memory or /proc/<pid>/exe (the host binary). */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	char go[4];
+	if (recv(a->sync, go, sizeof(go), 0) != 2 || memcmp(go, "go", 2) != 0)
+		_exit(1);
+	prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+	if (setsid() < 0 && errno != EPERM)
+		child_fail(a->sync, &err);
+	if (join_namespaces(s, &err) < 0 || rt_rootfs_setup(s, a->root, a->cgroup, &err) < 0)
+		child_fail(a->sync, &err);
+	bool clamped = false;
+	if (s->has_oom_score_adj && rt_apply_oom_score_adj(s->oom_score_adj, &clamped, &err) < 0)
+		child_fail(a->sync, &err);
+	if (rt_apply_rlimits(s, &err) < 0)
+		child_fail(a->sync, &err);
+	if (chdir(s->cwd) < 0) {
+		crl_error_set_errno(&err, errno, "process.cwd %s", s->cwd);
+		child_fail(a->sync, &err);
+	}
+	char fifo_path[64];
+	snprintf(fifo_path, sizeof(fifo_path), "/proc/self/fd/%d", a->fifo);
+	const char *ok = clamped ? "ok:oom_score_adj clamped" : "ok";
+	if (send(a->sync, ok, strlen(ok), MSG_NOSIGNAL) < 0)
+		_exit(1);
+	close(a->sync);
+	/* Created. Blocks until `start` opens the fifo for reading. */
+	int w = open(fifo_path, O_WRONLY | O_CLOEXEC);
+	if (w < 0 || write(w, "0", 1) != 1)
+		_exit(126);
+	close(w);
+	close(a->fifo);
+	/* Loaded while still privileged unless no_new_privs lets an unprivileged process load it later. */
+	if (s->seccomp && !s->no_new_privileges && rt_apply_seccomp(s->seccomp, &err) < 0)
+		goto fail;
+	if (s->no_new_privileges && rt_apply_no_new_privs(&err) < 0)
+		goto fail;
+	if (rt_apply_user_and_caps(s, &err) < 0)
+		goto fail;
+	if (s->seccomp && s->no_new_privileges && rt_apply_seccomp(s->seccomp, &err) < 0)
+		goto fail;
+	umask(s->umask >= 0 ? (mode_t)s->umask : 022);
+	/* No fd of ours reaches the program. */
+	syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
+	exec_program(s);
+	crl_error_set_errno(&err, errno, "exec %s", s->args[0]);
+fail:
+	dprintf(STDERR_FILENO, "crio-lite-runtime: container init: %s\n", crl_error_message(&err));
+	_exit(127);
+}
+
+static int clone_flags(const rt_spec_t *s)
+{
+	int flags = 0;
+	for (size_t i = 0; i < s->n_namespaces; i++)
+		if (!s->namespaces[i].path)
+			flags |= s->namespaces[i].type;
+	return flags;
+}
+
+static void now_rfc3339(char *buf, size_t n)
+{
+	struct timespec ts;
+	struct tm tm;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	size_t o = strftime(buf, n, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + o, n - o, ".%09ldZ", ts.tv_nsec);
+}
+
+int rt_create(const char *state_root, const char *id, const char *bundle, const rt_create_opts_t *opts,
+	      rt_state_t **ret, crl_error_t *err)
+{
+	if (!rt_id_valid(id))
+		return crl_error_set(err, EINVAL, "invalid container id '%s' ([A-Za-z0-9][A-Za-z0-9_.-]*, at most 128)", id ? id : "");
+	char bundle_abs[PATH_MAX], root_abs[PATH_MAX], dir[PATH_MAX + 256];
+	if (!realpath(bundle, bundle_abs))
+		return crl_error_set_errno(err, errno, "bundle %s", bundle);
+	rt_spec_t *spec = NULL;
+	int r = rt_spec_load(bundle_abs, &spec, err);
+	if (r < 0)
+		return r;
+	char rootp[2 * PATH_MAX + 2];
+	snprintf(rootp, sizeof(rootp), "%s%s%s", spec->root_path[0] == '/' ? "" : bundle_abs,
+		 spec->root_path[0] == '/' ? "" : "/", spec->root_path);
+	if (!realpath(rootp, root_abs)) {
+		r = crl_error_set_errno(err, errno, "root.path %s", rootp);
+		rt_spec_free(spec);
+		return r;
+	}
+	if (!rt_spec_namespace(spec, CLONE_NEWNS)) {
+		rt_spec_free(spec);
+		return crl_error_set(err, EINVAL, "config.json: a mount namespace is required");
+	}
+	if ((r = crl_fs_mkdir_p(state_root, 0700, err)) < 0) {
+		rt_spec_free(spec);
+		return r;
+	}
+	snprintf(dir, sizeof(dir), "%s/%s", state_root, id);
+	if (mkdir(dir, 0700) < 0) {
+		r = errno == EEXIST ? crl_error_set(err, EEXIST, "container %s already exists", id)
+				    : crl_error_set_errno(err, errno, "create %s", dir);
+		rt_spec_free(spec);
+		return r;
+	}
+	int dfd = -1, fifo = -1, sv[2] = { -1, -1 }, pidns = -1;
+	rt_cgroup_t *cg = NULL;
+	pid_t pid = -1;
+	rt_state_t *st = NULL;
+	char fifo_path[PATH_MAX + 512];
+	snprintf(fifo_path, sizeof(fifo_path), "%s/%s", dir, FIFO);
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0 || mkfifo(fifo_path, 0600) < 0 || (fifo = open(fifo_path, O_PATH | O_CLOEXEC)) < 0) {
+		r = crl_error_set_errno(err, errno, "exec fifo in %s", dir);
+		goto fail;
+	}
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		r = crl_error_set_errno(err, errno, "socketpair");
+		goto fail;
+	}
+	if ((r = rt_cgroup_create(spec, id, &cg, err)) < 0)
+		goto fail;
+	/* Joining a pid namespace takes effect for children: enter it before cloning. */
+	const rt_namespace_t *pns = rt_spec_namespace(spec, CLONE_NEWPID);
+	if (pns && pns->path) {
+		pidns = open(pns->path, O_RDONLY | O_CLOEXEC);
+		if (pidns < 0 || setns(pidns, CLONE_NEWPID) < 0) {
+			r = crl_error_set_errno(err, errno, "join pid namespace %s", pns->path);
+			goto fail;
+		}
+	}
+	struct clone_args ca = { .flags = (uint64_t)clone_flags(spec), .exit_signal = SIGCHLD };
+	pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
+	if (pid < 0) {
+		r = crl_error_set_errno(err, errno, "clone the container init");
+		goto fail;
+	}
+	if (pid == 0) {
+		close(sv[0]);
+		init_args_t a = { spec, root_abs, rt_cgroup_path(cg), sv[1], fifo };
+		_exit(init_main(&a));
+	}
+	close(sv[1]);
+	sv[1] = -1;
+	if ((r = rt_cgroup_add(cg, pid, err)) < 0)
+		goto fail;
+	if (send(sv[0], "go", 2, MSG_NOSIGNAL) != 2) {
+		r = crl_error_set_errno(err, errno, "start the container init");
+		goto fail;
+	}
+	char msg[2100];
+	ssize_t n = recv(sv[0], msg, sizeof(msg) - 1, 0);
+	if (n <= 0) {
+		r = crl_error_set(err, EIO, "the container init died while setting up");
+		goto fail;
+	}
+	msg[n] = '\0';
+	if (strncmp(msg, "err:", 4) == 0) {
+		r = crl_error_set(err, EINVAL, "%s", msg + 4);
+		goto fail;
+	}
+	if (strstr(msg, "oom_score_adj clamped"))
+		fprintf(stderr, "crio-lite-runtime: warning: oom_score_adj %d lowered the score; this process may not, "
+				"kept the inherited value\n", spec->oom_score_adj);
+	st = calloc(1, sizeof(*st));
+	char created[64];
+	now_rfc3339(created, sizeof(created));
+	if (!st || !(st->id = strdup(id)) || !(st->bundle = strdup(bundle_abs)) || !(st->cgroup = strdup(rt_cgroup_path(cg))) ||
+	    !(st->created = strdup(created))) {
+		r = crl_error_set(err, ENOMEM, "out of memory");
+		goto fail;
+	}
+	st->pid = pid;
+	st->pid_start = pid_starttime(pid);
+	st->status = RT_CREATED;
+	if ((r = save_state(dfd, st, err)) < 0)
+		goto fail;
+	if (opts && opts->pid_file) {
+		char p[32];
+		int len = snprintf(p, sizeof(p), "%d", (int)pid);
+		char *dn = strdup(opts->pid_file), *slash = dn ? strrchr(dn, '/') : NULL;
+		int pdir = AT_FDCWD;
+		const char *name = opts->pid_file;
+		if (slash) {
+			*slash = '\0';
+			pdir = open(dn[0] ? dn : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			name = slash + 1;
+		}
+		r = pdir >= 0 || pdir == AT_FDCWD ? crl_fs_write_atomic(pdir, name, p, (size_t)len, 0644, err)
+						  : crl_error_set_errno(err, errno, "pid file %s", opts->pid_file);
+		if (pdir >= 0)
+			close(pdir);
+		free(dn);
+		if (r < 0)
+			goto fail;
+	}
+	close(sv[0]);
+	close(fifo);
+	close(dfd);
+	if (pidns >= 0)
+		close(pidns);
+	rt_cgroup_free(cg);
+	rt_spec_free(spec);
+	*ret = st;
+	return 0;
+fail:
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	if (cg) {
+		crl_error_t e = CRL_ERROR_INIT;
+		rt_cgroup_destroy(cg, &e);
+		crl_error_clear(&e);
+		rt_cgroup_free(cg);
+	}
+	rt_state_free(st);
+	for (int i = 0; i < 2; i++)
+		if (sv[i] >= 0)
+			close(sv[i]);
+	if (fifo >= 0)
+		close(fifo);
+	if (dfd >= 0)
+		close(dfd);
+	if (pidns >= 0)
+		close(pidns);
+	crl_error_t e = CRL_ERROR_INIT;
+	crl_fs_rm_rf(dir, &e);
+	crl_error_clear(&e);
+	rt_spec_free(spec);
+	return r;
+}
+
+int rt_start(const char *root, const char *id, crl_error_t *err)
+{
+	rt_state_t *s = NULL;
+	int r = rt_state(root, id, &s, err);
+	if (r < 0)
+		return r;
+	rt_status_t status = s->status;
+	rt_state_free(s);
+	if (status != RT_CREATED)
+		return crl_error_set(err, EBUSY, "container %s is %s, not created", id, rt_status_name(status));
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/%s/%s", root, id, FIFO);
+	/* The init holds the other end open for writing: this does not block. */
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return crl_error_set_errno(err, errno, "open %s", path);
+	char c;
+	if (read(fd, &c, 1) != 1)
+		return crl_error_set(err, EIO, "container %s did not take the start signal", id);
+	if (unlink(path) < 0)
+		return crl_error_set_errno(err, errno, "remove %s", path);
+	return 0;
+}
+
+int rt_kill(const char *root, const char *id, int sig, crl_error_t *err)
+{
+	rt_state_t *s = NULL;
+	int r = rt_state(root, id, &s, err);
+	if (r < 0)
+		return r;
+	if (s->status == RT_STOPPED)
+		r = crl_error_set(err, ESRCH, "container %s is not running", id);
+	else if (kill(s->pid, sig) < 0)
+		r = crl_error_set_errno(err, errno, "kill %s", id);
+	rt_state_free(s);
+	return r;
+}
+
+int rt_delete(const char *root, const char *id, bool force, crl_error_t *err)
+{
+	rt_state_t *s = NULL;
+	int r = rt_state(root, id, &s, err);
+	if (r < 0)
+		return r;
+	if (s->status != RT_STOPPED && s->status != RT_CREATED && !force) {
+		r = crl_error_set(err, EBUSY, "container %s is %s; stop it or use --force", id, rt_status_name(s->status));
+		rt_state_free(s);
+		return r;
+	}
+	if (s->status != RT_STOPPED) {
+		kill(s->pid, SIGKILL);
+		/* Not our child when another process created it: poll until it is gone. */
+		for (int i = 0; i < 500 && pid_starttime(s->pid) == s->pid_start; i++) {
+			waitpid(s->pid, NULL, WNOHANG);
+			usleep(10000);
+		}
+	}
+	rt_cgroup_t *cg = NULL;
+	if (rt_cgroup_open(s->cgroup, &cg, err) == 0) {
+		/* The cgroup empties a moment after the last process exits. */
+		for (int i = 0; i < 100; i++) {
+			crl_error_t e = CRL_ERROR_INIT;
+			int d = rt_cgroup_destroy(cg, &e);
+			crl_error_clear(&e);
+			if (d == 0)
+				break;
+			usleep(10000);
+		}
+		rt_cgroup_free(cg);
+	}
+	crl_error_clear(err);
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s/%s", root, id);
+	r = crl_fs_rm_rf(dir, err);
+	rt_state_free(s);
+	return r;
+}

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common/error.h"
+#include "spec.h"
+
+/* Containers: create (the container's init exists in its namespaces and cgroup, the user program has not
+ * run: it waits on <state>/exec.fifo), start (releases it), state, kill, delete. State lives in
+ * <state_root>/<id>/state.json, written atomically. Only for single-threaded callers (clone). */
+
+typedef enum { RT_CREATING, RT_CREATED, RT_RUNNING, RT_STOPPED } rt_status_t;
+
+typedef struct rt_state {
+	char *id;
+	char *bundle;
+	pid_t pid;
+	uint64_t pid_start; /* /proc/<pid>/stat starttime: tells a reused pid apart */
+	char *cgroup;
+	char *created; /* RFC 3339 */
+	rt_status_t status;
+} rt_state_t;
+
+typedef struct rt_create_opts {
+	const char *pid_file; /* written with the init's pid once created */
+} rt_create_opts_t;
+
+/* Container ids: [A-Za-z0-9][A-Za-z0-9_.-]{0,127}. */
+bool rt_id_valid(const char *id);
+const char *rt_status_name(rt_status_t s);
+
+int rt_create(const char *state_root, const char *id, const char *bundle, const rt_create_opts_t *opts,
+	      rt_state_t **ret, crl_error_t *err);
+int rt_start(const char *state_root, const char *id, crl_error_t *err);
+int rt_state(const char *state_root, const char *id, rt_state_t **ret, crl_error_t *err);
+int rt_kill(const char *state_root, const char *id, int sig, crl_error_t *err);
+/* force: kill a running container first. */
+int rt_delete(const char *state_root, const char *id, bool force, crl_error_t *err);
+void rt_state_free(rt_state_t *s);
+/* The OCI state document. */
+char *rt_state_json(const rt_state_t *s);

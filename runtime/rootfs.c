@@ -1,0 +1,364 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "rootfs.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <linux/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/fs.h"
+
+typedef struct flag_opt {
+	const char *name;
+	bool clear;
+	unsigned long flag;
+} flag_opt_t;
+
+static const flag_opt_t flag_opts[] = {
+	{ "ro", false, MS_RDONLY },     { "rw", true, MS_RDONLY },        { "nosuid", false, MS_NOSUID },
+	{ "suid", true, MS_NOSUID },    { "nodev", false, MS_NODEV },     { "dev", true, MS_NODEV },
+	{ "noexec", false, MS_NOEXEC }, { "exec", true, MS_NOEXEC },      { "sync", false, MS_SYNCHRONOUS },
+	{ "async", true, MS_SYNCHRONOUS }, { "noatime", false, MS_NOATIME }, { "atime", true, MS_NOATIME },
+	{ "nodiratime", false, MS_NODIRATIME }, { "relatime", false, MS_RELATIME }, { "strictatime", false, MS_STRICTATIME },
+	{ "bind", false, MS_BIND },     { "rbind", false, MS_BIND | MS_REC },
+};
+
+static const struct {
+	const char *name;
+	unsigned long flag;
+} prop_opts[] = {
+	{ "private", MS_PRIVATE }, { "rprivate", MS_PRIVATE | MS_REC }, { "slave", MS_SLAVE },
+	{ "rslave", MS_SLAVE | MS_REC }, { "shared", MS_SHARED }, { "rshared", MS_SHARED | MS_REC },
+	{ "unbindable", MS_UNBINDABLE }, { "runbindable", MS_UNBINDABLE | MS_REC },
+};
+
+typedef struct parsed {
+	unsigned long flags;
+	unsigned long propagation;
+	char data[1024];
+} parsed_t;
+
+static void parse_options(char *const *opts, parsed_t *p)
+{
+	memset(p, 0, sizeof(*p));
+	size_t o = 0;
+	for (char *const *x = opts; x && *x; x++) {
+		bool known = false;
+		for (size_t i = 0; i < CRL_ARRAY_SIZE(flag_opts) && !known; i++)
+			if (strcmp(*x, flag_opts[i].name) == 0) {
+				known = true;
+				if (flag_opts[i].clear)
+					p->flags &= ~flag_opts[i].flag;
+				else
+					p->flags |= flag_opts[i].flag;
+			}
+		for (size_t i = 0; i < CRL_ARRAY_SIZE(prop_opts) && !known; i++)
+			if (strcmp(*x, prop_opts[i].name) == 0) {
+				known = true;
+				p->propagation = prop_opts[i].flag;
+			}
+		if (!known && o + strlen(*x) + 2 < sizeof(p->data))
+			o += (size_t)snprintf(p->data + o, sizeof(p->data) - o, "%s%s", o ? "," : "", *x);
+	}
+}
+
+/* Creates path below rootfd (directories, and the last component as a directory or an empty file), every
+ * component resolved inside the root. */
+static int mkpath_in_root(int rootfd, const char *path, bool last_is_dir, crl_error_t *err)
+{
+	char buf[PATH_MAX];
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *p = buf + 1;; p++) {
+		bool end = *p == '\0';
+		if (*p == '/' || end) {
+			char c = *p;
+			*p = '\0';
+			crl_error_t e = CRL_ERROR_INIT;
+			int fd = crl_fs_open_in_root(rootfd, buf, O_PATH, 0, &e);
+			if (fd >= 0) {
+				close(fd);
+			} else if (e.errnum == ENOENT) {
+				/* The parent, resolved inside the root; create the child there. */
+				char parent[PATH_MAX];
+				snprintf(parent, sizeof(parent), "%s", buf);
+				char *slash = strrchr(parent, '/');
+				const char *name = slash + 1;
+				*slash = '\0';
+				crl_error_clear(&e);
+				_cleanup_close_ int pfd = crl_fs_open_in_root(rootfd, parent[0] ? parent : "/", O_PATH | O_DIRECTORY, 0, err);
+				if (pfd < 0)
+					return pfd;
+				if (end && !last_is_dir) {
+					int f = openat(pfd, name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
+					if (f < 0 && errno != EEXIST)
+						return crl_error_set_errno(err, errno, "create mount point %s", path);
+					if (f >= 0)
+						close(f);
+				} else if (mkdirat(pfd, name, 0755) < 0 && errno != EEXIST) {
+					return crl_error_set_errno(err, errno, "create mount point %s", buf);
+				}
+			} else {
+				*err = e;
+				return -e.errnum;
+			}
+			*p = c;
+			if (end)
+				break;
+		}
+	}
+	return 0;
+}
+
+/* Read-only (and nosuid, nodev, noexec) for a mount and everything below it. dirfd/path must name the mount's
+ * root: an fd opened before the mount names the directory underneath instead. */
+static int make_readonly_tree_at(int dirfd, const char *path)
+{
+	struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC };
+	unsigned flags = AT_RECURSIVE | (path[0] ? 0 : AT_EMPTY_PATH);
+	return (int)syscall(SYS_mount_setattr, dirfd, path, flags, &attr, sizeof(attr));
+}
+
+static int make_readonly_tree(const char *path)
+{
+	return make_readonly_tree_at(AT_FDCWD, path);
+}
+
+static void fd_path(int fd, char *buf, size_t n)
+{
+	snprintf(buf, n, "/proc/self/fd/%d", fd);
+}
+
+/* A cgroup mount shows the container its own cgroup in each v1 hierarchy, read-only. */
+static int mount_cgroups(int rootfd, const rt_mount_t *m, const char *tp, const char *cgroup_path, crl_error_t *err)
+{
+	if (mount("tmpfs", tp, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755,size=64k") < 0)
+		return crl_error_set_errno(err, errno, "mount tmpfs on %s", m->destination);
+	DIR *d = opendir("/sys/fs/cgroup");
+	if (!d)
+		return crl_error_set_errno(err, errno, "open /sys/fs/cgroup");
+	struct dirent *de;
+	int r = 0;
+	while (r == 0 && (de = readdir(d))) {
+		if (de->d_name[0] == '.' || de->d_type != DT_DIR)
+			continue;
+		char src[PATH_MAX], dst[PATH_MAX];
+		snprintf(src, sizeof(src), "/sys/fs/cgroup/%s%s", de->d_name, cgroup_path);
+		struct stat st;
+		if (stat(src, &st) < 0)
+			continue; /* a hierarchy the container has no cgroup in */
+		snprintf(dst, sizeof(dst), "%s/%s", m->destination, de->d_name);
+		if ((r = mkpath_in_root(rootfd, dst, true, err)) < 0)
+			break;
+		_cleanup_close_ int t = crl_fs_open_in_root(rootfd, dst, O_PATH, 0, err);
+		if (t < 0) {
+			r = t;
+			break;
+		}
+		char p[64];
+		fd_path(t, p, sizeof(p));
+		if (mount(src, p, NULL, MS_BIND, NULL) < 0)
+			r = crl_error_set_errno(err, errno, "mount cgroup %s", dst);
+	}
+	closedir(d);
+	if (r < 0)
+		return r;
+	_cleanup_close_ int top = crl_fs_open_in_root(rootfd, m->destination, O_PATH, 0, err);
+	if (top < 0)
+		return top;
+	if (make_readonly_tree_at(top, "") < 0)
+		return crl_error_set_errno(err, errno, "make %s read-only", m->destination);
+	return 0;
+}
+
+static int do_mount(int rootfd, const rt_mount_t *m, const char *cgroup_path, crl_error_t *err)
+{
+	parsed_t p;
+	parse_options(m->options, &p);
+	const char *type = m->type ? m->type : "";
+	bool bind = (p.flags & MS_BIND) != 0 || strcmp(type, "bind") == 0;
+	bool dir = true;
+	if (bind) {
+		struct stat st;
+		if (!m->source || stat(m->source, &st) < 0)
+			return crl_error_set_errno(err, errno, "bind mount source %s of %s", m->source ? m->source : "(none)",
+						   m->destination);
+		dir = S_ISDIR(st.st_mode);
+	}
+	int r = mkpath_in_root(rootfd, m->destination, dir, err);
+	if (r < 0)
+		return r;
+	_cleanup_close_ int target = crl_fs_open_in_root(rootfd, m->destination, O_PATH, 0, err);
+	if (target < 0)
+		return target;
+	char tp[64];
+	fd_path(target, tp, sizeof(tp));
+	if (bind) {
+		if (mount(m->source, tp, NULL, MS_BIND | (p.flags & MS_REC), NULL) < 0)
+			return crl_error_set_errno(err, errno, "bind %s on %s", m->source, m->destination);
+		unsigned long extra = p.flags & ~(MS_BIND | MS_REC);
+		if (extra && mount(NULL, tp, NULL, MS_REMOUNT | MS_BIND | extra, NULL) < 0)
+			return crl_error_set_errno(err, errno, "remount %s", m->destination);
+	} else if (strcmp(type, "cgroup") == 0 || strcmp(type, "cgroup2") == 0) {
+		int cr = mount_cgroups(rootfd, m, tp, cgroup_path, err);
+		if (cr < 0)
+			return cr;
+	} else {
+		if (mount(m->source ? m->source : type, tp, type, p.flags, p.data[0] ? p.data : NULL) < 0)
+			return crl_error_set_errno(err, errno, "mount %s (%s) on %s", m->source ? m->source : type, type,
+						   m->destination);
+	}
+	if (p.propagation) {
+		/* Re-open: the fd still names the mount point below the new mount. */
+		_cleanup_close_ int t2 = crl_fs_open_in_root(rootfd, m->destination, O_PATH, 0, err);
+		if (t2 < 0)
+			return t2;
+		fd_path(t2, tp, sizeof(tp));
+		if (mount(NULL, tp, NULL, p.propagation, NULL) < 0)
+			return crl_error_set_errno(err, errno, "set propagation of %s", m->destination);
+	}
+	return 0;
+}
+
+static int default_devices(int rootfd, crl_error_t *err)
+{
+	static const struct {
+		const char *name;
+		unsigned maj, min;
+	} devs[] = { { "null", 1, 3 }, { "zero", 1, 5 }, { "full", 1, 7 }, { "random", 1, 8 }, { "urandom", 1, 9 }, { "tty", 5, 0 } };
+	static const struct {
+		const char *name, *target;
+	} links[] = { { "fd", "/proc/self/fd" }, { "stdin", "/proc/self/fd/0" }, { "stdout", "/proc/self/fd/1" },
+		      { "stderr", "/proc/self/fd/2" }, { "ptmx", "pts/ptmx" }, { "core", "/proc/kcore" } };
+	_cleanup_close_ int dev = crl_fs_open_in_root(rootfd, "/dev", O_PATH | O_DIRECTORY, 0, err);
+	if (dev < 0)
+		return dev;
+	for (size_t i = 0; i < CRL_ARRAY_SIZE(devs); i++) {
+		if (mknodat(dev, devs[i].name, S_IFCHR | 0666, makedev(devs[i].maj, devs[i].min)) < 0 && errno != EEXIST)
+			return crl_error_set_errno(err, errno, "create /dev/%s", devs[i].name);
+		char p[64];
+		_cleanup_close_ int fd = openat(dev, devs[i].name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		fd_path(fd, p, sizeof(p));
+		if (fd >= 0)
+			chmod(p, 0666); /* mknod is subject to the umask */
+	}
+	for (size_t i = 0; i < CRL_ARRAY_SIZE(links); i++)
+		if (symlinkat(links[i].target, dev, links[i].name) < 0 && errno != EEXIST)
+			return crl_error_set_errno(err, errno, "create /dev/%s", links[i].name);
+	return 0;
+}
+
+static int mask_paths(char *const *paths, crl_error_t *err)
+{
+	for (char *const *p = paths; p && *p; p++) {
+		struct stat st;
+		if (lstat(*p, &st) < 0) {
+			if (errno == ENOENT)
+				continue;
+			return crl_error_set_errno(err, errno, "masked path %s", *p);
+		}
+		int r = S_ISDIR(st.st_mode) ? mount("tmpfs", *p, "tmpfs", MS_RDONLY, "size=0,mode=0555")
+					    : mount("/dev/null", *p, NULL, MS_BIND, NULL);
+		if (r < 0)
+			return crl_error_set_errno(err, errno, "mask %s", *p);
+	}
+	return 0;
+}
+
+static int readonly_paths(char *const *paths, crl_error_t *err)
+{
+	for (char *const *p = paths; p && *p; p++) {
+		if (mount(*p, *p, NULL, MS_BIND | MS_REC, NULL) < 0) {
+			if (errno == ENOENT)
+				continue;
+			return crl_error_set_errno(err, errno, "read-only path %s", *p);
+		}
+		if (make_readonly_tree(*p) < 0)
+			return crl_error_set_errno(err, errno, "make %s read-only", *p);
+	}
+	return 0;
+}
+
+/* Only sysctls that a namespace of the container isolates. */
+static bool sysctl_namespaced(const char *key)
+{
+	static const char *const prefixes[] = { "net.", "kernel.shm", "kernel.msg", "fs.mqueue." };
+	for (size_t i = 0; i < CRL_ARRAY_SIZE(prefixes); i++)
+		if (strncmp(key, prefixes[i], strlen(prefixes[i])) == 0)
+			return true;
+	return strcmp(key, "kernel.sem") == 0 || strcmp(key, "kernel.hostname") == 0 || strcmp(key, "kernel.domainname") == 0;
+}
+
+static int apply_sysctls(const rt_spec_t *s, crl_error_t *err)
+{
+	for (size_t i = 0; i < s->n_sysctl; i++) {
+		const char *k = s->sysctl[i].key;
+		if (!sysctl_namespaced(k) || strstr(k, "..") || strchr(k, '/'))
+			return crl_error_set(err, EPERM, "sysctl %s is not namespaced; a container may not set it", k);
+		char path[512];
+		snprintf(path, sizeof(path), "/proc/sys/%s", k);
+		for (char *c = path + 10; *c; c++)
+			if (*c == '.')
+				*c = '/';
+		_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || write(fd, s->sysctl[i].value, strlen(s->sysctl[i].value)) < 0)
+			return crl_error_set_errno(err, errno, "sysctl %s=%s", k, s->sysctl[i].value);
+	}
+	return 0;
+}
+
+int rt_rootfs_setup(const rt_spec_t *s, const char *root, const char *cgroup_path, crl_error_t *err)
+{
+	/* Nothing mounted from here on may propagate back to the host. */
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return crl_error_set_errno(err, errno, "make / private");
+	if (mount(root, root, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return crl_error_set_errno(err, errno, "bind the rootfs %s", root);
+	_cleanup_close_ int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return crl_error_set_errno(err, errno, "open rootfs %s", root);
+	bool dev_tmpfs = false;
+	for (size_t i = 0; i < s->n_mounts; i++) {
+		int r = do_mount(rootfd, &s->mounts[i], cgroup_path, err);
+		if (r < 0)
+			return r;
+		if (strcmp(s->mounts[i].destination, "/dev") == 0 && s->mounts[i].type && strcmp(s->mounts[i].type, "tmpfs") == 0)
+			dev_tmpfs = true;
+	}
+	if (dev_tmpfs) {
+		int r = default_devices(rootfd, err);
+		if (r < 0)
+			return r;
+	}
+	if (chdir(root) < 0)
+		return crl_error_set_errno(err, errno, "chdir %s", root);
+	if (syscall(SYS_pivot_root, ".", ".") < 0)
+		return crl_error_set_errno(err, errno, "pivot_root");
+	/* The old root now sits on top of the new one at "/": detach it. */
+	if (umount2(".", MNT_DETACH) < 0)
+		return crl_error_set_errno(err, errno, "detach the old root");
+	if (chdir("/") < 0)
+		return crl_error_set_errno(err, errno, "chdir /");
+	int r = apply_sysctls(s, err);
+	if (r == 0)
+		r = mask_paths(s->masked_paths, err);
+	if (r == 0)
+		r = readonly_paths(s->readonly_paths, err);
+	if (r == 0 && s->root_readonly && mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
+		r = crl_error_set_errno(err, errno, "remount / read-only");
+	/* Only in a UTS namespace of our own: a joined one belongs to whoever made it (the pod). */
+	const rt_namespace_t *uts = rt_spec_namespace(s, CLONE_NEWUTS);
+	if (r == 0 && s->hostname && uts && !uts->path && sethostname(s->hostname, strlen(s->hostname)) < 0)
+		r = crl_error_set_errno(err, errno, "sethostname %s", s->hostname);
+	return r;
+}

@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "security.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <seccomp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+
+#ifndef PR_CAP_AMBIENT
+#define PR_CAP_AMBIENT 47
+#define PR_CAP_AMBIENT_RAISE 2
+#define PR_CAP_AMBIENT_CLEAR_ALL 4
+#endif
+
+#define LAST_CAP 40
+
+int rt_apply_oom_score_adj(int value, bool *ret_clamped, crl_error_t *err)
+{
+	*ret_clamped = false;
+	_cleanup_close_ int fd = open("/proc/self/oom_score_adj", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return crl_error_set_errno(err, errno, "open /proc/self/oom_score_adj");
+	char buf[16];
+	int n = snprintf(buf, sizeof(buf), "%d", value);
+	if (write(fd, buf, (size_t)n) == n)
+		return 0;
+	if (errno != EACCES && errno != EPERM)
+		return crl_error_set_errno(err, errno, "set oom_score_adj %d", value);
+	/* Lowering needs CAP_SYS_RESOURCE: keep the current (higher) value, as a node without it would. */
+	*ret_clamped = true;
+	return 0;
+}
+
+int rt_apply_rlimits(const rt_spec_t *s, crl_error_t *err)
+{
+	for (size_t i = 0; i < s->n_rlimits; i++) {
+		struct rlimit want = { s->rlimits[i].soft, s->rlimits[i].hard }, cur;
+		if (setrlimit(s->rlimits[i].resource, &want) == 0)
+			continue;
+		if (errno != EPERM || getrlimit(s->rlimits[i].resource, &cur) < 0)
+			return crl_error_set_errno(err, errno, "setrlimit %d", s->rlimits[i].resource);
+		/* Raising the hard limit needs CAP_SYS_RESOURCE: clamp to what we may have. */
+		if (want.rlim_max > cur.rlim_max)
+			want.rlim_max = cur.rlim_max;
+		if (want.rlim_cur > want.rlim_max)
+			want.rlim_cur = want.rlim_max;
+		if (setrlimit(s->rlimits[i].resource, &want) < 0)
+			return crl_error_set_errno(err, errno, "setrlimit %d", s->rlimits[i].resource);
+	}
+	return 0;
+}
+
+static int capset_sets(uint64_t eff, uint64_t perm, uint64_t inh)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2] = {
+		{ (uint32_t)eff, (uint32_t)perm, (uint32_t)inh },
+		{ (uint32_t)(eff >> 32), (uint32_t)(perm >> 32), (uint32_t)(inh >> 32) },
+	};
+	return (int)syscall(SYS_capset, &h, d);
+}
+
+int rt_apply_user_and_caps(const rt_spec_t *s, crl_error_t *err)
+{
+	uint64_t all = (1ULL << (LAST_CAP + 1)) - 1;
+	uint64_t bounding = s->has_caps ? s->caps[RT_CAP_BOUNDING] : all;
+	for (int c = 0; c <= LAST_CAP; c++)
+		if (!(bounding & (1ULL << c)) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
+			return crl_error_set_errno(err, errno, "drop capability %d from the bounding set", c);
+	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+		return crl_error_set_errno(err, errno, "PR_SET_KEEPCAPS");
+	if (setgroups(s->n_additional_gids, (const gid_t *)s->additional_gids) < 0)
+		return crl_error_set_errno(err, errno, "setgroups");
+	if (setresgid(s->gid, s->gid, s->gid) < 0)
+		return crl_error_set_errno(err, errno, "setgid %u", s->gid);
+	if (setresuid(s->uid, s->uid, s->uid) < 0)
+		return crl_error_set_errno(err, errno, "setuid %u", s->uid);
+	if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
+		return crl_error_set_errno(err, errno, "PR_SET_KEEPCAPS");
+	uint64_t eff = s->has_caps ? s->caps[RT_CAP_EFFECTIVE] : (s->uid == 0 ? all : 0);
+	uint64_t perm = s->has_caps ? s->caps[RT_CAP_PERMITTED] : (s->uid == 0 ? all : 0);
+	uint64_t inh = s->has_caps ? s->caps[RT_CAP_INHERITABLE] : 0;
+	/* Ambient capabilities must be permitted and inheritable to be raised. */
+	uint64_t amb = s->has_caps ? s->caps[RT_CAP_AMBIENT] : 0;
+	if (capset_sets(eff, perm, inh | amb) < 0)
+		return crl_error_set_errno(err, errno, "capset");
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+		return crl_error_set_errno(err, errno, "clear ambient capabilities");
+	for (int c = 0; c <= LAST_CAP; c++)
+		if ((amb & (1ULL << c)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0)
+			return crl_error_set_errno(err, errno, "raise ambient capability %d", c);
+	return 0;
+}
+
+int rt_apply_no_new_privs(crl_error_t *err)
+{
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return crl_error_set_errno(err, errno, "no_new_privs");
+	return 0;
+}
+
+int rt_apply_seccomp(const rt_seccomp_t *sc, crl_error_t *err)
+{
+	scmp_filter_ctx ctx = seccomp_init(sc->default_action);
+	if (!ctx)
+		return crl_error_set(err, EINVAL, "seccomp: cannot create a filter");
+	int r = 0;
+	/* no_new_privs is the spec's business, not libseccomp's. */
+	seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
+	for (char **a = sc->architectures; a && *a && r == 0; a++) {
+		const char *name = *a;
+		if (strncmp(name, "SCMP_ARCH_", 10) == 0)
+			name += 10;
+		char lower[32];
+		size_t i = 0;
+		for (; name[i] && i < sizeof(lower) - 1; i++)
+			lower[i] = (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] + 32 : name[i]);
+		lower[i] = '\0';
+		uint32_t arch = seccomp_arch_resolve_name(lower);
+		if (arch == 0)
+			continue; /* an architecture this libseccomp does not know cannot run here either */
+		int e = seccomp_arch_add(ctx, arch);
+		if (e < 0 && e != -EEXIST)
+			r = crl_error_set(err, -e, "seccomp: add architecture %s", *a);
+	}
+	for (size_t i = 0; r == 0 && i < sc->n_rules; i++) {
+		const rt_seccomp_rule_t *rule = &sc->rules[i];
+		if (rule->action == sc->default_action)
+			continue;
+		struct scmp_arg_cmp cmp[6];
+		for (size_t k = 0; k < rule->n_args; k++)
+			cmp[k] = (struct scmp_arg_cmp){ rule->args[k].index, (enum scmp_compare)rule->args[k].op,
+							rule->args[k].value, rule->args[k].value_two };
+		for (char **n = rule->names; *n && r == 0; n++) {
+			int nr = seccomp_syscall_resolve_name(*n);
+			if (nr == __NR_SCMP_ERROR)
+				continue; /* not a syscall of this architecture */
+			int e = seccomp_rule_add_array(ctx, rule->action, nr, (unsigned)rule->n_args, cmp);
+			if (e < 0)
+				r = crl_error_set(err, -e, "seccomp: rule for %s", *n);
+		}
+	}
+	if (r == 0) {
+		int e = seccomp_load(ctx);
+		if (e < 0)
+			r = crl_error_set(err, -e, "seccomp: load the filter");
+	}
+	seccomp_release(ctx);
+	return r;
+}

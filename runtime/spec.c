@@ -1,0 +1,496 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "spec.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <seccomp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/fs.h"
+#include "common/json.h"
+
+static const char *const cap_names[] = {
+	"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
+	"CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE",
+	"CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE",
+	"CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE", "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT",
+	"CAP_SYS_NICE", "CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE",
+	"CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG",
+	"CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
+};
+
+int rt_cap_from_name(const char *name)
+{
+	for (size_t i = 0; i < CRL_ARRAY_SIZE(cap_names); i++)
+		if (strcmp(cap_names[i], name) == 0)
+			return (int)i;
+	return -1;
+}
+
+static void strv_free(char **v)
+{
+	crl_strv_free(v);
+}
+
+void rt_spec_free(rt_spec_t *s)
+{
+	if (!s)
+		return;
+	free(s->root_path);
+	free(s->hostname);
+	free(s->additional_gids);
+	strv_free(s->args);
+	strv_free(s->env);
+	free(s->cwd);
+	free(s->rlimits);
+	for (size_t i = 0; i < s->n_mounts; i++) {
+		free(s->mounts[i].destination);
+		free(s->mounts[i].type);
+		free(s->mounts[i].source);
+		strv_free(s->mounts[i].options);
+	}
+	free(s->mounts);
+	for (size_t i = 0; i < s->n_namespaces; i++)
+		free(s->namespaces[i].path);
+	free(s->namespaces);
+	free(s->cgroups_path);
+	free(s->resources.cpuset_cpus);
+	free(s->resources.cpuset_mems);
+	for (size_t i = 0; i < s->n_sysctl; i++) {
+		free(s->sysctl[i].key);
+		free(s->sysctl[i].value);
+	}
+	free(s->sysctl);
+	strv_free(s->masked_paths);
+	strv_free(s->readonly_paths);
+	if (s->seccomp) {
+		strv_free(s->seccomp->architectures);
+		for (size_t i = 0; i < s->seccomp->n_rules; i++) {
+			strv_free(s->seccomp->rules[i].names);
+			free(s->seccomp->rules[i].args);
+		}
+		free(s->seccomp->rules);
+		free(s->seccomp);
+	}
+	free(s);
+}
+
+const rt_namespace_t *rt_spec_namespace(const rt_spec_t *s, int type)
+{
+	for (size_t i = 0; i < s->n_namespaces; i++)
+		if (s->namespaces[i].type == type)
+			return &s->namespaces[i];
+	return NULL;
+}
+
+/* --- helpers over the JSON tree --- */
+
+typedef const crl_json_value_t jv;
+
+static int get_str(jv *o, const char *key, const char *where, bool required, char **out, crl_error_t *err)
+{
+	jv *v = crl_json_get(o, key);
+	if (!v) {
+		if (required)
+			return crl_error_set(err, EINVAL, "config.json: %s.%s is required", where, key);
+		return 0;
+	}
+	const char *s = crl_json_get_string(v);
+	if (!s)
+		return crl_error_set(err, EINVAL, "config.json: %s.%s must be a string", where, key);
+	if (!(*out = strdup(s)))
+		return crl_error_set(err, ENOMEM, "out of memory");
+	return 0;
+}
+
+static int get_bool(jv *o, const char *key, const char *where, bool *out, crl_error_t *err)
+{
+	jv *v = crl_json_get(o, key);
+	if (!v)
+		return 0;
+	if (!crl_json_get_bool(v, out))
+		return crl_error_set(err, EINVAL, "config.json: %s.%s must be a boolean", where, key);
+	return 0;
+}
+
+static int get_int(jv *o, const char *key, const char *where, int64_t *out, crl_error_t *err)
+{
+	jv *v = crl_json_get(o, key);
+	if (!v)
+		return 0;
+	if (!crl_json_get_int(v, out))
+		return crl_error_set(err, EINVAL, "config.json: %s.%s must be an integer", where, key);
+	return 0;
+}
+
+static int get_strv(jv *o, const char *key, const char *where, char ***out, crl_error_t *err)
+{
+	jv *v = crl_json_get(o, key);
+	if (!v)
+		return 0;
+	if (!crl_json_is_array(v))
+		return crl_error_set(err, EINVAL, "config.json: %s.%s must be an array of strings", where, key);
+	size_t n = crl_json_array_len(v);
+	char **list = calloc(n + 1, sizeof(char *));
+	if (!list)
+		return crl_error_set(err, ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		const char *s = crl_json_get_string(crl_json_array_at(v, i));
+		if (!s || !(list[i] = strdup(s))) {
+			crl_strv_free(list);
+			return s ? crl_error_set(err, ENOMEM, "out of memory")
+				 : crl_error_set(err, EINVAL, "config.json: %s.%s[%zu] must be a string", where, key, i);
+		}
+	}
+	*out = list;
+	return 0;
+}
+
+static int parse_caps(jv *caps, uint64_t out[RT_CAP_SETS], crl_error_t *err)
+{
+	static const char *const sets[RT_CAP_SETS] = { "bounding", "effective", "inheritable", "permitted", "ambient" };
+	for (int k = 0; k < RT_CAP_SETS; k++) {
+		jv *list = crl_json_get(caps, sets[k]);
+		for (size_t i = 0; i < crl_json_array_len(list); i++) {
+			const char *name = crl_json_get_string(crl_json_array_at(list, i));
+			int c = name ? rt_cap_from_name(name) : -1;
+			if (c < 0)
+				return crl_error_set(err, EINVAL, "config.json: process.capabilities.%s: unknown capability '%s'",
+						     sets[k], name ? name : "(not a string)");
+			out[k] |= 1ULL << c;
+		}
+	}
+	return 0;
+}
+
+static int parse_rlimits(jv *list, rt_spec_t *s, crl_error_t *err)
+{
+	static const struct {
+		const char *name;
+		int res;
+	} map[] = {
+		{ "RLIMIT_AS", RLIMIT_AS },           { "RLIMIT_CORE", RLIMIT_CORE },       { "RLIMIT_CPU", RLIMIT_CPU },
+		{ "RLIMIT_DATA", RLIMIT_DATA },       { "RLIMIT_FSIZE", RLIMIT_FSIZE },     { "RLIMIT_LOCKS", RLIMIT_LOCKS },
+		{ "RLIMIT_MEMLOCK", RLIMIT_MEMLOCK }, { "RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE }, { "RLIMIT_NICE", RLIMIT_NICE },
+		{ "RLIMIT_NOFILE", RLIMIT_NOFILE },   { "RLIMIT_NPROC", RLIMIT_NPROC },     { "RLIMIT_RSS", RLIMIT_RSS },
+		{ "RLIMIT_RTPRIO", RLIMIT_RTPRIO },   { "RLIMIT_RTTIME", RLIMIT_RTTIME },   { "RLIMIT_SIGPENDING", RLIMIT_SIGPENDING },
+		{ "RLIMIT_STACK", RLIMIT_STACK },
+	};
+	size_t n = crl_json_array_len(list);
+	s->rlimits = calloc(n ? n : 1, sizeof(*s->rlimits));
+	if (!s->rlimits)
+		return crl_error_set(err, ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		jv *r = crl_json_array_at(list, i);
+		const char *type = crl_json_get_string(crl_json_get(r, "type"));
+		int64_t soft = 0, hard = 0;
+		int res = -1;
+		for (size_t k = 0; type && k < CRL_ARRAY_SIZE(map); k++)
+			if (strcmp(type, map[k].name) == 0)
+				res = map[k].res;
+		if (res < 0)
+			return crl_error_set(err, EINVAL, "config.json: process.rlimits[%zu]: unknown type '%s'", i, type ? type : "");
+		if (!crl_json_get_int(crl_json_get(r, "soft"), &soft) || !crl_json_get_int(crl_json_get(r, "hard"), &hard))
+			return crl_error_set(err, EINVAL, "config.json: process.rlimits[%zu] (%s) needs soft and hard", i, type);
+		s->rlimits[s->n_rlimits++] = (rt_rlimit_t){ res, (uint64_t)soft, (uint64_t)hard };
+	}
+	return 0;
+}
+
+static int parse_mounts(jv *list, rt_spec_t *s, crl_error_t *err)
+{
+	size_t n = crl_json_array_len(list);
+	s->mounts = calloc(n ? n : 1, sizeof(*s->mounts));
+	if (!s->mounts)
+		return crl_error_set(err, ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		jv *m = crl_json_array_at(list, i);
+		rt_mount_t *o = &s->mounts[s->n_mounts++];
+		int r;
+		if ((r = get_str(m, "destination", "mounts[]", true, &o->destination, err)) < 0 ||
+		    (r = get_str(m, "type", "mounts[]", false, &o->type, err)) < 0 ||
+		    (r = get_str(m, "source", "mounts[]", false, &o->source, err)) < 0 ||
+		    (r = get_strv(m, "options", "mounts[]", &o->options, err)) < 0)
+			return r;
+		if (o->destination[0] != '/')
+			return crl_error_set(err, EINVAL, "config.json: mounts[%zu].destination '%s' is not absolute", i, o->destination);
+	}
+	return 0;
+}
+
+static int ns_type(const char *t)
+{
+	static const struct {
+		const char *name;
+		int flag;
+	} map[] = {
+		{ "pid", CLONE_NEWPID },     { "network", CLONE_NEWNET }, { "mount", CLONE_NEWNS }, { "ipc", CLONE_NEWIPC },
+		{ "uts", CLONE_NEWUTS },     { "user", CLONE_NEWUSER },   { "cgroup", CLONE_NEWCGROUP },
+	};
+	for (size_t i = 0; t && i < CRL_ARRAY_SIZE(map); i++)
+		if (strcmp(t, map[i].name) == 0)
+			return map[i].flag;
+	return 0;
+}
+
+static int parse_seccomp(jv *sc, rt_spec_t *s, crl_error_t *err)
+{
+	static const struct {
+		const char *name;
+		uint32_t act;
+	} acts[] = {
+		{ "SCMP_ACT_KILL", SCMP_ACT_KILL_THREAD }, { "SCMP_ACT_KILL_THREAD", SCMP_ACT_KILL_THREAD },
+		{ "SCMP_ACT_KILL_PROCESS", SCMP_ACT_KILL_PROCESS }, { "SCMP_ACT_TRAP", SCMP_ACT_TRAP },
+		{ "SCMP_ACT_ALLOW", SCMP_ACT_ALLOW }, { "SCMP_ACT_LOG", SCMP_ACT_LOG },
+	};
+	static const struct {
+		const char *name;
+		int op;
+	} ops[] = {
+		{ "SCMP_CMP_NE", SCMP_CMP_NE }, { "SCMP_CMP_LT", SCMP_CMP_LT }, { "SCMP_CMP_LE", SCMP_CMP_LE },
+		{ "SCMP_CMP_EQ", SCMP_CMP_EQ }, { "SCMP_CMP_GE", SCMP_CMP_GE }, { "SCMP_CMP_GT", SCMP_CMP_GT },
+		{ "SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ },
+	};
+	rt_seccomp_t *c = calloc(1, sizeof(*c));
+	if (!c)
+		return crl_error_set(err, ENOMEM, "out of memory");
+	s->seccomp = c;
+	/* Actions with an errno: "SCMP_ACT_ERRNO" with errnoRet (default EPERM). */
+#define ACTION(obj, what, out)                                                                                        \
+	do {                                                                                                          \
+		const char *an = crl_json_get_string(crl_json_get(obj, what));                                        \
+		int64_t en = EPERM;                                                                                   \
+		crl_json_get_int(crl_json_get(obj, "errnoRet"), &en);                                                 \
+		if (!an)                                                                                              \
+			return crl_error_set(err, EINVAL, "config.json: linux.seccomp: %s is required", what);        \
+		if (strcmp(an, "SCMP_ACT_ERRNO") == 0)                                                                \
+			out = SCMP_ACT_ERRNO((uint32_t)en);                                                           \
+		else {                                                                                                \
+			bool found = false;                                                                           \
+			for (size_t k = 0; k < CRL_ARRAY_SIZE(acts); k++)                                             \
+				if (strcmp(an, acts[k].name) == 0) {                                                  \
+					out = acts[k].act;                                                            \
+					found = true;                                                                 \
+				}                                                                                     \
+			if (!found)                                                                                   \
+				return crl_error_set(err, EINVAL, "config.json: linux.seccomp: unsupported action '%s'", an); \
+		}                                                                                                     \
+	} while (0)
+	ACTION(sc, "defaultAction", c->default_action);
+	int r = get_strv(sc, "architectures", "linux.seccomp", &c->architectures, err);
+	if (r < 0)
+		return r;
+	jv *rules = crl_json_get(sc, "syscalls");
+	size_t n = crl_json_array_len(rules);
+	c->rules = calloc(n ? n : 1, sizeof(*c->rules));
+	if (!c->rules)
+		return crl_error_set(err, ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		jv *rule = crl_json_array_at(rules, i);
+		rt_seccomp_rule_t *o = &c->rules[c->n_rules++];
+		if ((r = get_strv(rule, "names", "linux.seccomp.syscalls[]", &o->names, err)) < 0)
+			return r;
+		if (!o->names)
+			return crl_error_set(err, EINVAL, "config.json: linux.seccomp.syscalls[%zu] has no names", i);
+		ACTION(rule, "action", o->action);
+		jv *args = crl_json_get(rule, "args");
+		size_t na = crl_json_array_len(args);
+		if (na > 6)
+			return crl_error_set(err, EINVAL, "config.json: linux.seccomp.syscalls[%zu]: more than 6 args", i);
+		o->args = calloc(na ? na : 1, sizeof(*o->args));
+		if (!o->args)
+			return crl_error_set(err, ENOMEM, "out of memory");
+		for (size_t k = 0; k < na; k++) {
+			jv *a = crl_json_array_at(args, k);
+			int64_t idx = -1, v = 0, v2 = 0;
+			const char *op = crl_json_get_string(crl_json_get(a, "op"));
+			crl_json_get_int(crl_json_get(a, "index"), &idx);
+			crl_json_get_int(crl_json_get(a, "value"), &v);
+			crl_json_get_int(crl_json_get(a, "valueTwo"), &v2);
+			int opv = -1;
+			for (size_t q = 0; op && q < CRL_ARRAY_SIZE(ops); q++)
+				if (strcmp(op, ops[q].name) == 0)
+					opv = ops[q].op;
+			if (idx < 0 || idx > 5 || opv < 0)
+				return crl_error_set(err, EINVAL, "config.json: linux.seccomp.syscalls[%zu].args[%zu] is malformed", i, k);
+			o->args[o->n_args++] = (rt_seccomp_arg_t){ (unsigned)idx, (uint64_t)v, (uint64_t)v2, opv };
+		}
+	}
+#undef ACTION
+	return 0;
+}
+
+int rt_spec_parse(const char *json, rt_spec_t **ret, crl_error_t *err)
+{
+	crl_json_value_t *doc = NULL;
+	if (crl_json_parse(json, &doc, err) < 0)
+		return crl_error_wrap(err, "config.json");
+	rt_spec_t *s = calloc(1, sizeof(*s));
+	int r = 0;
+	if (!s) {
+		crl_json_value_free(doc);
+		return crl_error_set(err, ENOMEM, "out of memory");
+	}
+	s->umask = -1;
+	s->resources = (rt_resources_t){ -1, -1, -1, -1, -1, NULL, NULL, -1 };
+	jv *root = crl_json_get(doc, "root");
+	jv *proc = crl_json_get(doc, "process");
+	jv *user = crl_json_get(proc, "user");
+	jv *linux_ = crl_json_get(doc, "linux");
+	int64_t v;
+	if (!crl_json_is_object(doc)) {
+		r = crl_error_set(err, EINVAL, "config.json is not a JSON object");
+		goto out;
+	}
+	if (!proc) {
+		r = crl_error_set(err, EINVAL, "config.json: process is required");
+		goto out;
+	}
+	if ((r = get_str(root, "path", "root", true, &s->root_path, err)) < 0 ||
+	    (r = get_bool(root, "readonly", "root", &s->root_readonly, err)) < 0 ||
+	    (r = get_str(doc, "hostname", "", false, &s->hostname, err)) < 0 ||
+	    (r = get_bool(proc, "terminal", "process", &s->terminal, err)) < 0 ||
+	    (r = get_strv(proc, "args", "process", &s->args, err)) < 0 || (r = get_strv(proc, "env", "process", &s->env, err)) < 0 ||
+	    (r = get_str(proc, "cwd", "process", true, &s->cwd, err)) < 0 ||
+	    (r = get_bool(proc, "noNewPrivileges", "process", &s->no_new_privileges, err)) < 0)
+		goto out;
+	if (!s->args || !s->args[0]) {
+		r = crl_error_set(err, EINVAL, "config.json: process.args must name a program");
+		goto out;
+	}
+	if (s->cwd[0] != '/') {
+		r = crl_error_set(err, EINVAL, "config.json: process.cwd '%s' is not absolute", s->cwd);
+		goto out;
+	}
+	if (!s->env && !(s->env = calloc(1, sizeof(char *)))) {
+		r = crl_error_set(err, ENOMEM, "out of memory");
+		goto out;
+	}
+	v = 0;
+	if ((r = get_int(user, "uid", "process.user", &v, err)) < 0)
+		goto out;
+	s->uid = (uint32_t)v;
+	v = 0;
+	if ((r = get_int(user, "gid", "process.user", &v, err)) < 0)
+		goto out;
+	s->gid = (uint32_t)v;
+	v = -1;
+	if ((r = get_int(user, "umask", "process.user", &v, err)) < 0)
+		goto out;
+	s->umask = (int)v;
+	jv *gids = crl_json_get(user, "additionalGids");
+	size_t ng = crl_json_array_len(gids);
+	if (ng > 65536) {
+		r = crl_error_set(err, EINVAL, "config.json: too many additionalGids");
+		goto out;
+	}
+	s->additional_gids = calloc(ng ? ng : 1, sizeof(uint32_t));
+	for (size_t i = 0; s->additional_gids && i < ng; i++) {
+		int64_t g;
+		if (!crl_json_get_int(crl_json_array_at(gids, i), &g) || g < 0 || g > 0xFFFFFFFFLL) {
+			r = crl_error_set(err, EINVAL, "config.json: process.user.additionalGids[%zu] is not a gid", i);
+			goto out;
+		}
+		s->additional_gids[s->n_additional_gids++] = (uint32_t)g;
+	}
+	jv *caps = crl_json_get(proc, "capabilities");
+	if (caps) {
+		s->has_caps = true;
+		if ((r = parse_caps(caps, s->caps, err)) < 0)
+			goto out;
+	}
+	if ((r = parse_rlimits(crl_json_get(proc, "rlimits"), s, err)) < 0)
+		goto out;
+	if (crl_json_get(proc, "oomScoreAdj")) {
+		int64_t o = 0;
+		if ((r = get_int(proc, "oomScoreAdj", "process", &o, err)) < 0)
+			goto out;
+		if (o < -1000 || o > 1000) {
+			r = crl_error_set(err, EINVAL, "config.json: process.oomScoreAdj %lld is outside -1000..1000", (long long)o);
+			goto out;
+		}
+		s->has_oom_score_adj = true;
+		s->oom_score_adj = (int)o;
+	}
+	if ((r = parse_mounts(crl_json_get(doc, "mounts"), s, err)) < 0)
+		goto out;
+	jv *nss = crl_json_get(linux_, "namespaces");
+	size_t nn = crl_json_array_len(nss);
+	s->namespaces = calloc(nn ? nn : 1, sizeof(*s->namespaces));
+	for (size_t i = 0; s->namespaces && i < nn; i++) {
+		jv *ns = crl_json_array_at(nss, i);
+		const char *t = crl_json_get_string(crl_json_get(ns, "type"));
+		int flag = ns_type(t);
+		if (!flag) {
+			r = crl_error_set(err, EINVAL, "config.json: linux.namespaces[%zu]: unsupported type '%s'", i, t ? t : "");
+			goto out;
+		}
+		if (rt_spec_namespace(s, flag)) {
+			r = crl_error_set(err, EINVAL, "config.json: linux.namespaces: '%s' listed twice", t);
+			goto out;
+		}
+		rt_namespace_t *o = &s->namespaces[s->n_namespaces++];
+		o->type = flag;
+		if ((r = get_str(ns, "path", "linux.namespaces[]", false, &o->path, err)) < 0)
+			goto out;
+	}
+	if ((r = get_str(linux_, "cgroupsPath", "linux", false, &s->cgroups_path, err)) < 0 ||
+	    (r = get_strv(linux_, "maskedPaths", "linux", &s->masked_paths, err)) < 0 ||
+	    (r = get_strv(linux_, "readonlyPaths", "linux", &s->readonly_paths, err)) < 0)
+		goto out;
+	jv *res = crl_json_get(linux_, "resources");
+	jv *mem = crl_json_get(res, "memory"), *cpu = crl_json_get(res, "cpu"), *pids = crl_json_get(res, "pids");
+	if ((r = get_int(mem, "limit", "linux.resources.memory", &s->resources.memory_limit, err)) < 0 ||
+	    (r = get_int(mem, "swap", "linux.resources.memory", &s->resources.memory_swap, err)) < 0 ||
+	    (r = get_int(cpu, "shares", "linux.resources.cpu", &s->resources.cpu_shares, err)) < 0 ||
+	    (r = get_int(cpu, "quota", "linux.resources.cpu", &s->resources.cpu_quota, err)) < 0 ||
+	    (r = get_int(cpu, "period", "linux.resources.cpu", &s->resources.cpu_period, err)) < 0 ||
+	    (r = get_str(cpu, "cpus", "linux.resources.cpu", false, &s->resources.cpuset_cpus, err)) < 0 ||
+	    (r = get_str(cpu, "mems", "linux.resources.cpu", false, &s->resources.cpuset_mems, err)) < 0 ||
+	    (r = get_int(pids, "limit", "linux.resources.pids", &s->resources.pids_limit, err)) < 0)
+		goto out;
+	jv *sysctl = crl_json_get(linux_, "sysctl");
+	if (crl_json_is_object(sysctl)) {
+		size_t n = crl_json_object_len(sysctl);
+		s->sysctl = calloc(n ? n : 1, sizeof(*s->sysctl));
+		for (size_t i = 0; s->sysctl && i < n; i++) {
+			const char *key = crl_json_object_key(sysctl, i);
+			const char *val = crl_json_get_string(crl_json_object_value(sysctl, i));
+			if (!val) {
+				r = crl_error_set(err, EINVAL, "config.json: linux.sysctl.%s must be a string", key);
+				goto out;
+			}
+			s->sysctl[i].key = strdup(key);
+			s->sysctl[i].value = strdup(val);
+			s->n_sysctl++;
+		}
+	}
+	jv *sc = crl_json_get(linux_, "seccomp");
+	if (sc && (r = parse_seccomp(sc, s, err)) < 0)
+		goto out;
+out:
+	crl_json_value_free(doc);
+	if (r < 0) {
+		rt_spec_free(s);
+		return r;
+	}
+	*ret = s;
+	return 0;
+}
+
+int rt_spec_load(const char *bundle, rt_spec_t **ret, crl_error_t *err)
+{
+	_cleanup_close_ int dfd = open(bundle, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return crl_error_set_errno(err, errno, "bundle %s", bundle);
+	_cleanup_free_ char *text = NULL;
+	int r = crl_fs_read_file(dfd, "config.json", RT_SPEC_MAX_BYTES, &text, NULL, err);
+	if (r < 0)
+		return crl_error_wrap(err, "bundle %s", bundle);
+	return rt_spec_parse(text, ret, err);
+}

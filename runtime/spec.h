@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/error.h"
+
+/* The OCI runtime spec (config.json) as the runtime library uses it. Fields the library does not implement are
+ * refused with an error naming them rather than silently ignored when ignoring them would weaken isolation
+ * (an unknown namespace type, an unknown capability, a seccomp action it cannot express). */
+
+#define RT_SPEC_MAX_BYTES (4 * 1024 * 1024)
+#define RT_CAP_SETS 5 /* bounding, effective, inheritable, permitted, ambient */
+
+enum { RT_CAP_BOUNDING, RT_CAP_EFFECTIVE, RT_CAP_INHERITABLE, RT_CAP_PERMITTED, RT_CAP_AMBIENT };
+
+typedef struct rt_mount {
+	char *destination;
+	char *type;
+	char *source;
+	char **options; /* NULL-terminated */
+} rt_mount_t;
+
+typedef struct rt_namespace {
+	int type;   /* CLONE_NEWNS, CLONE_NEWPID, ... */
+	char *path; /* join this one instead of making a new one */
+} rt_namespace_t;
+
+typedef struct rt_rlimit {
+	int resource;
+	uint64_t soft, hard;
+} rt_rlimit_t;
+
+typedef struct rt_seccomp_arg {
+	unsigned index;
+	uint64_t value, value_two;
+	int op; /* enum scmp_compare */
+} rt_seccomp_arg_t;
+
+typedef struct rt_seccomp_rule {
+	char **names;
+	uint32_t action; /* SCMP_ACT_* */
+	rt_seccomp_arg_t *args;
+	size_t n_args;
+} rt_seccomp_rule_t;
+
+typedef struct rt_seccomp {
+	uint32_t default_action;
+	char **architectures;
+	rt_seccomp_rule_t *rules;
+	size_t n_rules;
+} rt_seccomp_t;
+
+typedef struct rt_kv {
+	char *key;
+	char *value;
+} rt_kv_t;
+
+typedef struct rt_resources {
+	int64_t memory_limit, memory_swap;     /* -1: unset */
+	int64_t cpu_shares, cpu_quota, cpu_period;
+	char *cpuset_cpus, *cpuset_mems;
+	int64_t pids_limit;
+} rt_resources_t;
+
+typedef struct rt_spec {
+	char *root_path;
+	bool root_readonly;
+	char *hostname;
+	/* process */
+	bool terminal;
+	uint32_t uid, gid;
+	uint32_t *additional_gids;
+	size_t n_additional_gids;
+	int umask; /* -1: unset (0022) */
+	char **args, **env;
+	char *cwd;
+	bool has_caps;
+	uint64_t caps[RT_CAP_SETS];
+	rt_rlimit_t *rlimits;
+	size_t n_rlimits;
+	bool no_new_privileges;
+	bool has_oom_score_adj;
+	int oom_score_adj;
+	/* mounts and linux */
+	rt_mount_t *mounts;
+	size_t n_mounts;
+	rt_namespace_t *namespaces;
+	size_t n_namespaces;
+	char *cgroups_path;
+	rt_resources_t resources;
+	rt_kv_t *sysctl;
+	size_t n_sysctl;
+	char **masked_paths, **readonly_paths;
+	rt_seccomp_t *seccomp;
+} rt_spec_t;
+
+int rt_spec_parse(const char *json, rt_spec_t **ret, crl_error_t *err);
+/* Reads <bundle>/config.json. */
+int rt_spec_load(const char *bundle, rt_spec_t **ret, crl_error_t *err);
+void rt_spec_free(rt_spec_t *s);
+/* The namespace of that type, or NULL. */
+const rt_namespace_t *rt_spec_namespace(const rt_spec_t *s, int type);
+/* "CAP_CHOWN" -> 0 ...; -1 when unknown. */
+int rt_cap_from_name(const char *name);
