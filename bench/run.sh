@@ -1,20 +1,26 @@
 #!/usr/bin/env bash
 # Builds and runs the benchmarks, printing their figures. Needs root and the test packages (scripts/deps.sh).
-#   bench/run.sh [image] [--iterations N] [--many N] [--large]
+#   bench/run.sh image [--iterations N] [--many N] [--large]
+#   bench/run.sh runtime [--iterations N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh test
-command -v skopeo >/dev/null || { apt-get install -y -qq skopeo >/dev/null; }
+# Peers measured beside crio-lite, never used by it.
+command -v skopeo >/dev/null || apt-get install -y -qq skopeo >/dev/null
+command -v runc >/dev/null || apt-get install -y -qq runc >/dev/null
 [ -d build ] || meson setup build >/dev/null
-ninja -C build crio-lite bench/bench-image >/dev/null
+ninja -C build crio-lite crio-lite-runtime bench/bench-image bench/bench-runtime >/dev/null
 what=${1:-image}
 shift || true
 case "$what" in
 image)
 	CRIO_LITE_BIN=$PWD/build/crio-lite CRIO_LITE_FIXTURES=$PWD/tests/fixtures build/bench/bench-image "$@"
 	;;
+runtime)
+	CRIO_LITE_RUNTIME_BIN=$PWD/build/crio-lite-runtime build/bench/bench-runtime "$@"
+	;;
 *)
-	echo "unknown benchmark $what (image)" >&2
+	echo "unknown benchmark $what (image, runtime)" >&2
 	exit 2
 	;;
 esac

@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Runtime figures on one busybox-static bundle: N sequential `run` of /bin/true with crio-lite-runtime and
+ * with runc side by side, and create -> start latency (each step) for crio-lite-runtime. Prints percentiles and
+ * the ratio; asserts nothing. Usage: bench-runtime [--iterations N] [--runc PATH] */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/fs.h"
+#include "harness.h"
+
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static double report(const char *what, double *v, int n)
+{
+	double sum = 0;
+	for (int i = 0; i < n; i++)
+		sum += v[i];
+	qsort(v, (size_t)n, sizeof(*v), cmp_double);
+	printf("%-40s n=%-4d total %8.1f ms  p50 %7.2f ms  p90 %7.2f ms  p99 %7.2f ms\n", what, n, sum, v[n / 2],
+	       v[(n * 9) / 10], v[(n * 99) / 100]);
+	return sum;
+}
+
+static int run_quiet(const char *const *args)
+{
+	/* A child that freopens stdout would write out whatever the parent had buffered. */
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0) {
+		freopen("/dev/null", "w", stdout);
+		execv(args[0], (char *const *)args);
+		_exit(127);
+	}
+	int st = 0;
+	waitpid(pid, &st, 0);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+int main(int argc, char **argv)
+{
+	int n = 100;
+	const char *runc = "/usr/sbin/runc";
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--iterations") == 0 && i + 1 < argc)
+			n = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--runc") == 0 && i + 1 < argc)
+			runc = argv[++i];
+	}
+	const char *ours = getenv("CRIO_LITE_RUNTIME_BIN");
+	if (!ours)
+		ours = "./crio-lite-runtime";
+	char dir[] = "/tmp/crl-bench-rt-XXXXXX";
+	if (!mkdtemp(dir))
+		return 1;
+	char cmd[2048], bundle[128], st_ours[128], st_runc[128];
+	snprintf(bundle, sizeof(bundle), "%s/bundle", dir);
+	snprintf(st_ours, sizeof(st_ours), "%s/state-crio-lite", dir);
+	snprintf(st_runc, sizeof(st_runc), "%s/state-runc", dir);
+	snprintf(cmd, sizeof(cmd),
+		 "set -e; mkdir -p %s/rootfs/bin && cp /bin/busybox %s/rootfs/bin/ && chroot %s/rootfs /bin/busybox --install -s /bin",
+		 bundle, bundle, bundle);
+	if (system(cmd) != 0)
+		return 1;
+	/* A spec both runtimes take: the common defaults (namespaces, /proc, /dev, /sys, caps, masked paths). */
+	char cfg[4096];
+	snprintf(cfg, sizeof(cfg),
+		 "{\"ociVersion\":\"1.0.2\",\"process\":{\"terminal\":false,\"user\":{\"uid\":0,\"gid\":0},\"args\":[\"/bin/true\"],"
+		 "\"env\":[\"PATH=/bin\"],\"cwd\":\"/\",\"capabilities\":{\"bounding\":[\"CAP_KILL\",\"CAP_CHOWN\"],"
+		 "\"effective\":[\"CAP_KILL\",\"CAP_CHOWN\"],\"permitted\":[\"CAP_KILL\",\"CAP_CHOWN\"]},\"noNewPrivileges\":true},"
+		 "\"root\":{\"path\":\"rootfs\",\"readonly\":true},\"hostname\":\"bench\","
+		 "\"mounts\":[{\"destination\":\"/proc\",\"type\":\"proc\",\"source\":\"proc\"},"
+		 "{\"destination\":\"/dev\",\"type\":\"tmpfs\",\"source\":\"tmpfs\",\"options\":[\"nosuid\",\"mode=755\"]},"
+		 "{\"destination\":\"/sys\",\"type\":\"sysfs\",\"source\":\"sysfs\",\"options\":[\"nosuid\",\"noexec\",\"nodev\",\"ro\"]}],"
+		 "\"linux\":{\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"network\"},{\"type\":\"ipc\"},{\"type\":\"uts\"},{\"type\":\"mount\"}],"
+		 "\"resources\":{\"pids\":{\"limit\":100}},"
+		 "\"maskedPaths\":[\"/proc/kcore\",\"/proc/keys\"],\"readonlyPaths\":[\"/proc/sys\"]}}");
+	char cfgpath[256];
+	snprintf(cfgpath, sizeof(cfgpath), "%s/config.json", bundle);
+	td_write_file(cfgpath, cfg);
+
+	double *a = calloc((size_t)n, sizeof(double)), *b = calloc((size_t)n, sizeof(double));
+	double *c1 = calloc((size_t)n, sizeof(double)), *c2 = calloc((size_t)n, sizeof(double));
+	int failures = 0;
+	bool have_runc = access(runc, X_OK) == 0;
+	/* Interleaved, so both see the same machine state. */
+	for (int i = 0; i < n; i++) {
+		char id[32];
+		snprintf(id, sizeof(id), "bench-%d", i);
+		const char *o[] = { ours, "--root", st_ours, "run", "--bundle", bundle, id, NULL };
+		double t = now_ms();
+		failures += run_quiet(o) != 0;
+		a[i] = now_ms() - t;
+		if (have_runc) {
+			const char *r[] = { runc, "--root", st_runc, "run", "--bundle", bundle, id, NULL };
+			t = now_ms();
+			failures += run_quiet(r) != 0;
+			b[i] = now_ms() - t;
+		}
+	}
+	printf("%d sequential runs of /bin/true (namespaces, /proc, /dev, /sys, pids cgroup), same bundle:\n", n);
+	double ta = report("crio-lite-runtime run", a, n);
+	if (have_runc) {
+		double tb = report("runc run", b, n);
+		printf("%-40s %.2f (target <= 0.5)\n", "ratio crio-lite-runtime / runc", ta / tb);
+	} else {
+		printf("runc not found at %s: no comparison\n", runc);
+	}
+	for (int i = 0; i < n; i++) {
+		char id[32];
+		snprintf(id, sizeof(id), "cs-%d", i);
+		const char *cr[] = { ours, "--root", st_ours, "create", "--bundle", bundle, id, NULL };
+		const char *st[] = { ours, "--root", st_ours, "start", id, NULL };
+		const char *del[] = { ours, "--root", st_ours, "delete", "--force", id, NULL };
+		double t = now_ms();
+		failures += run_quiet(cr) != 0;
+		double t2 = now_ms();
+		failures += run_quiet(st) != 0;
+		c2[i] = now_ms() - t2;
+		c1[i] = t2 - t;
+		run_quiet(del);
+	}
+	report("crio-lite-runtime create", c1, n);
+	report("crio-lite-runtime start", c2, n);
+	printf("failures: %d\n", failures);
+	crl_error_t err = CRL_ERROR_INIT;
+	crl_fs_rm_rf(dir, &err);
+	crl_error_clear(&err);
+	const char *ctrls[] = { "cpu", "cpuacct", "cpuset", "memory", "pids", "blkio", "devices", "freezer" };
+	for (size_t i = 0; i < 8; i++) {
+		char p[128];
+		snprintf(p, sizeof(p), "/sys/fs/cgroup/%s/crio-lite", ctrls[i]);
+		rmdir(p);
+	}
+	return failures ? 1 : 0;
+}
