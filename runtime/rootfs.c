@@ -18,6 +18,7 @@
 
 #include "common/cleanup.h"
 #include "common/fs.h"
+#include "overlay.h"
 
 typedef struct flag_opt {
 	const char *name;
@@ -322,8 +323,14 @@ int rt_rootfs_setup(const rt_spec_t *s, const char *root, const char *cgroup_pat
 	/* Nothing mounted from here on may propagate back to the host. */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return crl_error_set_errno(err, errno, "make / private");
-	if (mount(root, root, NULL, MS_BIND | MS_REC, NULL) < 0)
+	if (s->n_overlay_lower > 0) {
+		/* In this mount namespace only: it goes away with the container, nothing to unmount on the host. */
+		int r = rt_overlay_mount(s->overlay_lower, s->n_overlay_lower, s->overlay_upper, s->overlay_work, root, err);
+		if (r < 0)
+			return r;
+	} else if (mount(root, root, NULL, MS_BIND | MS_REC, NULL) < 0) {
 		return crl_error_set_errno(err, errno, "bind the rootfs %s", root);
+	}
 	_cleanup_close_ int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
 		return crl_error_set_errno(err, errno, "open rootfs %s", root);

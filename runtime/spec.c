@@ -66,6 +66,14 @@ void rt_spec_free(rt_spec_t *s)
 		free(s->sysctl[i].value);
 	}
 	free(s->sysctl);
+	for (size_t i = 0; i < s->n_annotations; i++) {
+		free(s->annotations[i].key);
+		free(s->annotations[i].value);
+	}
+	free(s->annotations);
+	strv_free(s->overlay_lower);
+	free(s->overlay_upper);
+	free(s->overlay_work);
 	strv_free(s->masked_paths);
 	strv_free(s->readonly_paths);
 	if (s->seccomp) {
@@ -468,6 +476,49 @@ int rt_spec_parse(const char *json, rt_spec_t **ret, crl_error_t *err)
 			s->sysctl[i].key = strdup(key);
 			s->sysctl[i].value = strdup(val);
 			s->n_sysctl++;
+		}
+	}
+	jv *ann = crl_json_get(doc, "annotations");
+	size_t na = crl_json_object_len(ann);
+	s->annotations = calloc(na ? na : 1, sizeof(*s->annotations));
+	for (size_t i = 0; s->annotations && i < na; i++) {
+		const char *key = crl_json_object_key(ann, i);
+		const char *val = crl_json_get_string(crl_json_object_value(ann, i));
+		if (!val) {
+			r = crl_error_set(err, EINVAL, "config.json: annotations.%s must be a string", key);
+			goto out;
+		}
+		s->annotations[i].key = strdup(key);
+		s->annotations[i].value = strdup(val);
+		s->n_annotations++;
+		if (strcmp(key, RT_ANN_OVERLAY_UPPER) == 0)
+			s->overlay_upper = strdup(val);
+		else if (strcmp(key, RT_ANN_OVERLAY_WORK) == 0)
+			s->overlay_work = strdup(val);
+		else if (strcmp(key, RT_ANN_OVERLAY_LOWER) == 0) {
+			crl_json_value_t *list = NULL;
+			if (crl_json_parse(val, &list, err) < 0) {
+				r = crl_error_wrap(err, "config.json: annotation %s", key);
+				goto out;
+			}
+			size_t nl = crl_json_array_len(list);
+			if (nl == 0 || nl > RT_MAX_LAYERS) {
+				crl_json_value_free(list);
+				r = crl_error_set(err, EINVAL, "config.json: annotation %s must list 1 to %d layers", key, RT_MAX_LAYERS);
+				goto out;
+			}
+			s->overlay_lower = calloc(nl + 1, sizeof(char *));
+			for (size_t k = 0; s->overlay_lower && k < nl; k++) {
+				const char *l = crl_json_get_string(crl_json_array_at(list, k));
+				if (!l || l[0] != '/') {
+					crl_json_value_free(list);
+					r = crl_error_set(err, EINVAL, "config.json: annotation %s: layer %zu is not an absolute path", key, k);
+					goto out;
+				}
+				s->overlay_lower[k] = strdup(l);
+				s->n_overlay_lower++;
+			}
+			crl_json_value_free(list);
 		}
 	}
 	jv *sc = crl_json_get(linux_, "seccomp");

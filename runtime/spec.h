@@ -95,7 +95,18 @@ typedef struct rt_spec {
 	size_t n_sysctl;
 	char **masked_paths, **readonly_paths;
 	rt_seccomp_t *seccomp;
+	rt_kv_t *annotations;
+	size_t n_annotations;
+	/* From annotations: the rootfs as an overlay of these layers (top first) and upper/work dirs. */
+	char **overlay_lower;
+	size_t n_overlay_lower;
+	char *overlay_upper, *overlay_work;
 } rt_spec_t;
+
+#define RT_ANN_OVERLAY_LOWER "org.crio-lite.overlay.lowerdirs" /* JSON array of absolute paths, top first */
+#define RT_ANN_OVERLAY_UPPER "org.crio-lite.overlay.upperdir"
+#define RT_ANN_OVERLAY_WORK "org.crio-lite.overlay.workdir"
+#define RT_MAX_LAYERS 512
 
 int rt_spec_parse(const char *json, rt_spec_t **ret, crl_error_t *err);
 /* Reads <bundle>/config.json. */

@@ -52,6 +52,7 @@ typedef struct bundle_opts {
 	bool readonly;
 	const char *root;       /* rootfs path, default the shared one */
 	const char *caps;       /* JSON of process.capabilities, default Docker's set in three sets */
+	const char *annotations; /* JSON object */
 } bundle_opts_t;
 
 static void make_bundle(const char *b, const bundle_opts_t *o)
@@ -79,14 +80,15 @@ static void make_bundle(const char *b, const bundle_opts_t *o)
 			 "\"args\":[\"sh\",\"-c\",\"%s\"],\"env\":[\"PATH=/bin\"],\"cwd\":\"/\","
 			 "\"capabilities\":%s,"
 			 "\"noNewPrivileges\":true%s%s},"
-			 "\"root\":{\"path\":\"%s\",\"readonly\":%s},\"hostname\":\"crl-box\","
+			 "\"root\":{\"path\":\"%s\",\"readonly\":%s},\"hostname\":\"crl-box\",\"annotations\":%s,"
 			 "\"mounts\":[%s%s],"
 			 "\"linux\":{\"namespaces\":%s,"
 			 "\"maskedPaths\":[\"/proc/kcore\",\"/proc/keys\",\"/proc/timer_list\",\"/sys/firmware\"],"
 			 "\"readonlyPaths\":[\"/proc/sys\",\"/proc/sysrq-trigger\"]%s%s}}",
 			 o->user ? o->user : "{\"uid\":0,\"gid\":0}", esc, caps,
 			 o->process ? "," : "", o->process ? o->process : "", o->root ? o->root : rootfs,
-			 o->readonly ? "true" : "false", default_mounts, o->mounts ? o->mounts : "",
+			 o->readonly ? "true" : "false", o->annotations ? o->annotations : "{}", default_mounts,
+			 o->mounts ? o->mounts : "",
 			 o->namespaces ? o->namespaces
 				       : "[{\"type\":\"pid\"},{\"type\":\"network\"},{\"type\":\"ipc\"},{\"type\":\"uts\"},{\"type\":\"mount\"}]",
 			 o->linux_ ? "," : "", o->linux_ ? o->linux_ : "");
@@ -443,6 +445,49 @@ static void test_escapes(void **state_)
 	assert_int_equal(system(cmd), 0);
 }
 
+static void test_overlay_rootfs(void **state_)
+{
+	(void)state_;
+	char base[256], cmd[4096];
+	snprintf(base, sizeof(base), "%s/ovl", dir);
+	/* l0: busybox; l1: /etc/message and /etc/gone; l2 (top): a new /etc/message and a whiteout for /etc/gone.
+	 * Then 300 empty layers with long names: far past a page of mount options. */
+	snprintf(cmd, sizeof(cmd),
+		 "set -e; mkdir -p %s/l0 %s/l1/etc %s/l2/etc %s/upper %s/work %s/mnt; cp -a %s/. %s/l0/; "
+		 "echo from-l1 > %s/l1/etc/message; echo here > %s/l1/etc/gone; echo from-top > %s/l2/etc/message; "
+		 "mknod %s/l2/etc/gone c 0 0; "
+		 "for i in $(seq 1 300); do mkdir -p %s/pad-layer-with-a-rather-long-name-to-fill-the-option-string-$i; done",
+		 base, base, base, base, base, base, rootfs, base, base, base, base, base, base);
+	assert_int_equal(system(cmd), 0);
+	char *ann = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&ann, &len);
+	fprintf(f, "{\"org.crio-lite.overlay.lowerdirs\":\"[\\\"%s/l2\\\",\\\"%s/l1\\\"", base, base);
+	for (int i = 1; i <= 300; i++)
+		fprintf(f, ",\\\"%s/pad-layer-with-a-rather-long-name-to-fill-the-option-string-%d\\\"", base, i);
+	fprintf(f, ",\\\"%s/l0\\\"]\",\"org.crio-lite.overlay.upperdir\":\"%s/upper\",\"org.crio-lite.overlay.workdir\":\"%s/work\"}",
+		base, base, base);
+	fclose(f);
+	char root[300];
+	snprintf(root, sizeof(root), "%s/mnt", base);
+	bundle_opts_t o = { .script = "cat /etc/message; [ -e /etc/gone ] && echo gone-visible || echo gone-hidden; "
+				      "echo written > /new; grep ' / / ' /proc/self/mountinfo | grep -c ' - overlay '",
+			    .root = root,
+			    .annotations = ann };
+	char *out = NULL;
+	int rc = run_bundle("overlay", &o, &out);
+	free(ann);
+	if (rc != 0)
+		fail_msg("overlay container failed (%d): %s", rc, out);
+	expect(out, "from-top\ngone-hidden\n1\n");
+	free(out);
+	/* The write went to the upper dir; the layers are as they were; nothing stays mounted on the host. */
+	snprintf(cmd, sizeof(cmd), "test \"$(cat %s/upper/new)\" = written -a ! -e %s/l0/new -a ! -e %s/mnt/new && "
+				   "! grep -q '%s' /proc/self/mountinfo",
+		 base, base, base, base);
+	assert_int_equal(system(cmd), 0);
+}
+
 static void test_bad_specs(void **state_)
 {
 	(void)state_;
@@ -482,6 +527,7 @@ int main(void)
 		cmocka_unit_test(test_lifecycle),
 		cmocka_unit_test(test_join_namespaces),
 		cmocka_unit_test(test_escapes),
+		cmocka_unit_test(test_overlay_rootfs),
 		cmocka_unit_test(test_bad_specs),
 	};
 	return cmocka_run_group_tests_name("runtime", tests, setup, teardown);
