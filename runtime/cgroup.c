@@ -130,9 +130,8 @@ static int devices_allowlist(const char *path, crl_error_t *err)
 	return r;
 }
 
-static int apply(const rt_spec_t *s, const char *path, crl_error_t *err)
+static int apply_resources(const rt_resources_t *res, const char *path, crl_error_t *err)
 {
-	const rt_resources_t *res = &s->resources;
 	int r = 0;
 	if (have("memory") && res->memory_limit > 0)
 		r = write_int("memory", path, "memory.limit_in_bytes", res->memory_limit, err);
@@ -156,9 +155,65 @@ static int apply(const rt_spec_t *s, const char *path, crl_error_t *err)
 		r = write_file("cpuset", path, "cpuset.mems", res->cpuset_mems, err);
 	if (r == 0 && have("pids") && res->pids_limit > 0)
 		r = write_int("pids", path, "pids.max", res->pids_limit, err);
+	return r;
+}
+
+static int apply(const rt_spec_t *s, const char *path, crl_error_t *err)
+{
+	int r = apply_resources(&s->resources, path, err);
 	if (r == 0 && have("devices"))
 		r = devices_allowlist(path, err);
 	return r;
+}
+
+int rt_cgroup_update(rt_cgroup_t *cg, const rt_resources_t *res, crl_error_t *err)
+{
+	/* A memory limit below the swap limit is refused by the kernel: raise swap first when it grows. */
+	return apply_resources(res, cg->path, err);
+}
+
+static uint64_t read_u64(const rt_cgroup_t *cg, const char *ctrl, const char *file)
+{
+	char buf[64];
+	crl_error_t e = CRL_ERROR_INIT;
+	if (rt_cgroup_read(cg, ctrl, file, buf, sizeof(buf), &e) < 0) {
+		crl_error_clear(&e);
+		return 0;
+	}
+	return strtoull(buf, NULL, 10);
+}
+
+/* A "key value" line of a stat file. */
+static uint64_t read_keyed(const rt_cgroup_t *cg, const char *ctrl, const char *file, const char *key)
+{
+	char p[4096], line[256];
+	snprintf(p, sizeof(p), CG_ROOT "/%s%s/%s", ctrl, cg->path, file);
+	FILE *f = fopen(p, "re");
+	uint64_t v = 0;
+	size_t kl = strlen(key);
+	while (f && fgets(line, sizeof(line), f))
+		if (strncmp(line, key, kl) == 0 && line[kl] == ' ') {
+			v = strtoull(line + kl + 1, NULL, 10);
+			break;
+		}
+	if (f)
+		fclose(f);
+	return v;
+}
+
+int rt_cgroup_stats(const rt_cgroup_t *cg, rt_cgroup_stats_t *st, crl_error_t *err)
+{
+	(void)err;
+	memset(st, 0, sizeof(*st));
+	st->cpu_usage_ns = read_u64(cg, "cpuacct", "cpuacct.usage");
+	st->memory_usage = read_u64(cg, "memory", "memory.usage_in_bytes");
+	uint64_t inactive = read_keyed(cg, "memory", "memory.stat", "total_inactive_file");
+	st->memory_working_set = st->memory_usage > inactive ? st->memory_usage - inactive : 0;
+	st->memory_limit = read_u64(cg, "memory", "memory.limit_in_bytes");
+	st->oom_kills = read_keyed(cg, "memory", "memory.oom_control", "oom_kill");
+	st->pids_current = read_u64(cg, "pids", "pids.current");
+	st->pids_limit = read_u64(cg, "pids", "pids.max"); /* "max" reads as 0 */
+	return 0;
 }
 
 static bool path_ok(const char *p)

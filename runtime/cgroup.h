@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "common/error.h"
@@ -17,6 +18,20 @@ int rt_cgroup_create(const rt_spec_t *s, const char *id, rt_cgroup_t **ret, crl_
 /* Reopens an existing container's cgroup (state, delete). */
 int rt_cgroup_open(const char *path, rt_cgroup_t **ret, crl_error_t *err);
 int rt_cgroup_add(rt_cgroup_t *cg, pid_t pid, crl_error_t *err);
+/* Applies new resource limits (the spec's fields that are set) to an existing cgroup. */
+int rt_cgroup_update(rt_cgroup_t *cg, const rt_resources_t *res, crl_error_t *err);
+
+typedef struct rt_cgroup_stats {
+	uint64_t cpu_usage_ns;
+	uint64_t memory_usage;
+	uint64_t memory_working_set; /* usage minus inactive file pages, as kubelet counts it */
+	uint64_t memory_limit;
+	uint64_t oom_kills;
+	uint64_t pids_current;
+	uint64_t pids_limit; /* 0: none */
+} rt_cgroup_stats_t;
+
+int rt_cgroup_stats(const rt_cgroup_t *cg, rt_cgroup_stats_t *ret, crl_error_t *err);
 /* Removes the cgroup directories (they must hold no process). */
 int rt_cgroup_destroy(rt_cgroup_t *cg, crl_error_t *err);
 void rt_cgroup_free(rt_cgroup_t *cg);

@@ -6,6 +6,10 @@
  *   crio-lite-runtime [--root DIR] delete [--force] ID
  *   crio-lite-runtime [--root DIR] run --bundle DIR [--pid-file F] ID
  *   crio-lite-runtime [--root DIR] list
+ *   crio-lite-runtime [--root DIR] exec [--cwd DIR] ID [--] CMD [ARG...]
+ *   crio-lite-runtime [--root DIR] update [--memory N] [--memory-swap N] [--pids-limit N] [--cpu-shares N]
+ *                                 [--cpu-quota N] [--cpu-period N] [--cpuset-cpus S] [--cpuset-mems S] ID
+ *   crio-lite-runtime [--root DIR] events --stats ID
  * Errors go to stderr with exit status 1; `run` exits with the container's status (128 + signal). */
 #include <errno.h>
 #include <getopt.h>
@@ -34,7 +38,11 @@ static int fail(crl_error_t *err)
 static int usage(void)
 {
 	fprintf(stderr, "usage: crio-lite-runtime [--root DIR] create|run --bundle DIR [--pid-file F] ID\n"
-			"       crio-lite-runtime [--root DIR] start|state ID | kill ID [SIGNAL] | delete [--force] ID | list\n");
+			"       crio-lite-runtime [--root DIR] start|state ID | kill ID [SIGNAL] | delete [--force] ID | list\n"
+			"       crio-lite-runtime [--root DIR] exec [--cwd DIR] ID [--] CMD [ARG...]\n"
+			"       crio-lite-runtime [--root DIR] update [--memory N] [--memory-swap N] [--pids-limit N] [--cpu-shares N]\n"
+			"                         [--cpu-quota N] [--cpu-period N] [--cpuset-cpus S] [--cpuset-mems S] ID\n"
+			"       crio-lite-runtime [--root DIR] events --stats ID\n");
 	return 2;
 }
 
@@ -168,6 +176,71 @@ int main(int argc, char **argv)
 	}
 	if (sub_argc < 2)
 		return usage();
+	if (strcmp(cmd, "exec") == 0) {
+		int k = 1;
+		const char *cwd = NULL;
+		if (k + 1 < sub_argc && strcmp(sub_argv[k], "--cwd") == 0) {
+			cwd = sub_argv[k + 1];
+			k += 2;
+		}
+		if (k >= sub_argc)
+			return usage();
+		const char *id = sub_argv[k++];
+		if (k < sub_argc && strcmp(sub_argv[k], "--") == 0)
+			k++;
+		if (k >= sub_argc)
+			return usage();
+		int status = 0;
+		if (rt_exec(root, id, sub_argv + k, cwd, &status, &err) < 0)
+			return fail(&err);
+		return status;
+	}
+	if (strcmp(cmd, "update") == 0) {
+		rt_resources_t res = { -1, -1, -1, -1, -1, NULL, NULL, -1 };
+		static const char *const names[] = { "--memory", "--memory-swap", "--cpu-shares", "--cpu-quota",
+						     "--cpu-period", "--pids-limit" };
+		int64_t *fields[] = { &res.memory_limit, &res.memory_swap, &res.cpu_shares, &res.cpu_quota, &res.cpu_period,
+				      &res.pids_limit };
+		int k = 1;
+		for (; k + 1 < sub_argc && strncmp(sub_argv[k], "--", 2) == 0; k += 2) {
+			bool known = false;
+			for (size_t f = 0; f < sizeof(names) / sizeof(names[0]); f++)
+				if (strcmp(sub_argv[k], names[f]) == 0) {
+					char *end = NULL;
+					long long v = strtoll(sub_argv[k + 1], &end, 10);
+					if (*end) {
+						fprintf(stderr, "crio-lite-runtime: %s wants a number\n", names[f]);
+						return 1;
+					}
+					*fields[f] = v;
+					known = true;
+				}
+			if (strcmp(sub_argv[k], "--cpuset-cpus") == 0) {
+				res.cpuset_cpus = sub_argv[k + 1];
+				known = true;
+			} else if (strcmp(sub_argv[k], "--cpuset-mems") == 0) {
+				res.cpuset_mems = sub_argv[k + 1];
+				known = true;
+			}
+			if (!known)
+				return usage();
+		}
+		if (k + 1 != sub_argc)
+			return usage();
+		return rt_update(root, sub_argv[k], &res, &err) < 0 ? fail(&err) : 0;
+	}
+	if (strcmp(cmd, "events") == 0 && sub_argc == 3 && strcmp(sub_argv[1], "--stats") == 0) {
+		rt_cgroup_stats_t s;
+		if (rt_stats(root, sub_argv[2], &s, &err) < 0)
+			return fail(&err);
+		printf("{\"type\":\"stats\",\"id\":\"%s\",\"data\":{\"cpu\":{\"usage\":{\"total\":%llu}},"
+		       "\"memory\":{\"usage\":{\"usage\":%llu,\"limit\":%llu},\"working_set\":%llu,\"oom_kills\":%llu},"
+		       "\"pids\":{\"current\":%llu,\"limit\":%llu}}}\n",
+		       sub_argv[2], (unsigned long long)s.cpu_usage_ns, (unsigned long long)s.memory_usage,
+		       (unsigned long long)s.memory_limit, (unsigned long long)s.memory_working_set,
+		       (unsigned long long)s.oom_kills, (unsigned long long)s.pids_current, (unsigned long long)s.pids_limit);
+		return 0;
+	}
 	if (strcmp(cmd, "start") == 0 && sub_argc == 2)
 		return rt_start(root, sub_argv[1], &err) < 0 ? fail(&err) : 0;
 	if (strcmp(cmd, "state") == 0 && sub_argc == 2) {

@@ -565,6 +565,161 @@ int rt_kill(const char *root, const char *id, int sig, crl_error_t *err)
 	return r;
 }
 
+static int running_state(const char *root, const char *id, rt_state_t **ret, crl_error_t *err)
+{
+	int r = rt_state(root, id, ret, err);
+	if (r < 0)
+		return r;
+	if ((*ret)->status != RT_RUNNING) {
+		r = crl_error_set(err, EBUSY, "container %s is %s, not running", id, rt_status_name((*ret)->status));
+		rt_state_free(*ret);
+		*ret = NULL;
+	}
+	return r;
+}
+
+int rt_update(const char *root, const char *id, const rt_resources_t *res, crl_error_t *err)
+{
+	rt_state_t *s = NULL;
+	int r = rt_state(root, id, &s, err);
+	if (r < 0)
+		return r;
+	rt_cgroup_t *cg = NULL;
+	if ((r = rt_cgroup_open(s->cgroup, &cg, err)) == 0)
+		r = rt_cgroup_update(cg, res, err);
+	rt_cgroup_free(cg);
+	rt_state_free(s);
+	return r;
+}
+
+int rt_stats(const char *root, const char *id, rt_cgroup_stats_t *ret, crl_error_t *err)
+{
+	rt_state_t *s = NULL;
+	int r = rt_state(root, id, &s, err);
+	if (r < 0)
+		return r;
+	rt_cgroup_t *cg = NULL;
+	if ((r = rt_cgroup_open(s->cgroup, &cg, err)) == 0)
+		r = rt_cgroup_stats(cg, ret, err);
+	rt_cgroup_free(cg);
+	rt_state_free(s);
+	return r;
+}
+
+/* The exec'd process, inside every namespace of the container (pid included: it is a child of the joiner). */
+static void exec_inner(const rt_spec_t *s, const char *cwd)
+{
+	crl_error_t err = CRL_ERROR_INIT;
+	if (chdir(cwd) < 0)
+		crl_error_set_errno(&err, errno, "cwd %s", cwd);
+	else if (rt_apply_rlimits(s, &err) < 0 || (s->seccomp && !s->no_new_privileges && rt_apply_seccomp(s->seccomp, &err) < 0) ||
+		 (s->no_new_privileges && rt_apply_no_new_privs(&err) < 0) || rt_apply_user_and_caps(s, &err) < 0 ||
+		 (s->seccomp && s->no_new_privileges && rt_apply_seccomp(s->seccomp, &err) < 0))
+		;
+	else {
+		umask(s->umask >= 0 ? (mode_t)s->umask : 022);
+		syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
+		exec_program(s);
+		crl_error_set_errno(&err, errno, "exec %s", s->args[0]);
+	}
+	dprintf(STDERR_FILENO, "crio-lite-runtime exec: %s\n", crl_error_message(&err));
+	_exit(127);
+}
+
+static int wait_status(pid_t pid)
+{
+	int st = 0;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+int rt_exec(const char *root, const char *id, char *const *args, const char *cwd, int *ret_status, crl_error_t *err)
+{
+	rt_state_t *st = NULL;
+	int r = running_state(root, id, &st, err);
+	if (r < 0)
+		return r;
+	rt_spec_t *spec = NULL;
+	if ((r = rt_spec_load(st->bundle, &spec, err)) < 0) {
+		rt_state_free(st);
+		return r;
+	}
+	size_t n = 0;
+	while (args && args[n])
+		n++;
+	if (n == 0) {
+		rt_spec_free(spec);
+		rt_state_free(st);
+		return crl_error_set(err, EINVAL, "exec: no command");
+	}
+	/* The container's namespaces, opened through its init while it runs; the mount one last. */
+	static const struct {
+		int type;
+		const char *name;
+	} kinds[] = { { CLONE_NEWIPC, "ipc" }, { CLONE_NEWUTS, "uts" }, { CLONE_NEWNET, "net" },
+		      { CLONE_NEWPID, "pid" }, { CLONE_NEWCGROUP, "cgroup" }, { CLONE_NEWNS, "mnt" } };
+	int fds[6];
+	size_t nfd = 0;
+	for (size_t i = 0; i < CRL_ARRAY_SIZE(kinds) && r == 0; i++) {
+		if (!rt_spec_namespace(spec, kinds[i].type))
+			continue;
+		char p[64];
+		snprintf(p, sizeof(p), "/proc/%d/ns/%s", (int)st->pid, kinds[i].name);
+		int fd = open(p, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			r = crl_error_set_errno(err, errno, "open %s", p);
+		else
+			fds[nfd++] = fd;
+	}
+	/* Make sure the pid still is the container's (opened the right namespaces). */
+	if (r == 0 && pid_starttime(st->pid) != st->pid_start)
+		r = crl_error_set(err, ESRCH, "container %s stopped", id);
+	char cgprocs[PATH_MAX];
+	snprintf(cgprocs, sizeof(cgprocs), "%s", st->cgroup);
+	pid_t joiner = -1;
+	if (r == 0) {
+		fflush(NULL);
+		joiner = fork();
+		if (joiner < 0)
+			r = crl_error_set_errno(err, errno, "fork");
+	}
+	if (joiner == 0) {
+		/* Nothing in the container may read this process's memory or exe. */
+		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+		rt_cgroup_t *cg = NULL;
+		crl_error_t e = CRL_ERROR_INIT;
+		if (rt_cgroup_open(cgprocs, &cg, &e) < 0 || rt_cgroup_add(cg, getpid(), &e) < 0) {
+			dprintf(STDERR_FILENO, "crio-lite-runtime exec: join the cgroup: %s\n", crl_error_message(&e));
+			_exit(127);
+		}
+		for (size_t i = 0; i < nfd; i++)
+			if (setns(fds[i], 0) < 0) {
+				dprintf(STDERR_FILENO, "crio-lite-runtime exec: join a namespace: %s\n", strerror(errno));
+				_exit(127);
+			}
+		/* The exec's command, not the container's. */
+		crl_strv_free(spec->args);
+		spec->args = calloc(n + 1, sizeof(char *));
+		for (size_t i = 0; spec->args && i < n; i++)
+			spec->args[i] = strdup(args[i]);
+		pid_t child = fork();
+		if (child < 0)
+			_exit(127);
+		if (child == 0)
+			exec_inner(spec, cwd ? cwd : spec->cwd);
+		_exit(wait_status(child));
+	}
+	for (size_t i = 0; i < nfd; i++)
+		close(fds[i]);
+	if (joiner > 0)
+		*ret_status = wait_status(joiner);
+	rt_spec_free(spec);
+	rt_state_free(st);
+	return r;
+}
+
 int rt_delete(const char *root, const char *id, bool force, crl_error_t *err)
 {
 	rt_state_t *s = NULL;

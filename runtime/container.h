@@ -40,5 +40,15 @@ int rt_kill(const char *state_root, const char *id, int sig, crl_error_t *err);
 /* force: kill a running container first. */
 int rt_delete(const char *state_root, const char *id, bool force, crl_error_t *err);
 void rt_state_free(rt_state_t *s);
+
+/* Runs args in the running container: its namespaces and cgroup, the security settings of its spec (user,
+ * capabilities, no_new_privs, seccomp, rlimits), cwd (NULL: the spec's). Waits; returns the exit status
+ * (128 + signal for a signal) in *ret_status. stdio is the caller's. */
+int rt_exec(const char *state_root, const char *id, char *const *args, const char *cwd, int *ret_status,
+	    crl_error_t *err);
+int rt_update(const char *state_root, const char *id, const rt_resources_t *res, crl_error_t *err);
+
+#include "cgroup.h"
+int rt_stats(const char *state_root, const char *id, rt_cgroup_stats_t *ret, crl_error_t *err);
 /* The OCI state document. */
 char *rt_state_json(const rt_state_t *s);

@@ -488,6 +488,68 @@ static void test_overlay_rootfs(void **state_)
 	assert_int_equal(system(cmd), 0);
 }
 
+static int rt(const char *const *args, char **out)
+{
+	int st = td_run(args, out, 60000);
+	return st >= 0 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void test_exec_update_stats(void **state_)
+{
+	(void)state_;
+	char b[256], *out = NULL;
+	snprintf(b, sizeof(b), "%s/b-svc", dir);
+	bundle_opts_t o = { .script = "exec sleep 60",
+			    .mounts = ",{\"destination\":\"/tmp\",\"type\":\"tmpfs\",\"source\":\"tmpfs\"}",
+			    .linux_ = "\"resources\":{\"memory\":{\"limit\":67108864},\"pids\":{\"limit\":50}}" };
+	make_bundle(b, &o);
+	const char *create[] = { runtime_bin(), "--root", state, "create", "--bundle", b, "svc", NULL };
+	const char *start[] = { runtime_bin(), "--root", state, "start", "svc", NULL };
+	assert_int_equal(rt(create, &out), 0);
+	free(out);
+	assert_int_equal(rt(start, &out), 0);
+	free(out);
+	/* In the container: its hostname, its PID 1, its capabilities and no_new_privs, its cgroup. */
+	const char *ex[] = { runtime_bin(), "--root", state, "exec", "svc", "--", "sh", "-c",
+			     "hostname; cat /proc/1/cmdline | tr '\\0' ' '; echo; grep -E '^(CapEff|NoNewPrivs)' /proc/self/status; "
+			     "cat /sys/fs/cgroup/pids/pids.max; ls /proc/self/fd | tr '\\n' ' '; echo; exit 7", NULL };
+	assert_int_equal(rt(ex, &out), 7);
+	expect(out, "crl-box\nsleep 60 \n");
+	expect(out, "CapEff:\t00000000a80425fb");
+	expect(out, "NoNewPrivs:\t1");
+	expect(out, "50\n");
+	expect(out, "\n0 1 2 3 \n");
+	free(out);
+	/* Update the limits of the running container; they show inside. */
+	const char *up[] = { runtime_bin(), "--root", state, "update", "--memory", "33554432", "--pids-limit", "17", "svc", NULL };
+	assert_int_equal(rt(up, &out), 0);
+	free(out);
+	const char *ex2[] = { runtime_bin(), "--root", state, "exec", "svc", "cat", "/sys/fs/cgroup/memory/memory.limit_in_bytes",
+			      "/sys/fs/cgroup/pids/pids.max", NULL };
+	assert_int_equal(rt(ex2, &out), 0);
+	expect(out, "33554432\n17\n");
+	free(out);
+	/* A process past the memory limit is OOM-killed; the stats count it. */
+	const char *hog[] = { runtime_bin(), "--root", state, "exec", "svc", "sh", "-c", "head -c 200000000 /dev/zero | tail > /dev/null", NULL };
+	int hr = rt(hog, &out);
+	free(out);
+	assert_int_not_equal(hr, 0);
+	const char *stats[] = { runtime_bin(), "--root", state, "events", "--stats", "svc", NULL };
+	assert_int_equal(rt(stats, &out), 0);
+	expect(out, "\"limit\":33554432");
+	expect(out, "\"pids\":{\"current\":1,\"limit\":17}");
+	if (strstr(out, "\"oom_kills\":0"))
+		fail_msg("no OOM kill counted: %s", out);
+	free(out);
+	/* exec into a container that is not running. */
+	const char *killc[] = { runtime_bin(), "--root", state, "delete", "--force", "svc", NULL };
+	assert_int_equal(rt(killc, &out), 0);
+	free(out);
+	assert_int_equal(rt(ex2, &out), 1);
+	expect(out, "does not exist");
+	free(out);
+}
+
 static void test_bad_specs(void **state_)
 {
 	(void)state_;
@@ -528,6 +590,7 @@ int main(void)
 		cmocka_unit_test(test_join_namespaces),
 		cmocka_unit_test(test_escapes),
 		cmocka_unit_test(test_overlay_rootfs),
+		cmocka_unit_test(test_exec_update_stats),
 		cmocka_unit_test(test_bad_specs),
 	};
 	return cmocka_run_group_tests_name("runtime", tests, setup, teardown);
