@@ -231,6 +231,7 @@ typedef struct init_args {
 	const char *cgroup;
 	int sync;         /* socket to the creator */
 	int fifo;         /* O_PATH fd of exec.fifo */
+	const rt_create_opts_t *opts;
 } init_args_t;
 
 static void child_fail(int sync, const crl_error_t *err)
@@ -297,6 +298,13 @@ static int init_main(init_args_t *a)
 	/* Until exec, no process in the container may read our memory or /proc/<pid>/exe (the host binary). */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	if (a->opts && a->opts->set_stdio) {
+		for (int i = 0; i < 3; i++) {
+			int fd = a->opts->stdio[i] >= 0 ? a->opts->stdio[i] : open("/dev/null", O_RDWR | O_CLOEXEC);
+			if (fd < 0 || dup2(fd, i) < 0)
+				_exit(1);
+		}
+	}
 	char go[4];
 	if (recv(a->sync, go, sizeof(go), 0) != 2 || memcmp(go, "go", 2) != 0)
 		_exit(1);
@@ -433,7 +441,7 @@ int rt_create(const char *state_root, const char *id, const char *bundle, const 
 	}
 	if (pid == 0) {
 		close(sv[0]);
-		init_args_t a = { spec, root_abs, rt_cgroup_path(cg), sv[1], fifo };
+		init_args_t a = { spec, root_abs, rt_cgroup_path(cg), sv[1], fifo, opts };
 		_exit(init_main(&a));
 	}
 	close(sv[1]);

@@ -26,6 +26,8 @@ typedef struct rt_state {
 
 typedef struct rt_create_opts {
 	const char *pid_file; /* written with the init's pid once created */
+	bool set_stdio;       /* use stdio[] instead of the caller's stdin, stdout, stderr */
+	int stdio[3];         /* -1: /dev/null */
 } rt_create_opts_t;
 
 /* Container ids: [A-Za-z0-9][A-Za-z0-9_.-]{0,127}. */
