@@ -3,6 +3,7 @@
 
 #include <stddef.h>
 
+#include "common/base64.h"
 #include "common/error.h"
 
 /* Registry authentication pieces: WWW-Authenticate challenges (RFC 7235 with the registry token flow's realm,
@@ -20,6 +21,3 @@ typedef struct img_challenge {
 int img_challenge_parse(const char *header, img_challenge_t *ret, crl_error_t *err);
 void img_challenge_clear(img_challenge_t *c);
 
-char *img_base64_encode(const void *data, size_t len);
-/* Standard alphabet, padding optional; the result is NUL-terminated. */
-int img_base64_decode(const char *s, char **ret, size_t *ret_len);

@@ -413,7 +413,7 @@ static int fetch_token(img_conn_t *c, const img_challenge_t *ch, crl_error_t *er
 			_cleanup_free_ char *pair = NULL;
 			if (asprintf(&pair, "%s:%s", c->username, c->password ? c->password : "") < 0)
 				return crl_error_set(err, ENOMEM, "out of memory");
-			char *b = img_base64_encode(pair, strlen(pair));
+			char *b = crl_base64_encode(pair, strlen(pair));
 			explicit_bzero(pair, strlen(pair));
 			if (!b || asprintf(&basic, "Basic %s", b) < 0) {
 				free(b);
@@ -470,7 +470,7 @@ static int basic_auth(img_conn_t *c, crl_error_t *err)
 	_cleanup_free_ char *pair = NULL;
 	if (asprintf(&pair, "%s:%s", c->username, c->password ? c->password : "") < 0)
 		return crl_error_set(err, ENOMEM, "out of memory");
-	char *b = img_base64_encode(pair, strlen(pair));
+	char *b = crl_base64_encode(pair, strlen(pair));
 	explicit_bzero(pair, strlen(pair));
 	char *authz = NULL;
 	if (!b || asprintf(&authz, "Basic %s", b) < 0) {

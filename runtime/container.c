@@ -618,6 +618,8 @@ int rt_stats(const char *root, const char *id, rt_cgroup_stats_t *ret, crl_error
 static void exec_inner(const rt_spec_t *s, const char *cwd)
 {
 	crl_error_t err = CRL_ERROR_INIT;
+	/* Dies with the joiner (killed on a timeout or when its caller goes away); survives exec. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	if (chdir(cwd) < 0)
 		crl_error_set_errno(&err, errno, "cwd %s", cwd);
 	else if (rt_apply_rlimits(s, &err) < 0 || (s->seccomp && !s->no_new_privileges && rt_apply_seccomp(s->seccomp, &err) < 0) ||
@@ -643,6 +645,16 @@ static int wait_status(pid_t pid)
 }
 
 int rt_exec(const char *root, const char *id, char *const *args, const char *cwd, int *ret_status, crl_error_t *err)
+{
+	pid_t pid = -1;
+	int r = rt_exec_spawn(root, id, args, cwd, false, NULL, &pid, err);
+	if (r == 0)
+		*ret_status = wait_status(pid);
+	return r;
+}
+
+int rt_exec_spawn(const char *root, const char *id, char *const *args, const char *cwd, bool set_stdio,
+		  const int stdio[3], pid_t *ret_pid, crl_error_t *err)
 {
 	rt_state_t *st = NULL;
 	int r = running_state(root, id, &st, err);
@@ -696,6 +708,12 @@ int rt_exec(const char *root, const char *id, char *const *args, const char *cwd
 		/* Nothing in the container may read this process's memory or exe. */
 		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+		if (set_stdio)
+			for (int i = 0; i < 3; i++) {
+				int fd = stdio[i] >= 0 ? stdio[i] : open("/dev/null", O_RDWR | O_CLOEXEC);
+				if (fd < 0 || dup2(fd, i) < 0)
+					_exit(127);
+			}
 		rt_cgroup_t *cg = NULL;
 		crl_error_t e = CRL_ERROR_INIT;
 		if (rt_cgroup_open(cgprocs, &cg, &e) < 0 || rt_cgroup_add(cg, getpid(), &e) < 0) {
@@ -722,7 +740,7 @@ int rt_exec(const char *root, const char *id, char *const *args, const char *cwd
 	for (size_t i = 0; i < nfd; i++)
 		close(fds[i]);
 	if (joiner > 0)
-		*ret_status = wait_status(joiner);
+		*ret_pid = joiner;
 	rt_spec_free(spec);
 	rt_state_free(st);
 	return r;

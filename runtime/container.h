@@ -48,6 +48,10 @@ void rt_state_free(rt_state_t *s);
  * (128 + signal for a signal) in *ret_status. stdio is the caller's. */
 int rt_exec(const char *state_root, const char *id, char *const *args, const char *cwd, int *ret_status,
 	    crl_error_t *err);
+/* The same without waiting: the joiner's pid (its exit status is the command's, 128 + signal for a signal),
+ * with stdio[] as the command's stdin, stdout, stderr when set_stdio (-1: /dev/null). */
+int rt_exec_spawn(const char *state_root, const char *id, char *const *args, const char *cwd, bool set_stdio,
+		  const int stdio[3], pid_t *ret_pid, crl_error_t *err);
 int rt_update(const char *state_root, const char *id, const rt_resources_t *res, crl_error_t *err);
 
 #include "cgroup.h"

@@ -92,6 +92,16 @@ int rt_apply_user_and_caps(const rt_spec_t *s, crl_error_t *err)
 	uint64_t inh = s->has_caps ? s->caps[RT_CAP_INHERITABLE] : 0;
 	/* Ambient capabilities must be permitted and inheritable to be raised. */
 	uint64_t amb = s->has_caps ? s->caps[RT_CAP_AMBIENT] : 0;
+	/* Nobody can grant what it does not hold (root here lacks CAP_SYS_RESOURCE, as on some nodes). */
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct cur[2];
+	if (syscall(SYS_capget, &h, cur) < 0)
+		return crl_error_set_errno(err, errno, "capget");
+	uint64_t held = (uint64_t)cur[0].permitted | (uint64_t)cur[1].permitted << 32;
+	eff &= held;
+	perm &= held;
+	inh &= held;
+	amb &= held;
 	if (capset_sets(eff, perm, inh | amb) < 0)
 		return crl_error_set_errno(err, errno, "capset");
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)

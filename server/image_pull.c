@@ -64,7 +64,7 @@ int srv_pull_image(srv_daemon_t *d, srv_call_t *call, const void *req, void *res
 		if (a->auth && *a->auth && !(a->username && *a->username)) {
 			/* "auth" is base64 of "user:password", as in a docker config.json. */
 			size_t n = 0;
-			if (img_base64_decode(a->auth, &decoded, &n) < 0 || !strchr(decoded, ':'))
+			if (crl_base64_decode(a->auth, &decoded, &n) < 0 || !strchr(decoded, ':'))
 				return crl_error_set(err, EINVAL, "auth.auth is not base64 of user:password");
 			char *colon = strchr(decoded, ':');
 			*colon = '\0';

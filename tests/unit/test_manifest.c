@@ -195,19 +195,19 @@ static void test_base64(void **state)
 	(void)state;
 	const char *cases[][2] = { { "", "" }, { "f", "Zg==" }, { "fo", "Zm8=" }, { "foo", "Zm9v" }, { "user:pa:ss", "dXNlcjpwYTpzcw==" } };
 	for (size_t i = 0; i < 5; i++) {
-		char *e = img_base64_encode(cases[i][0], strlen(cases[i][0]));
+		char *e = crl_base64_encode(cases[i][0], strlen(cases[i][0]));
 		assert_string_equal(e, cases[i][1]);
 		free(e);
 		char *d = NULL;
 		size_t n = 0;
-		assert_int_equal(img_base64_decode(cases[i][1], &d, &n), 0);
+		assert_int_equal(crl_base64_decode(cases[i][1], &d, &n), 0);
 		assert_int_equal(n, strlen(cases[i][0]));
 		assert_string_equal(d, cases[i][0]);
 		free(d);
 	}
 	char *d = NULL;
-	assert_int_equal(img_base64_decode("a$b=", &d, NULL), -EINVAL);
-	assert_int_equal(img_base64_decode("abcde", &d, NULL), -EINVAL);
+	assert_int_equal(crl_base64_decode("a$b=", &d, NULL), -EINVAL);
+	assert_int_equal(crl_base64_decode("abcde", &d, NULL), -EINVAL);
 }
 
 int main(void)

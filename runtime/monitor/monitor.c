@@ -1,0 +1,780 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* crio-lite-monitor: one per pod. Single-threaded; an epoll loop over a signalfd, the control socket, its
+ * clients, and the stdio pipes of containers and exec sessions. It creates containers through the runtime
+ * library (so they are its children), owns their stdout/stderr and writes them to CRI log files, records each
+ * exit atomically in <dir>/exits/<id>.json (code, signal, OOM kill, start and finish times in ns), and runs
+ * exec sessions with an output cap and a timeout. It runs in its own session and outlives whoever started it.
+ *
+ *   crio-lite-monitor --dir DIR --runtime-root DIR
+ *
+ * Control protocol (version 1), on the unix socket <dir>/monitor.sock: each message is a 4-byte big-endian
+ * length and that many bytes of JSON (at most 1 MiB). Requests are objects {"v":1,"op":...}; each gets one
+ * response {"v":1,"ok":true,...} or {"v":1,"ok":false,"errno":N,"error":"..."}. Operations:
+ *   version                                   -> protocol, version
+ *   create  id bundle log_path                -> pid           (container created, not started)
+ *   start   id
+ *   kill    id signal
+ *   state   id                                -> status pid exit_code signal oom_killed started_at finished_at
+ *   delete  id [force]
+ *   reopen_log id
+ *   exec    id args [cwd] [timeout_s] [max_output]
+ *                                             -> exit_code timed_out truncated stdout stderr (base64)
+ *   shutdown                                  (refused while a container runs)
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/base64.h"
+#include "common/cleanup.h"
+#include "common/fs.h"
+#include "common/json.h"
+#include "crilog.h"
+#include "runtime/cgroup.h"
+#include "runtime/container.h"
+
+#define PROTOCOL 1
+#define MAX_MSG (1 << 20)
+#define DEFAULT_EXEC_OUTPUT (16 * 1024 * 1024)
+
+enum { SRC_SIGNAL, SRC_LISTEN, SRC_CONN, SRC_CTR, SRC_EXEC };
+
+typedef struct src {
+	int kind;
+	void *obj;
+	int stream; /* 1 stdout, 2 stderr */
+	int fd;
+} src_t;
+
+typedef struct conn {
+	src_t src;
+	char *in;
+	size_t len, cap;
+	bool dead;
+	struct conn *next;
+} conn_t;
+
+typedef struct ctr {
+	char *id;
+	pid_t pid;
+	src_t out, err;
+	crl_crilog_t *log;
+	char *cgroup;
+	int64_t started_ns, finished_ns;
+	bool exited;
+	int exit_code, signal;
+	bool oom;
+	struct ctr *next;
+} ctr_t;
+
+typedef struct exec_s {
+	conn_t *conn;
+	pid_t pid;
+	src_t out, err;
+	char *buf[3];
+	size_t len[3];
+	size_t cap;
+	bool truncated, timed_out, exited;
+	int status;
+	int64_t deadline_ms; /* 0: none */
+	struct exec_s *next;
+} exec_t;
+
+typedef struct mon {
+	int ep;
+	src_t sig, listen;
+	char *dir, *rt_root;
+	int dirfd;
+	ctr_t *ctrs;
+	conn_t *conns;
+	exec_t *execs;
+	bool stop;
+} mon_t;
+
+static int64_t now_ns(clockid_t c)
+{
+	struct timespec ts;
+	clock_gettime(c, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void watch(mon_t *m, src_t *s)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = s };
+	epoll_ctl(m->ep, EPOLL_CTL_ADD, s->fd, &ev);
+}
+
+static void unwatch(mon_t *m, src_t *s)
+{
+	if (s->fd >= 0) {
+		epoll_ctl(m->ep, EPOLL_CTL_DEL, s->fd, NULL);
+		close(s->fd);
+		s->fd = -1;
+	}
+}
+
+/* --- responses --- */
+
+static void send_msg(conn_t *c, const char *json, size_t len)
+{
+	if (c->dead)
+		return;
+	unsigned char hdr[4] = { (unsigned char)(len >> 24), (unsigned char)(len >> 16), (unsigned char)(len >> 8),
+				 (unsigned char)len };
+	/* Replies are small or awaited by a reading client: a blocking write is fine. */
+	int fl = fcntl(c->src.fd, F_GETFL);
+	fcntl(c->src.fd, F_SETFL, fl & ~O_NONBLOCK);
+	if (send(c->src.fd, hdr, 4, MSG_NOSIGNAL) != 4 || send(c->src.fd, json, len, MSG_NOSIGNAL) != (ssize_t)len)
+		c->dead = true;
+	fcntl(c->src.fd, F_SETFL, fl);
+}
+
+static crl_json_t *reply_begin(bool ok)
+{
+	crl_json_t *j = crl_json_new(false);
+	crl_json_object_begin(j);
+	crl_json_key(j, "v");
+	crl_json_int(j, PROTOCOL);
+	crl_json_key(j, "ok");
+	crl_json_bool(j, ok);
+	return j;
+}
+
+static void reply_end(conn_t *c, crl_json_t *j)
+{
+	crl_json_object_end(j);
+	char *out = NULL;
+	size_t len = 0;
+	crl_error_t e = CRL_ERROR_INIT;
+	if (crl_json_finish(j, &out, &len, &e) == 0)
+		send_msg(c, out, len);
+	crl_error_clear(&e);
+	free(out);
+	crl_json_free(j);
+}
+
+static void reply_error(conn_t *c, crl_error_t *err)
+{
+	crl_json_t *j = reply_begin(false);
+	crl_json_key(j, "errno");
+	crl_json_int(j, err->errnum);
+	crl_json_key(j, "error");
+	crl_json_string(j, crl_error_message(err));
+	reply_end(c, j);
+	crl_error_clear(err);
+}
+
+static void reply_ok(conn_t *c)
+{
+	reply_end(c, reply_begin(true));
+}
+
+/* --- containers --- */
+
+static ctr_t *find_ctr(mon_t *m, const char *id)
+{
+	for (ctr_t *c = m->ctrs; c; c = c->next)
+		if (strcmp(c->id, id) == 0)
+			return c;
+	return NULL;
+}
+
+static void ctr_free(mon_t *m, ctr_t *c)
+{
+	unwatch(m, &c->out);
+	unwatch(m, &c->err);
+	crl_crilog_close(c->log);
+	free(c->id);
+	free(c->cgroup);
+	free(c);
+}
+
+static void write_exit_record(mon_t *m, ctr_t *c)
+{
+	crl_json_t *j = crl_json_new(false);
+	crl_json_object_begin(j);
+	crl_json_key(j, "v");
+	crl_json_int(j, 1);
+	crl_json_key(j, "id");
+	crl_json_string(j, c->id);
+	crl_json_key(j, "exit_code");
+	crl_json_int(j, c->exit_code);
+	crl_json_key(j, "signal");
+	crl_json_int(j, c->signal);
+	crl_json_key(j, "oom_killed");
+	crl_json_bool(j, c->oom);
+	crl_json_key(j, "started_at_ns");
+	crl_json_int(j, c->started_ns);
+	crl_json_key(j, "finished_at_ns");
+	crl_json_int(j, c->finished_ns);
+	crl_json_object_end(j);
+	char *out = NULL, name[300];
+	size_t len = 0;
+	crl_error_t e = CRL_ERROR_INIT;
+	snprintf(name, sizeof(name), "exits/%s.json", c->id);
+	if (crl_json_finish(j, &out, &len, &e) == 0) {
+		_cleanup_close_ int d = openat(m->dirfd, "exits", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (d < 0 || crl_fs_write_atomic(d, name + 6, out, len, 0644, &e) < 0)
+			fprintf(stderr, "crio-lite-monitor: exit record of %s: %s\n", c->id, crl_error_message(&e));
+	}
+	crl_error_clear(&e);
+	free(out);
+	crl_json_free(j);
+}
+
+static void on_ctr_exit(mon_t *m, ctr_t *c, int status)
+{
+	c->exited = true;
+	c->finished_ns = now_ns(CLOCK_REALTIME);
+	if (WIFEXITED(status)) {
+		c->exit_code = WEXITSTATUS(status);
+	} else {
+		c->signal = WTERMSIG(status);
+		c->exit_code = 128 + c->signal;
+	}
+	/* The kernel counts OOM kills in the container's cgroup, which stays until delete. */
+	rt_cgroup_t *cg = NULL;
+	rt_cgroup_stats_t st;
+	crl_error_t e = CRL_ERROR_INIT;
+	if (c->cgroup && rt_cgroup_open(c->cgroup, &cg, &e) == 0 && rt_cgroup_stats(cg, &st, &e) == 0)
+		c->oom = st.oom_kills > 0 && c->signal == SIGKILL;
+	crl_error_clear(&e);
+	rt_cgroup_free(cg);
+	write_exit_record(m, c);
+}
+
+static int make_pipe(int p[2], crl_error_t *err)
+{
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return crl_error_set_errno(err, errno, "pipe");
+	fcntl(p[0], F_SETFL, O_NONBLOCK);
+	return 0;
+}
+
+static void op_create(mon_t *m, conn_t *conn, const crl_json_value_t *req)
+{
+	crl_error_t err = CRL_ERROR_INIT;
+	const char *id = crl_json_get_string(crl_json_get(req, "id"));
+	const char *bundle = crl_json_get_string(crl_json_get(req, "bundle"));
+	const char *log_path = crl_json_get_string(crl_json_get(req, "log_path"));
+	if (!id || !bundle || !log_path) {
+		crl_error_set(&err, EINVAL, "create needs id, bundle and log_path");
+		return reply_error(conn, &err);
+	}
+	if (find_ctr(m, id)) {
+		crl_error_set(&err, EEXIST, "container %s already exists", id);
+		return reply_error(conn, &err);
+	}
+	ctr_t *c = calloc(1, sizeof(*c));
+	int out[2] = { -1, -1 }, errp[2] = { -1, -1 };
+	if (!c || !(c->id = strdup(id))) {
+		free(c);
+		crl_error_set(&err, ENOMEM, "out of memory");
+		return reply_error(conn, &err);
+	}
+	c->out = (src_t){ SRC_CTR, c, 1, -1 };
+	c->err = (src_t){ SRC_CTR, c, 2, -1 };
+	rt_state_t *st = NULL;
+	if (crl_crilog_open(log_path, &c->log, &err) < 0 || make_pipe(out, &err) < 0 || make_pipe(errp, &err) < 0)
+		goto fail;
+	rt_create_opts_t o = { .set_stdio = true, .stdio = { -1, out[1], errp[1] } };
+	if (rt_create(m->rt_root, id, bundle, &o, &st, &err) < 0)
+		goto fail;
+	close(out[1]);
+	close(errp[1]);
+	c->pid = st->pid;
+	c->cgroup = strdup(st->cgroup);
+	rt_state_free(st);
+	c->out.fd = out[0];
+	c->err.fd = errp[0];
+	watch(m, &c->out);
+	watch(m, &c->err);
+	c->next = m->ctrs;
+	m->ctrs = c;
+	crl_json_t *j = reply_begin(true);
+	crl_json_key(j, "pid");
+	crl_json_int(j, c->pid);
+	return reply_end(conn, j);
+fail:
+	for (int i = 0; i < 2; i++) {
+		if (out[i] >= 0)
+			close(out[i]);
+		if (errp[i] >= 0)
+			close(errp[i]);
+	}
+	ctr_free(m, c);
+	reply_error(conn, &err);
+}
+
+static ctr_t *need_ctr(mon_t *m, conn_t *conn, const crl_json_value_t *req)
+{
+	const char *id = crl_json_get_string(crl_json_get(req, "id"));
+	ctr_t *c = id ? find_ctr(m, id) : NULL;
+	if (!c) {
+		crl_error_t err = CRL_ERROR_INIT;
+		crl_error_set(&err, ENOENT, "no container %s in this monitor", id ? id : "(no id)");
+		reply_error(conn, &err);
+	}
+	return c;
+}
+
+static void op_state(mon_t *m, conn_t *conn, const crl_json_value_t *req)
+{
+	ctr_t *c = need_ctr(m, conn, req);
+	if (!c)
+		return;
+	crl_json_t *j = reply_begin(true);
+	crl_json_key(j, "status");
+	crl_json_string(j, c->exited ? "stopped" : c->started_ns ? "running" : "created");
+	crl_json_key(j, "pid");
+	crl_json_int(j, c->exited ? 0 : c->pid);
+	crl_json_key(j, "exit_code");
+	crl_json_int(j, c->exit_code);
+	crl_json_key(j, "signal");
+	crl_json_int(j, c->signal);
+	crl_json_key(j, "oom_killed");
+	crl_json_bool(j, c->oom);
+	crl_json_key(j, "started_at");
+	crl_json_int(j, c->started_ns);
+	crl_json_key(j, "finished_at");
+	crl_json_int(j, c->finished_ns);
+	reply_end(conn, j);
+}
+
+static void op_simple(mon_t *m, conn_t *conn, const char *op, const crl_json_value_t *req)
+{
+	ctr_t *c = need_ctr(m, conn, req);
+	if (!c)
+		return;
+	crl_error_t err = CRL_ERROR_INIT;
+	int r = 0;
+	if (strcmp(op, "start") == 0) {
+		r = rt_start(m->rt_root, c->id, &err);
+		if (r == 0)
+			c->started_ns = now_ns(CLOCK_REALTIME);
+	} else if (strcmp(op, "kill") == 0) {
+		int64_t sig = SIGTERM;
+		crl_json_get_int(crl_json_get(req, "signal"), &sig);
+		if (sig <= 0 || sig >= NSIG)
+			r = crl_error_set(&err, EINVAL, "bad signal %lld", (long long)sig);
+		else if (c->exited)
+			r = crl_error_set(&err, ESRCH, "container %s has exited", c->id);
+		else
+			r = rt_kill(m->rt_root, c->id, (int)sig, &err);
+	} else if (strcmp(op, "reopen_log") == 0) {
+		r = crl_crilog_reopen(c->log, &err);
+	} else if (strcmp(op, "delete") == 0) {
+		bool force = false;
+		crl_json_get_bool(crl_json_get(req, "force"), &force);
+		if (!c->exited && !force)
+			r = crl_error_set(&err, EBUSY, "container %s is running", c->id);
+		else if ((r = rt_delete(m->rt_root, c->id, true, &err)) == 0) {
+			char name[300];
+			snprintf(name, sizeof(name), "exits/%s.json", c->id);
+			unlinkat(m->dirfd, name, 0);
+			for (ctr_t **p = &m->ctrs; *p; p = &(*p)->next)
+				if (*p == c) {
+					*p = c->next;
+					break;
+				}
+			ctr_free(m, c);
+		}
+	}
+	if (r < 0)
+		return reply_error(conn, &err);
+	reply_ok(conn);
+}
+
+/* --- exec sessions --- */
+
+static void exec_maybe_done(mon_t *m, exec_t *x)
+{
+	if (!x->exited || x->out.fd >= 0 || x->err.fd >= 0)
+		return;
+	if (x->conn) {
+		crl_json_t *j = reply_begin(true);
+		crl_json_key(j, "exit_code");
+		crl_json_int(j, x->status);
+		crl_json_key(j, "timed_out");
+		crl_json_bool(j, x->timed_out);
+		crl_json_key(j, "truncated");
+		crl_json_bool(j, x->truncated);
+		for (int s = 1; s <= 2; s++) {
+			char *b = crl_base64_encode(x->buf[s] ? x->buf[s] : "", x->len[s]);
+			crl_json_key(j, s == 1 ? "stdout" : "stderr");
+			crl_json_string(j, b ? b : "");
+			free(b);
+		}
+		reply_end(x->conn, j);
+	}
+	for (exec_t **p = &m->execs; *p; p = &(*p)->next)
+		if (*p == x) {
+			*p = x->next;
+			break;
+		}
+	free(x->buf[1]);
+	free(x->buf[2]);
+	free(x);
+}
+
+static void op_exec(mon_t *m, conn_t *conn, const crl_json_value_t *req)
+{
+	ctr_t *c = need_ctr(m, conn, req);
+	if (!c)
+		return;
+	crl_error_t err = CRL_ERROR_INIT;
+	const crl_json_value_t *args = crl_json_get(req, "args");
+	size_t n = crl_json_array_len(args);
+	if (n == 0 || n > 4096) {
+		crl_error_set(&err, EINVAL, "exec needs args (1 to 4096)");
+		return reply_error(conn, &err);
+	}
+	_cleanup_strv_ char **argv = calloc(n + 1, sizeof(char *));
+	for (size_t i = 0; argv && i < n; i++) {
+		const char *a = crl_json_get_string(crl_json_array_at(args, i));
+		if (!a || !(argv[i] = strdup(a))) {
+			crl_error_set(&err, EINVAL, "exec args must be strings");
+			return reply_error(conn, &err);
+		}
+	}
+	int64_t timeout = 0, cap = DEFAULT_EXEC_OUTPUT;
+	crl_json_get_int(crl_json_get(req, "timeout_s"), &timeout);
+	crl_json_get_int(crl_json_get(req, "max_output"), &cap);
+	if (cap <= 0 || cap > 256LL * 1024 * 1024)
+		cap = DEFAULT_EXEC_OUTPUT;
+	exec_t *x = calloc(1, sizeof(*x));
+	int out[2] = { -1, -1 }, errp[2] = { -1, -1 };
+	if (!x || make_pipe(out, &err) < 0 || make_pipe(errp, &err) < 0) {
+		free(x);
+		if (!err.errnum)
+			crl_error_set(&err, ENOMEM, "out of memory");
+		return reply_error(conn, &err);
+	}
+	int stdio[3] = { -1, out[1], errp[1] };
+	pid_t pid = -1;
+	int r = rt_exec_spawn(m->rt_root, c->id, argv, crl_json_get_string(crl_json_get(req, "cwd")), true, stdio, &pid, &err);
+	close(out[1]);
+	close(errp[1]);
+	if (r < 0) {
+		close(out[0]);
+		close(errp[0]);
+		free(x);
+		return reply_error(conn, &err);
+	}
+	x->conn = conn;
+	x->pid = pid;
+	x->cap = (size_t)cap;
+	x->deadline_ms = timeout > 0 ? now_ns(CLOCK_MONOTONIC) / 1000000 + timeout * 1000 : 0;
+	x->out = (src_t){ SRC_EXEC, x, 1, out[0] };
+	x->err = (src_t){ SRC_EXEC, x, 2, errp[0] };
+	watch(m, &x->out);
+	watch(m, &x->err);
+	x->next = m->execs;
+	m->execs = x;
+}
+
+/* --- the loop --- */
+
+static void handle_request(mon_t *m, conn_t *conn, const char *text)
+{
+	crl_json_value_t *req = NULL;
+	crl_error_t err = CRL_ERROR_INIT;
+	if (crl_json_parse(text, &req, &err) < 0)
+		return reply_error(conn, &err);
+	int64_t v = 0;
+	const char *op = crl_json_get_string(crl_json_get(req, "op"));
+	if (!crl_json_get_int(crl_json_get(req, "v"), &v) || v != PROTOCOL) {
+		crl_error_set(&err, EPROTO, "protocol version %lld is not spoken here (this monitor speaks %d)", (long long)v, PROTOCOL);
+		reply_error(conn, &err);
+	} else if (!op) {
+		crl_error_set(&err, EINVAL, "request without op");
+		reply_error(conn, &err);
+	} else if (strcmp(op, "version") == 0) {
+		crl_json_t *j = reply_begin(true);
+		crl_json_key(j, "protocol");
+		crl_json_int(j, PROTOCOL);
+		crl_json_key(j, "version");
+		crl_json_string(j, CRL_VERSION);
+		reply_end(conn, j);
+	} else if (strcmp(op, "create") == 0) {
+		op_create(m, conn, req);
+	} else if (strcmp(op, "state") == 0) {
+		op_state(m, conn, req);
+	} else if (strcmp(op, "exec") == 0) {
+		op_exec(m, conn, req);
+	} else if (strcmp(op, "start") == 0 || strcmp(op, "kill") == 0 || strcmp(op, "delete") == 0 ||
+		   strcmp(op, "reopen_log") == 0) {
+		op_simple(m, conn, op, req);
+	} else if (strcmp(op, "shutdown") == 0) {
+		bool running = false;
+		for (ctr_t *c = m->ctrs; c; c = c->next)
+			running |= !c->exited;
+		if (running) {
+			crl_error_set(&err, EBUSY, "containers are still running");
+			reply_error(conn, &err);
+		} else {
+			m->stop = true;
+			reply_ok(conn);
+		}
+	} else {
+		crl_error_set(&err, EOPNOTSUPP, "unknown op '%.64s'", op);
+		reply_error(conn, &err);
+	}
+	crl_json_value_free(req);
+}
+
+static void on_conn(mon_t *m, conn_t *c)
+{
+	if (c->len + 65536 > c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 65536;
+		if (cap > MAX_MSG + 4 + 65536)
+			cap = MAX_MSG + 4 + 65536;
+		char *n = realloc(c->in, cap);
+		if (!n) {
+			c->dead = true;
+			return;
+		}
+		c->in = n;
+		c->cap = cap;
+	}
+	ssize_t r = read(c->src.fd, c->in + c->len, c->cap - c->len - 1);
+	if (r <= 0) {
+		if (r == 0 || (errno != EAGAIN && errno != EINTR))
+			c->dead = true;
+		return;
+	}
+	c->len += (size_t)r;
+	while (c->len >= 4 && !c->dead) {
+		unsigned char *h = (unsigned char *)c->in;
+		size_t n = (size_t)h[0] << 24 | (size_t)h[1] << 16 | (size_t)h[2] << 8 | h[3];
+		if (n > MAX_MSG) {
+			crl_error_t err = CRL_ERROR_INIT;
+			crl_error_set(&err, EMSGSIZE, "message of %zu bytes is over the %d limit", n, MAX_MSG);
+			reply_error(c, &err);
+			c->dead = true;
+			return;
+		}
+		if (c->len < 4 + n)
+			return;
+		char save = c->in[4 + n];
+		c->in[4 + n] = '\0';
+		handle_request(m, c, c->in + 4);
+		c->in[4 + n] = save;
+		memmove(c->in, c->in + 4 + n, c->len - 4 - n);
+		c->len -= 4 + n;
+	}
+}
+
+static void on_output(mon_t *m, src_t *s)
+{
+	char buf[65536];
+	ssize_t r = read(s->fd, buf, sizeof(buf));
+	if (r < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (s->kind == SRC_CTR) {
+		ctr_t *c = s->obj;
+		if (r <= 0) {
+			unwatch(m, s);
+			return;
+		}
+		crl_error_t err = CRL_ERROR_INIT;
+		if (crl_crilog_write(c->log, s->stream, buf, (size_t)r, now_ns(CLOCK_REALTIME), &err) < 0) {
+			fprintf(stderr, "crio-lite-monitor: %s\n", crl_error_message(&err));
+			crl_error_clear(&err);
+		}
+		return;
+	}
+	exec_t *x = s->obj;
+	if (r <= 0) {
+		unwatch(m, s);
+		exec_maybe_done(m, x);
+		return;
+	}
+	size_t room = x->len[s->stream] < x->cap ? x->cap - x->len[s->stream] : 0;
+	size_t take = (size_t)r < room ? (size_t)r : room;
+	if (take < (size_t)r)
+		x->truncated = true;
+	if (take) {
+		char *nb = realloc(x->buf[s->stream], x->len[s->stream] + take);
+		if (nb) {
+			x->buf[s->stream] = nb;
+			memcpy(nb + x->len[s->stream], buf, take);
+			x->len[s->stream] += take;
+		}
+	}
+}
+
+static void reap(mon_t *m)
+{
+	for (;;) {
+		int st = 0;
+		pid_t pid = waitpid(-1, &st, WNOHANG);
+		if (pid <= 0)
+			return;
+		for (ctr_t *c = m->ctrs; c; c = c->next)
+			if (c->pid == pid && !c->exited)
+				on_ctr_exit(m, c, st);
+		for (exec_t *x = m->execs; x; x = x->next)
+			if (x->pid == pid) {
+				x->exited = true;
+				x->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+				exec_maybe_done(m, x);
+				break;
+			}
+	}
+}
+
+static int next_timeout(mon_t *m)
+{
+	int64_t now = now_ns(CLOCK_MONOTONIC) / 1000000, best = -1;
+	for (exec_t *x = m->execs; x; x = x->next) {
+		if (!x->deadline_ms || x->exited)
+			continue;
+		if (x->deadline_ms <= now) {
+			/* The joiner's death takes the command with it (its parent-death signal). */
+			x->timed_out = true;
+			kill(x->pid, SIGKILL);
+			x->deadline_ms = 0;
+			continue;
+		}
+		int64_t left = x->deadline_ms - now;
+		if (best < 0 || left < best)
+			best = left;
+	}
+	return (int)best;
+}
+
+static int listen_on(const char *dir, crl_error_t *err)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	if ((size_t)snprintf(a.sun_path, sizeof(a.sun_path), "%s/monitor.sock", dir) >= sizeof(a.sun_path))
+		return crl_error_set(err, ENAMETOOLONG, "socket path in %s is too long", dir);
+	unlink(a.sun_path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || chmod(a.sun_path, 0600) < 0 || listen(fd, 64) < 0) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		return crl_error_set_errno(err, e, "listen on %s", a.sun_path);
+	}
+	return fd;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "dir", required_argument, NULL, 'd' },
+		{ "runtime-root", required_argument, NULL, 'r' },
+		{ NULL, 0, NULL, 0 },
+	};
+	mon_t m = { .ep = -1, .dirfd = -1 };
+	int c;
+	while ((c = getopt_long(argc, argv, "d:r:", opts, NULL)) != -1) {
+		if (c == 'd')
+			m.dir = optarg;
+		else if (c == 'r')
+			m.rt_root = optarg;
+		else
+			return 2;
+	}
+	if (!m.dir || !m.rt_root) {
+		fprintf(stderr, "usage: crio-lite-monitor --dir DIR --runtime-root DIR\n");
+		return 2;
+	}
+	/* Our own session: the starter's exit, its terminal or its process group do not reach us. */
+	setsid();
+	crl_error_t err = CRL_ERROR_INIT;
+	if (crl_fs_mkdir_p(m.dir, 0700, &err) < 0) {
+		fprintf(stderr, "crio-lite-monitor: %s\n", crl_error_message(&err));
+		return 1;
+	}
+	m.dirfd = open(m.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	mkdirat(m.dirfd, "exits", 0700);
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	m.ep = epoll_create1(EPOLL_CLOEXEC);
+	m.sig = (src_t){ SRC_SIGNAL, NULL, 0, signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK) };
+	int lfd = listen_on(m.dir, &err);
+	if (m.ep < 0 || m.sig.fd < 0 || lfd < 0) {
+		fprintf(stderr, "crio-lite-monitor: %s\n", err.errnum ? crl_error_message(&err) : strerror(errno));
+		return 1;
+	}
+	m.listen = (src_t){ SRC_LISTEN, NULL, 0, lfd };
+	watch(&m, &m.sig);
+	watch(&m, &m.listen);
+	while (!m.stop) {
+		struct epoll_event evs[32];
+		int n = epoll_wait(m.ep, evs, 32, next_timeout(&m));
+		if (n < 0 && errno != EINTR)
+			break;
+		for (int i = 0; i < n; i++) {
+			src_t *s = evs[i].data.ptr;
+			switch (s->kind) {
+			case SRC_SIGNAL: {
+				struct signalfd_siginfo si;
+				while (read(s->fd, &si, sizeof(si)) == sizeof(si)) {
+					if (si.ssi_signo == SIGCHLD)
+						reap(&m);
+					else
+						m.stop = true; /* containers keep running; they are not ours to end */
+				}
+				break;
+			}
+			case SRC_LISTEN: {
+				int fd = accept4(s->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+				conn_t *cn = fd >= 0 ? calloc(1, sizeof(*cn)) : NULL;
+				if (!cn) {
+					if (fd >= 0)
+						close(fd);
+					break;
+				}
+				cn->src = (src_t){ SRC_CONN, cn, 0, fd };
+				cn->next = m.conns;
+				m.conns = cn;
+				watch(&m, &cn->src);
+				break;
+			}
+			case SRC_CONN:
+				on_conn(&m, s->obj);
+				break;
+			default:
+				on_output(&m, s);
+				break;
+			}
+		}
+		/* Dead clients: their pending exec results have nowhere to go. */
+		for (conn_t **p = &m.conns; *p;) {
+			conn_t *cn = *p;
+			if (!cn->dead) {
+				p = &cn->next;
+				continue;
+			}
+			for (exec_t *x = m.execs; x; x = x->next)
+				if (x->conn == cn)
+					x->conn = NULL;
+			unwatch(&m, &cn->src);
+			*p = cn->next;
+			free(cn->in);
+			free(cn);
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,432 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* crio-lite-monitor through its control socket: containers from busybox-static bundles, CRI logs, exit
+ * records, exec with output cap and timeout, OOM, protocol errors, and the monitor outliving its starter. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "common/base64.h"
+#include "common/fs.h"
+#include "common/json.h"
+#include "harness.h"
+
+static char dir[32], rootfs[64], rtroot[64], mondir[64], sock[100];
+static pid_t mon_pid;
+
+static const char *bin(const char *env, const char *def)
+{
+	const char *b = getenv(env);
+	return b ? b : def;
+}
+
+/* One request, one response (caller frees). */
+static crl_json_value_t *call_raw(const void *msg, size_t len, bool frame)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	memcpy(a.sun_path, sock, strlen(sock) + 1);
+	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	if (frame) {
+		unsigned char h[4] = { (unsigned char)(len >> 24), (unsigned char)(len >> 16), (unsigned char)(len >> 8),
+				       (unsigned char)len };
+		assert_int_equal(write(fd, h, 4), 4);
+	}
+	if (len && msg)
+		assert_int_equal(write(fd, msg, len), (ssize_t)len);
+	unsigned char h[4];
+	size_t got = 0;
+	while (got < 4) {
+		ssize_t r = read(fd, h + got, 4 - got);
+		assert_true(r > 0);
+		got += (size_t)r;
+	}
+	size_t n = (size_t)h[0] << 24 | (size_t)h[1] << 16 | (size_t)h[2] << 8 | h[3];
+	char *body = malloc(n + 1);
+	got = 0;
+	while (got < n) {
+		ssize_t r = read(fd, body + got, n - got);
+		assert_true(r > 0);
+		got += (size_t)r;
+	}
+	body[n] = '\0';
+	close(fd);
+	crl_json_value_t *v = NULL;
+	crl_error_t err = CRL_ERROR_INIT;
+	assert_int_equal(crl_json_parse(body, &v, &err), 0);
+	free(body);
+	return v;
+}
+
+static crl_json_value_t *call(const char *fmt, ...)
+{
+	char *msg = NULL;
+	va_list ap;
+	va_start(ap, fmt);
+	assert_true(vasprintf(&msg, fmt, ap) > 0);
+	va_end(ap);
+	crl_json_value_t *v = call_raw(msg, strlen(msg), true);
+	free(msg);
+	return v;
+}
+
+static bool ok(const crl_json_value_t *v)
+{
+	bool b = false;
+	return crl_json_get_bool(crl_json_get(v, "ok"), &b) && b;
+}
+
+static void expect_ok(crl_json_value_t *v)
+{
+	if (!ok(v))
+		fail_msg("monitor said: %s", crl_json_get_string(crl_json_get(v, "error")));
+	crl_json_value_free(v);
+}
+
+static int64_t get_int(const crl_json_value_t *v, const char *k)
+{
+	int64_t x = -12345;
+	crl_json_get_int(crl_json_get(v, k), &x);
+	return x;
+}
+
+static void make_bundle(const char *id, const char *script, const char *resources)
+{
+	char b[256], cfg[4096], esc[1024];
+	size_t k = 0;
+	for (const char *s = script; *s && k < sizeof(esc) - 2; s++) {
+		if (*s == '"' || *s == '\\')
+			esc[k++] = '\\';
+		esc[k++] = *s;
+	}
+	esc[k] = '\0';
+	snprintf(b, sizeof(b), "%s/b-%s", dir, id);
+	mkdir(b, 0755);
+	snprintf(cfg, sizeof(cfg),
+		 "{\"ociVersion\":\"1.0.2\",\"process\":{\"user\":{\"uid\":0,\"gid\":0},\"args\":[\"sh\",\"-c\",\"%s\"],"
+		 "\"env\":[\"PATH=/bin\"],\"cwd\":\"/\"},\"root\":{\"path\":\"%s\"},\"hostname\":\"mon\","
+		 "\"mounts\":[{\"destination\":\"/proc\",\"type\":\"proc\",\"source\":\"proc\"},"
+		 "{\"destination\":\"/dev\",\"type\":\"tmpfs\",\"source\":\"tmpfs\"}],"
+		 "\"linux\":{\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"mount\"},{\"type\":\"uts\"},{\"type\":\"ipc\"}]%s%s}}",
+		 esc, rootfs, resources ? "," : "", resources ? resources : "");
+	char p[300];
+	snprintf(p, sizeof(p), "%s/config.json", b);
+	td_write_file(p, cfg);
+}
+
+static void create_start(const char *id, const char *script, const char *resources)
+{
+	make_bundle(id, script, resources);
+	expect_ok(call("{\"v\":1,\"op\":\"create\",\"id\":\"%s\",\"bundle\":\"%s/b-%s\",\"log_path\":\"%s/%s.log\"}", id, dir,
+		       id, dir, id));
+	expect_ok(call("{\"v\":1,\"op\":\"start\",\"id\":\"%s\"}", id));
+}
+
+static crl_json_value_t *wait_stopped(const char *id)
+{
+	for (int i = 0; i < 500; i++) {
+		crl_json_value_t *v = call("{\"v\":1,\"op\":\"state\",\"id\":\"%s\"}", id);
+		const char *st = crl_json_get_string(crl_json_get(v, "status"));
+		if (st && strcmp(st, "stopped") == 0)
+			return v;
+		crl_json_value_free(v);
+		usleep(20000);
+	}
+	fail_msg("%s did not stop", id);
+	return NULL;
+}
+
+static char *read_text(const char *fmt, const char *a)
+{
+	char p[300];
+	snprintf(p, sizeof(p), fmt, dir, a);
+	char *t = NULL;
+	crl_error_t err = CRL_ERROR_INIT;
+	if (crl_fs_read_file(AT_FDCWD, p, 1 << 24, &t, NULL, &err) < 0)
+		fail_msg("%s", crl_error_message(&err));
+	return t;
+}
+
+static int setup(void **st)
+{
+	(void)st;
+	snprintf(dir, sizeof(dir), "/tmp/crl-mon-XXXXXX");
+	if (!mkdtemp(dir))
+		return -1;
+	snprintf(rootfs, sizeof(rootfs), "%s/rootfs", dir);
+	snprintf(rtroot, sizeof(rtroot), "%s/rt", dir);
+	snprintf(mondir, sizeof(mondir), "%s/pod", dir);
+	snprintf(sock, sizeof(sock), "%s/monitor.sock", mondir);
+	char cmd[2048];
+	snprintf(cmd, sizeof(cmd), "set -e; mkdir -p %s/bin %s/tmp && cp /bin/busybox %s/bin/ && chroot %s /bin/busybox --install -s /bin",
+		 rootfs, rootfs, rootfs, rootfs);
+	if (system(cmd) != 0)
+		return -1;
+	/* Started by a shell that exits at once: the monitor must outlive its starter. */
+	snprintf(cmd, sizeof(cmd), "%s --dir %s --runtime-root %s </dev/null >%s/monitor.log 2>&1 & echo $!",
+		 bin("CRIO_LITE_MONITOR_BIN", "./crio-lite-monitor"), mondir, rtroot, dir);
+	const char *sh[] = { "/bin/sh", "-c", cmd, NULL };
+	char *out = NULL;
+	int s = td_run(sh, &out, 10000);
+	mon_pid = atoi(out);
+	free(out);
+	if (s != 0 || mon_pid <= 0)
+		return -1;
+	for (int i = 0; i < 200 && access(sock, F_OK) != 0; i++)
+		usleep(10000);
+	return access(sock, F_OK);
+}
+
+static int teardown(void **st)
+{
+	(void)st;
+	if (mon_pid > 0 && kill(mon_pid, 0) == 0) {
+		kill(mon_pid, SIGTERM);
+		for (int i = 0; i < 200 && kill(mon_pid, 0) == 0; i++)
+			usleep(10000);
+	}
+	/* Containers a failed test left: through the runtime CLI, which shares the state root. */
+	DIR *d = opendir(rtroot);
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		const char *del[] = { bin("CRIO_LITE_RUNTIME_BIN", "./crio-lite-runtime"), "--root", rtroot, "delete", "--force", de->d_name, NULL };
+		char *out = NULL;
+		td_run(del, &out, 20000);
+		free(out);
+	}
+	if (d)
+		closedir(d);
+	crl_error_t err = CRL_ERROR_INIT;
+	crl_fs_rm_rf(dir, &err);
+	crl_error_clear(&err);
+	const char *ctrls[] = { "cpu", "cpuacct", "cpuset", "memory", "pids", "blkio", "devices", "freezer" };
+	for (size_t i = 0; i < 8; i++) {
+		char p[128];
+		snprintf(p, sizeof(p), "/sys/fs/cgroup/%s/crio-lite", ctrls[i]);
+		rmdir(p);
+	}
+	return 0;
+}
+
+static void test_outlives_starter(void **st)
+{
+	(void)st;
+	/* The starting shell is gone; the monitor runs in a session of its own and answers. */
+	assert_int_equal(kill(mon_pid, 0), 0);
+	assert_int_equal(getsid(mon_pid), mon_pid);
+	crl_json_value_t *v = call("{\"v\":1,\"op\":\"version\"}");
+	assert_true(ok(v));
+	assert_int_equal(get_int(v, "protocol"), 1);
+	crl_json_value_free(v);
+}
+
+static void test_logs_and_exit_record(void **st)
+{
+	(void)st;
+	create_start("logs", "echo out1; echo err1 >&2; printf partial; sleep 0.2; echo; "
+			     "head -c 40000 /dev/zero | tr '\\0' x; echo; exit 3", NULL);
+	crl_json_value_t *v = wait_stopped("logs");
+	assert_int_equal(get_int(v, "exit_code"), 3);
+	assert_int_equal(get_int(v, "signal"), 0);
+	assert_true(get_int(v, "finished_at") >= get_int(v, "started_at"));
+	assert_true(get_int(v, "started_at") > 1700000000000000000LL);
+	crl_json_value_free(v);
+	/* Give the last pipe reads a moment. */
+	usleep(200000);
+	char *log = read_text("%s/%s.log", "logs");
+	assert_non_null(strstr(log, " stdout F out1\n"));
+	assert_non_null(strstr(log, " stderr F err1\n"));
+	assert_non_null(strstr(log, " stdout P partial\n"));
+	/* 40000 x: split at 16 KiB into partial records, the rest ends the line. */
+	char *p = strstr(log, " stdout P xxxx");
+	assert_non_null(p);
+	size_t xs = 0;
+	for (char *q = log; (q = strstr(q, "xxxxxxxx")); q++)
+		;
+	(void)xs;
+	int records = 0;
+	for (char *q = log; (q = strstr(q, " stdout ")); q += 8)
+		records++;
+	assert_true(records >= 6);
+	free(log);
+	char *rec = read_text("%s/pod/exits/%s.json", "logs");
+	crl_json_value_t *r = NULL;
+	crl_error_t err = CRL_ERROR_INIT;
+	assert_int_equal(crl_json_parse(rec, &r, &err), 0);
+	assert_int_equal(get_int(r, "exit_code"), 3);
+	bool oom = true;
+	assert_true(crl_json_get_bool(crl_json_get(r, "oom_killed"), &oom));
+	assert_false(oom);
+	crl_json_value_free(r);
+	free(rec);
+	expect_ok(call("{\"v\":1,\"op\":\"delete\",\"id\":\"logs\"}"));
+	char p2[300];
+	snprintf(p2, sizeof(p2), "%s/pod/exits/logs.json", dir);
+	assert_int_equal(access(p2, F_OK), -1);
+}
+
+static void test_reopen_kill_delete(void **st)
+{
+	(void)st;
+	create_start("ticker", "while true; do echo tick; sleep 0.05; done", NULL);
+	char log[256], rotated[260];
+	snprintf(log, sizeof(log), "%s/ticker.log", dir);
+	snprintf(rotated, sizeof(rotated), "%s.1", log);
+	usleep(300000);
+	assert_int_equal(rename(log, rotated), 0);
+	expect_ok(call("{\"v\":1,\"op\":\"reopen_log\",\"id\":\"ticker\"}"));
+	usleep(300000);
+	char *fresh = read_text("%s/%s.log", "ticker");
+	assert_non_null(strstr(fresh, " stdout F tick\n"));
+	free(fresh);
+	/* Running: delete is refused; kill 9; the record says signal 9. */
+	crl_json_value_t *v = call("{\"v\":1,\"op\":\"delete\",\"id\":\"ticker\"}");
+	assert_false(ok(v));
+	assert_int_equal(get_int(v, "errno"), EBUSY);
+	crl_json_value_free(v);
+	expect_ok(call("{\"v\":1,\"op\":\"kill\",\"id\":\"ticker\",\"signal\":9}"));
+	v = wait_stopped("ticker");
+	assert_int_equal(get_int(v, "signal"), 9);
+	assert_int_equal(get_int(v, "exit_code"), 137);
+	crl_json_value_free(v);
+	expect_ok(call("{\"v\":1,\"op\":\"delete\",\"id\":\"ticker\"}"));
+	v = call("{\"v\":1,\"op\":\"state\",\"id\":\"ticker\"}");
+	assert_false(ok(v));
+	assert_int_equal(get_int(v, "errno"), ENOENT);
+	crl_json_value_free(v);
+}
+
+static char *b64(const crl_json_value_t *v, const char *k, size_t *len)
+{
+	char *out = NULL;
+	assert_int_equal(crl_base64_decode(crl_json_get_string(crl_json_get(v, k)), &out, len), 0);
+	return out;
+}
+
+static void test_exec(void **st)
+{
+	(void)st;
+	create_start("svc", "exec sleep 60", NULL);
+	crl_json_value_t *v = call("{\"v\":1,\"op\":\"exec\",\"id\":\"svc\",\"args\":[\"sh\",\"-c\",\"hostname; echo oops >&2; exit 5\"]}");
+	assert_true(ok(v));
+	assert_int_equal(get_int(v, "exit_code"), 5);
+	size_t n;
+	char *o = b64(v, "stdout", &n), *e = b64(v, "stderr", &n);
+	assert_string_equal(o, "mon\n");
+	assert_string_equal(e, "oops\n");
+	free(o);
+	free(e);
+	crl_json_value_free(v);
+	/* Output cap. */
+	v = call("{\"v\":1,\"op\":\"exec\",\"id\":\"svc\",\"args\":[\"head\",\"-c\",\"100000\",\"/dev/zero\"],\"max_output\":1000}");
+	assert_true(ok(v));
+	bool t = false;
+	assert_true(crl_json_get_bool(crl_json_get(v, "truncated"), &t) && t);
+	o = b64(v, "stdout", &n);
+	assert_int_equal(n, 1000);
+	free(o);
+	crl_json_value_free(v);
+	/* Timeout: ended, said so, promptly. */
+	struct timespec a, b;
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	v = call("{\"v\":1,\"op\":\"exec\",\"id\":\"svc\",\"args\":[\"sleep\",\"30\"],\"timeout_s\":1}");
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	assert_true(ok(v));
+	t = false;
+	assert_true(crl_json_get_bool(crl_json_get(v, "timed_out"), &t) && t);
+	assert_true(b.tv_sec - a.tv_sec < 10);
+	crl_json_value_free(v);
+	/* The timed-out sleep is gone from the container. */
+	v = call("{\"v\":1,\"op\":\"exec\",\"id\":\"svc\",\"args\":[\"ps\",\"-o\",\"args\"]}");
+	o = b64(v, "stdout", &n);
+	if (strstr(o, "sleep 30"))
+		fail_msg("the timed-out command still runs:\n%s", o);
+	free(o);
+	crl_json_value_free(v);
+	expect_ok(call("{\"v\":1,\"op\":\"delete\",\"id\":\"svc\",\"force\":true}"));
+}
+
+static void test_oom_recorded(void **st)
+{
+	(void)st;
+	create_start("oom", "exec tail /dev/zero", "\"resources\":{\"memory\":{\"limit\":33554432}}");
+	crl_json_value_t *v = wait_stopped("oom");
+	assert_int_equal(get_int(v, "signal"), 9);
+	bool oom = false;
+	assert_true(crl_json_get_bool(crl_json_get(v, "oom_killed"), &oom) && oom);
+	crl_json_value_free(v);
+	expect_ok(call("{\"v\":1,\"op\":\"delete\",\"id\":\"oom\"}"));
+}
+
+static void test_protocol_errors(void **st)
+{
+	(void)st;
+	crl_json_value_t *v = call("{\"v\":2,\"op\":\"version\"}");
+	assert_false(ok(v));
+	assert_int_equal(get_int(v, "errno"), EPROTO);
+	crl_json_value_free(v);
+	v = call("{\"v\":1,\"op\":\"fly\"}");
+	assert_false(ok(v));
+	assert_non_null(strstr(crl_json_get_string(crl_json_get(v, "error")), "unknown op"));
+	crl_json_value_free(v);
+	v = call("{not json");
+	assert_false(ok(v));
+	crl_json_value_free(v);
+	v = call("{\"v\":1,\"op\":\"create\",\"id\":\"x\"}");
+	assert_false(ok(v));
+	assert_int_equal(get_int(v, "errno"), EINVAL);
+	crl_json_value_free(v);
+	/* A frame over 1 MiB: refused by its header alone. */
+	unsigned char h[4] = { 0x01, 0x00, 0x00, 0x01 };
+	v = call_raw(h, 4, false);
+	assert_false(ok(v));
+	assert_int_equal(get_int(v, "errno"), EMSGSIZE);
+	crl_json_value_free(v);
+	/* Still serving. */
+	expect_ok(call("{\"v\":1,\"op\":\"version\"}"));
+}
+
+static void test_shutdown(void **st)
+{
+	(void)st;
+	create_start("last", "exec sleep 60", NULL);
+	crl_json_value_t *v = call("{\"v\":1,\"op\":\"shutdown\"}");
+	assert_false(ok(v));
+	assert_int_equal(get_int(v, "errno"), EBUSY);
+	crl_json_value_free(v);
+	expect_ok(call("{\"v\":1,\"op\":\"delete\",\"id\":\"last\",\"force\":true}"));
+	expect_ok(call("{\"v\":1,\"op\":\"shutdown\"}"));
+	for (int i = 0; i < 200 && kill(mon_pid, 0) == 0; i++)
+		usleep(10000);
+	assert_int_equal(kill(mon_pid, 0), -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_outlives_starter),
+		cmocka_unit_test(test_logs_and_exit_record),
+		cmocka_unit_test(test_reopen_kill_delete),
+		cmocka_unit_test(test_exec),
+		cmocka_unit_test(test_oom_recorded),
+		cmocka_unit_test(test_protocol_errors),
+		cmocka_unit_test(test_shutdown),
+	};
+	return cmocka_run_group_tests_name("monitor", tests, setup, teardown);
+}
