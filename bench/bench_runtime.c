@@ -137,6 +137,58 @@ int main(int argc, char **argv)
 	}
 	report("crio-lite-runtime create", c1, n);
 	report("crio-lite-runtime start", c2, n);
+
+	/* Monitor RSS with 1 and with 10 containers running. */
+	const char *mon = getenv("CRIO_LITE_MONITOR_BIN");
+	char mdir[256], msock[300], rtr[256], cmd2[1024];
+	snprintf(mdir, sizeof(mdir), "%s/pod", dir);
+	snprintf(msock, sizeof(msock), "%s/monitor.sock", mdir);
+	snprintf(rtr, sizeof(rtr), "%s/rt-mon", dir);
+	/* A bundle whose process keeps running. */
+	char *sleepcfg = strdup(cfg), *at = strstr(sleepcfg, "[\"/bin/true\"]");
+	char cfg2[4200];
+	snprintf(cfg2, sizeof(cfg2), "%.*s[\"sleep\",\"60\"]%s", (int)(at - sleepcfg), sleepcfg, at + strlen("[\"/bin/true\"]"));
+	free(sleepcfg);
+	char b2[256], p2[300];
+	snprintf(b2, sizeof(b2), "%s/bundle-sleep", dir);
+	snprintf(cmd2, sizeof(cmd2), "mkdir -p %s && ln -s %s/rootfs %s/rootfs", b2, bundle, b2);
+	if (mon && system(cmd2) == 0) {
+		snprintf(p2, sizeof(p2), "%s/config.json", b2);
+		td_write_file(p2, cfg2);
+		snprintf(cmd2, sizeof(cmd2), "%s --dir %s --runtime-root %s </dev/null >/dev/null 2>&1 & echo $!", mon, mdir, rtr);
+		const char *sh[] = { "/bin/sh", "-c", cmd2, NULL };
+		char *out = NULL;
+		td_run(sh, &out, 10000);
+		pid_t mpid = atoi(out);
+		free(out);
+		for (int i = 0; i < 200 && access(msock, F_OK) != 0; i++)
+			usleep(10000);
+		for (int k = 0; k < 10; k++) {
+			char msg[1024];
+			int len = snprintf(msg, sizeof(msg), "{\"v\":1,\"op\":\"create\",\"id\":\"m%d\",\"bundle\":\"%s\",\"log_path\":\"%s/m%d.log\"}", k, b2, dir, k);
+			crl_json_value_free(td_monitor_call(msock, msg, (size_t)len, true));
+			len = snprintf(msg, sizeof(msg), "{\"v\":1,\"op\":\"start\",\"id\":\"m%d\"}", k);
+			crl_json_value_free(td_monitor_call(msock, msg, (size_t)len, true));
+			if (k == 0 || k == 9) {
+				char sp[64], line[256];
+				snprintf(sp, sizeof(sp), "/proc/%d/status", (int)mpid);
+				FILE *f = fopen(sp, "re");
+				long rss = -1;
+				while (f && fgets(line, sizeof(line), f))
+					if (sscanf(line, "VmRSS: %ld", &rss) == 1)
+						break;
+				if (f)
+					fclose(f);
+				printf("%-40s %ld KiB with %d container%s (target <= 1024 KiB)\n", "crio-lite-monitor RSS", rss, k + 1, k ? "s" : "");
+			}
+		}
+		for (int k = 0; k < 10; k++) {
+			char msg[256];
+			int len = snprintf(msg, sizeof(msg), "{\"v\":1,\"op\":\"delete\",\"id\":\"m%d\",\"force\":true}", k);
+			crl_json_value_free(td_monitor_call(msock, msg, (size_t)len, true));
+		}
+		crl_json_value_free(td_monitor_call(msock, "{\"v\":1,\"op\":\"shutdown\"}", 29, true));
+	}
 	printf("failures: %d\n", failures);
 	crl_error_t err = CRL_ERROR_INIT;
 	crl_fs_rm_rf(dir, &err);

@@ -9,7 +9,7 @@ scripts/deps.sh test
 command -v skopeo >/dev/null || apt-get install -y -qq skopeo >/dev/null
 command -v runc >/dev/null || apt-get install -y -qq runc >/dev/null
 [ -d build ] || meson setup build >/dev/null
-ninja -C build crio-lite crio-lite-runtime bench/bench-image bench/bench-runtime >/dev/null
+ninja -C build crio-lite crio-lite-runtime crio-lite-monitor bench/bench-image bench/bench-runtime >/dev/null
 what=${1:-image}
 shift || true
 case "$what" in
@@ -17,7 +17,8 @@ image)
 	CRIO_LITE_BIN=$PWD/build/crio-lite CRIO_LITE_FIXTURES=$PWD/tests/fixtures build/bench/bench-image "$@"
 	;;
 runtime)
-	CRIO_LITE_RUNTIME_BIN=$PWD/build/crio-lite-runtime build/bench/bench-runtime "$@"
+	CRIO_LITE_RUNTIME_BIN=$PWD/build/crio-lite-runtime CRIO_LITE_MONITOR_BIN=$PWD/build/crio-lite-monitor \
+		build/bench/bench-runtime "$@"
 	;;
 *)
 	echo "unknown benchmark $what (image, runtime)" >&2

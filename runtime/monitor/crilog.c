@@ -13,7 +13,6 @@
 struct crl_crilog {
 	char *path;
 	int fd;
-	char buf[CRL_CRILOG_MAX_LINE + 128];
 };
 
 static int open_log(const char *path, int *ret, crl_error_t *err)
@@ -78,8 +77,10 @@ size_t crl_crilog_format(char *buf, int stream, bool partial, const char *data, 
 
 static int emit(crl_crilog_t *l, int stream, bool partial, const char *data, size_t len, int64_t now, crl_error_t *err)
 {
-	size_t n = crl_crilog_format(l->buf, stream, partial, data, len, now);
-	const char *p = l->buf;
+	/* On the stack, not per log: a monitor with many containers touches these pages once. */
+	char buf[CRL_CRILOG_MAX_LINE + 128];
+	size_t n = crl_crilog_format(buf, stream, partial, data, len, now);
+	const char *p = buf;
 	while (n > 0) {
 		ssize_t w = write(l->fd, p, n);
 		if (w < 0) {

@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -185,6 +187,47 @@ bool td_wait_log(const test_daemon_t *t, const char *needle, int timeout_ms)
 		usleep(20000);
 	} while (now_ms() < deadline);
 	return false;
+}
+
+static bool read_full(int fd, void *buf, size_t n)
+{
+	size_t got = 0;
+	while (got < n) {
+		ssize_t r = read(fd, (char *)buf + got, n - got);
+		if (r <= 0)
+			return false;
+		got += (size_t)r;
+	}
+	return true;
+}
+
+crl_json_value_t *td_monitor_call(const char *sock, const void *msg, size_t len, bool frame)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	if (fd < 0 || strlen(sock) >= sizeof(a.sun_path))
+		return NULL;
+	memcpy(a.sun_path, sock, strlen(sock) + 1);
+	crl_json_value_t *v = NULL;
+	unsigned char h[4] = { (unsigned char)(len >> 24), (unsigned char)(len >> 16), (unsigned char)(len >> 8),
+			       (unsigned char)len };
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || (frame && write(fd, h, 4) != 4) ||
+	    (len && msg && write(fd, msg, len) != (ssize_t)len) || !read_full(fd, h, 4)) {
+		close(fd);
+		return NULL;
+	}
+	size_t n = (size_t)h[0] << 24 | (size_t)h[1] << 16 | (size_t)h[2] << 8 | h[3];
+	char *body = malloc(n + 1);
+	if (body && read_full(fd, body, n)) {
+		body[n] = '\0';
+		crl_error_t err = CRL_ERROR_INIT;
+		if (crl_json_parse(body, &v, &err) < 0)
+			v = NULL;
+		crl_error_clear(&err);
+	}
+	free(body);
+	close(fd);
+	return v;
 }
 
 int td_fixture(const char *const *args, char **out)

@@ -40,3 +40,7 @@ void td_write_file(const char *path, const char *content);
 /* Runs tests/fixtures/registry.py (CRIO_LITE_FIXTURES) with args; its output in *out when out is not NULL.
  * Returns its exit code, or -1. */
 int td_fixture(const char *const *args, char **out);
+/* One request to a crio-lite-monitor socket and its response (NULL on a transport failure). frame=false sends
+ * msg as it is (to test framing). */
+#include "common/json.h"
+crl_json_value_t *td_monitor_call(const char *sock, const void *msg, size_t len, bool frame);

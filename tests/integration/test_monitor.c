@@ -34,41 +34,10 @@ static const char *bin(const char *env, const char *def)
 	return b ? b : def;
 }
 
-/* One request, one response (caller frees). */
 static crl_json_value_t *call_raw(const void *msg, size_t len, bool frame)
 {
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	memcpy(a.sun_path, sock, strlen(sock) + 1);
-	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	if (frame) {
-		unsigned char h[4] = { (unsigned char)(len >> 24), (unsigned char)(len >> 16), (unsigned char)(len >> 8),
-				       (unsigned char)len };
-		assert_int_equal(write(fd, h, 4), 4);
-	}
-	if (len && msg)
-		assert_int_equal(write(fd, msg, len), (ssize_t)len);
-	unsigned char h[4];
-	size_t got = 0;
-	while (got < 4) {
-		ssize_t r = read(fd, h + got, 4 - got);
-		assert_true(r > 0);
-		got += (size_t)r;
-	}
-	size_t n = (size_t)h[0] << 24 | (size_t)h[1] << 16 | (size_t)h[2] << 8 | h[3];
-	char *body = malloc(n + 1);
-	got = 0;
-	while (got < n) {
-		ssize_t r = read(fd, body + got, n - got);
-		assert_true(r > 0);
-		got += (size_t)r;
-	}
-	body[n] = '\0';
-	close(fd);
-	crl_json_value_t *v = NULL;
-	crl_error_t err = CRL_ERROR_INIT;
-	assert_int_equal(crl_json_parse(body, &v, &err), 0);
-	free(body);
+	crl_json_value_t *v = td_monitor_call(sock, msg, len, frame);
+	assert_non_null(v);
 	return v;
 }
 
