@@ -5,7 +5,11 @@
  * exit atomically in <dir>/exits/<id>.json (code, signal, OOM kill, start and finish times in ns), and runs
  * exec sessions with an output cap and a timeout. It runs in its own session and outlives whoever started it.
  *
- *   crio-lite-monitor --dir DIR --runtime-root DIR
+ *   crio-lite-monitor --dir DIR --runtime-root DIR [--pod-namespaces net,ipc,uts,pid]
+ *
+ * With --pod-namespaces the monitor makes those namespaces for the pod and pins them on <dir>/ns/<type> (bind
+ * mounts that outlive the monitor, removed by shutdown); containers join them by those paths. With pid it is
+ * PID 1 of the pod's PID namespace and reaps whatever is orphaned there.
  *
  * Control protocol (version 1), on the unix socket <dir>/monitor.sock: each message is a 4-byte big-endian
  * length and that many bytes of JSON (at most 1 MiB). Requests are objects {"v":1,"op":...}; each gets one
@@ -29,7 +33,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/epoll.h>
+#include <sys/mount.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -93,8 +99,12 @@ typedef struct exec_s {
 	struct exec_s *next;
 } exec_t;
 
+#define MAX_PINS 4
+
 typedef struct mon {
 	int ep;
+	char pins[MAX_PINS][16]; /* namespace types pinned under <dir>/ns */
+	size_t n_pins;
 	src_t sig, listen;
 	char *dir, *rt_root;
 	int dirfd;
@@ -486,6 +496,8 @@ static void op_exec(mon_t *m, conn_t *conn, const crl_json_value_t *req)
 	m->execs = x;
 }
 
+static void unpin(mon_t *m);
+
 /* --- the loop --- */
 
 static void handle_request(mon_t *m, conn_t *conn, const char *text)
@@ -508,6 +520,15 @@ static void handle_request(mon_t *m, conn_t *conn, const char *text)
 		crl_json_int(j, PROTOCOL);
 		crl_json_key(j, "version");
 		crl_json_string(j, CRL_VERSION);
+		crl_json_key(j, "namespaces");
+		crl_json_object_begin(j);
+		for (size_t i = 0; i < m->n_pins; i++) {
+			char p[PATH_MAX];
+			snprintf(p, sizeof(p), "%s/ns/%s", m->dir, m->pins[i]);
+			crl_json_key(j, m->pins[i]);
+			crl_json_string(j, p);
+		}
+		crl_json_object_end(j);
 		reply_end(conn, j);
 	} else if (strcmp(op, "create") == 0) {
 		op_create(m, conn, req);
@@ -526,6 +547,7 @@ static void handle_request(mon_t *m, conn_t *conn, const char *text)
 			crl_error_set(&err, EBUSY, "containers are still running");
 			reply_error(conn, &err);
 		} else {
+			unpin(m);
 			m->stop = true;
 			reply_ok(conn);
 		}
@@ -657,6 +679,68 @@ static int next_timeout(mon_t *m)
 	return (int)best;
 }
 
+static const struct {
+	const char *name;
+	int flag;
+} pod_ns[] = { { "net", CLONE_NEWNET }, { "ipc", CLONE_NEWIPC }, { "uts", CLONE_NEWUTS }, { "pid", CLONE_NEWPID } };
+
+static void unpin(mon_t *m)
+{
+	for (size_t i = 0; i < m->n_pins; i++) {
+		char p[PATH_MAX];
+		snprintf(p, sizeof(p), "%s/ns/%s", m->dir, m->pins[i]);
+		umount2(p, MNT_DETACH);
+		unlink(p);
+	}
+	m->n_pins = 0;
+}
+
+/* Makes the pod's namespaces (as PID 1 of a new PID namespace when asked) and pins them. */
+static int pod_namespaces(mon_t *m, const char *list, crl_error_t *err)
+{
+	_cleanup_free_ char *copy = strdup(list);
+	int flags = 0;
+	char *save = NULL;
+	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		int f = 0;
+		for (size_t i = 0; i < CRL_ARRAY_SIZE(pod_ns); i++)
+			if (strcmp(t, pod_ns[i].name) == 0)
+				f = pod_ns[i].flag;
+		if (!f)
+			return crl_error_set(err, EINVAL, "--pod-namespaces: unknown namespace '%s' (net, ipc, uts, pid)", t);
+		flags |= f;
+	}
+	if (unshare(flags) < 0)
+		return crl_error_set_errno(err, errno, "make the pod's namespaces");
+	if (flags & CLONE_NEWPID) {
+		/* The first child in a new PID namespace is its PID 1: continue as that child. */
+		pid_t pid = fork();
+		if (pid < 0)
+			return crl_error_set_errno(err, errno, "fork into the pod's PID namespace");
+		if (pid > 0)
+			_exit(0);
+	}
+	char nsdir[PATH_MAX];
+	snprintf(nsdir, sizeof(nsdir), "%s/ns", m->dir);
+	if (mkdir(nsdir, 0755) < 0 && errno != EEXIST)
+		return crl_error_set_errno(err, errno, "create %s", nsdir);
+	for (size_t i = 0; i < CRL_ARRAY_SIZE(pod_ns); i++) {
+		if (!(flags & pod_ns[i].flag))
+			continue;
+		char pin[PATH_MAX + 16], src[64];
+		snprintf(pin, sizeof(pin), "%s/%s", nsdir, pod_ns[i].name);
+		snprintf(src, sizeof(src), "/proc/self/ns/%s", pod_ns[i].name);
+		int fd = open(pin, O_WRONLY | O_CREAT | O_CLOEXEC, 0444);
+		if (fd < 0)
+			return crl_error_set_errno(err, errno, "create %s", pin);
+		close(fd);
+		if (mount(src, pin, NULL, MS_BIND, NULL) < 0)
+			return crl_error_set_errno(err, errno, "pin %s on %s", src, pin);
+		snprintf(m->pins[m->n_pins++], sizeof(m->pins[0]), "%s", pod_ns[i].name);
+	}
+	return 0;
+}
+
 static int listen_on(const char *dir, crl_error_t *err)
 {
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
@@ -678,15 +762,19 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "dir", required_argument, NULL, 'd' },
 		{ "runtime-root", required_argument, NULL, 'r' },
+		{ "pod-namespaces", required_argument, NULL, 'n' },
 		{ NULL, 0, NULL, 0 },
 	};
 	mon_t m = { .ep = -1, .dirfd = -1 };
+	const char *pod = NULL;
 	int c;
-	while ((c = getopt_long(argc, argv, "d:r:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:r:n:", opts, NULL)) != -1) {
 		if (c == 'd')
 			m.dir = optarg;
 		else if (c == 'r')
 			m.rt_root = optarg;
+		else if (c == 'n')
+			pod = optarg;
 		else
 			return 2;
 	}
@@ -703,6 +791,11 @@ int main(int argc, char **argv)
 	}
 	m.dirfd = open(m.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	mkdirat(m.dirfd, "exits", 0700);
+	if (pod && pod_namespaces(&m, pod, &err) < 0) {
+		fprintf(stderr, "crio-lite-monitor: %s\n", crl_error_message(&err));
+		unpin(&m);
+		return 1;
+	}
 	sigset_t mask;
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);

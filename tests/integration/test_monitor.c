@@ -371,6 +371,143 @@ static void test_protocol_errors(void **st)
 	expect_ok(call("{\"v\":1,\"op\":\"version\"}"));
 }
 
+static pid_t find_monitor(const char *podir)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	pid_t found = 0;
+	while (d && (de = readdir(d)) && !found) {
+		char p[300], cmd[1024];
+		snprintf(p, sizeof(p), "/proc/%s/cmdline", de->d_name);
+		int fd = open(p, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		ssize_t n = read(fd, cmd, sizeof(cmd) - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		cmd[n] = '\0';
+		for (ssize_t i = 0; i < n; i++)
+			if (!cmd[i])
+				cmd[i] = ' ';
+		if (strstr(cmd, "crio-lite-monitor") && strstr(cmd, podir))
+			found = atoi(de->d_name);
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+static int zombies_of(pid_t parent)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	int z = 0;
+	while (d && (de = readdir(d))) {
+		char p[300], buf[512];
+		snprintf(p, sizeof(p), "/proc/%s/stat", de->d_name);
+		int fd = open(p, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		ssize_t n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		char *rp = strrchr(buf, ')');
+		char state = 0;
+		int ppid = 0;
+		if (rp && sscanf(rp + 2, "%c %d", &state, &ppid) == 2 && ppid == parent && state == 'Z')
+			z++;
+	}
+	if (d)
+		closedir(d);
+	return z;
+}
+
+static void test_pod_namespaces(void **st)
+{
+	(void)st;
+	char podir[128], psock[200], cmd[1024];
+	snprintf(podir, sizeof(podir), "%s/pod2", dir);
+	snprintf(psock, sizeof(psock), "%s/monitor.sock", podir);
+	snprintf(cmd, sizeof(cmd), "%s --dir %s --runtime-root %s --pod-namespaces net,ipc,uts,pid </dev/null >%s/monitor2.log 2>&1 &",
+		 bin("CRIO_LITE_MONITOR_BIN", "./crio-lite-monitor"), podir, rtroot, dir);
+	assert_int_equal(system(cmd), 0);
+	for (int i = 0; i < 200 && access(psock, F_OK) != 0; i++)
+		usleep(10000);
+	crl_json_value_t *v = td_monitor_call(psock, "{\"v\":1,\"op\":\"version\"}", 24, true);
+	assert_non_null(v);
+	const crl_json_value_t *ns = crl_json_get(v, "namespaces");
+	char netpin[256];
+	snprintf(netpin, sizeof(netpin), "%s/ns/net", podir);
+	assert_string_equal(crl_json_get_string(crl_json_get(ns, "net")), netpin);
+	crl_json_value_free(v);
+	/* Pins hold namespaces of their own. */
+	const char *types[] = { "net", "ipc", "uts", "pid" };
+	for (size_t i = 0; i < 4; i++) {
+		char pin[256], mine[64];
+		snprintf(pin, sizeof(pin), "%s/ns/%s", podir, types[i]);
+		snprintf(mine, sizeof(mine), "/proc/self/ns/%s", types[i]);
+		struct stat a, b;
+		assert_int_equal(stat(pin, &a), 0);
+		assert_int_equal(stat(mine, &b), 0);
+		assert_int_not_equal(a.st_ino, b.st_ino);
+	}
+	pid_t mpid = find_monitor(podir);
+	assert_true(mpid > 0);
+	/* A container in the pod's namespaces: the monitor is its PID 1; it leaves an orphan behind. */
+	char b[256], cfg[4096], p[300];
+	snprintf(b, sizeof(b), "%s/b-podc", dir);
+	mkdir(b, 0755);
+	snprintf(cfg, sizeof(cfg),
+		 "{\"ociVersion\":\"1.0.2\",\"process\":{\"user\":{\"uid\":0,\"gid\":0},"
+		 "\"args\":[\"sh\",\"-c\",\"tr '\\\\0' ' ' < /proc/1/cmdline; echo; (sleep 0.3 &); hostname\"],"
+		 "\"env\":[\"PATH=/bin\"],\"cwd\":\"/\"},\"root\":{\"path\":\"%s\"},\"hostname\":\"podhost\","
+		 "\"mounts\":[{\"destination\":\"/proc\",\"type\":\"proc\",\"source\":\"proc\"}],"
+		 "\"linux\":{\"namespaces\":[{\"type\":\"pid\",\"path\":\"%s/ns/pid\"},{\"type\":\"network\",\"path\":\"%s/ns/net\"},"
+		 "{\"type\":\"ipc\",\"path\":\"%s/ns/ipc\"},{\"type\":\"uts\",\"path\":\"%s/ns/uts\"},{\"type\":\"mount\"}]}}",
+		 rootfs, podir, podir, podir, podir);
+	snprintf(p, sizeof(p), "%s/config.json", b);
+	td_write_file(p, cfg);
+	char msg[1024];
+	int len = snprintf(msg, sizeof(msg), "{\"v\":1,\"op\":\"create\",\"id\":\"podc\",\"bundle\":\"%s\",\"log_path\":\"%s/podc.log\"}", b, dir);
+	v = td_monitor_call(psock, msg, (size_t)len, true);
+	if (!ok(v))
+		fail_msg("%s", crl_json_get_string(crl_json_get(v, "error")));
+	crl_json_value_free(v);
+	v = td_monitor_call(psock, "{\"v\":1,\"op\":\"start\",\"id\":\"podc\"}", 32, true);
+	assert_true(ok(v));
+	crl_json_value_free(v);
+	for (int i = 0; i < 100; i++) {
+		v = td_monitor_call(psock, "{\"v\":1,\"op\":\"state\",\"id\":\"podc\"}", 32, true);
+		bool stopped = strcmp(crl_json_get_string(crl_json_get(v, "status")), "stopped") == 0;
+		crl_json_value_free(v);
+		if (stopped)
+			break;
+		usleep(20000);
+	}
+	usleep(600000); /* the orphaned sleep ends and is reaped by PID 1 */
+	char *log = read_text("%s/%s.log", "podc");
+	assert_non_null(strstr(log, "crio-lite-monitor --dir"));
+	/* The container joined the pod's UTS namespace: the pod's hostname is not the container spec's. */
+	assert_null(strstr(log, "podhost"));
+	free(log);
+	assert_int_equal(zombies_of(mpid), 0);
+	v = td_monitor_call(psock, "{\"v\":1,\"op\":\"delete\",\"id\":\"podc\"}", 33, true);
+	assert_true(ok(v));
+	crl_json_value_free(v);
+	v = td_monitor_call(psock, "{\"v\":1,\"op\":\"shutdown\"}", 29, true);
+	assert_true(ok(v));
+	crl_json_value_free(v);
+	for (int i = 0; i < 200 && kill(mpid, 0) == 0; i++)
+		usleep(10000);
+	assert_int_equal(kill(mpid, 0), -1);
+	/* The pins are gone with the pod. */
+	snprintf(cmd, sizeof(cmd), "grep -q '%s/ns' /proc/self/mountinfo", podir);
+	assert_int_not_equal(system(cmd), 0);
+}
+
 static void test_shutdown(void **st)
 {
 	(void)st;
@@ -395,6 +532,7 @@ int main(void)
 		cmocka_unit_test(test_exec),
 		cmocka_unit_test(test_oom_recorded),
 		cmocka_unit_test(test_protocol_errors),
+		cmocka_unit_test(test_pod_namespaces),
 		cmocka_unit_test(test_shutdown),
 	};
 	return cmocka_run_group_tests_name("monitor", tests, setup, teardown);
