@@ -187,7 +187,7 @@ int main(int argc, char **argv)
 			int len = snprintf(msg, sizeof(msg), "{\"v\":1,\"op\":\"delete\",\"id\":\"m%d\",\"force\":true}", k);
 			crl_json_value_free(td_monitor_call(msock, msg, (size_t)len, true));
 		}
-		crl_json_value_free(td_monitor_call(msock, "{\"v\":1,\"op\":\"shutdown\"}", 29, true));
+		crl_json_value_free(td_monitor_call_str(msock, "{\"v\":1,\"op\":\"shutdown\"}"));
 	}
 	printf("failures: %d\n", failures);
 	crl_error_t err = CRL_ERROR_INIT;

@@ -869,5 +869,31 @@ int main(int argc, char **argv)
 			free(cn);
 		}
 	}
+	/* A clean exit: containers still listed keep running (they are not ours to end). */
+	while (m.execs) {
+		exec_t *x = m.execs;
+		m.execs = x->next;
+		unwatch(&m, &x->out);
+		unwatch(&m, &x->err);
+		free(x->buf[1]);
+		free(x->buf[2]);
+		free(x);
+	}
+	while (m.ctrs) {
+		ctr_t *ct = m.ctrs;
+		m.ctrs = ct->next;
+		ctr_free(&m, ct);
+	}
+	while (m.conns) {
+		conn_t *cn = m.conns;
+		m.conns = cn->next;
+		unwatch(&m, &cn->src);
+		free(cn->in);
+		free(cn);
+	}
+	unwatch(&m, &m.listen);
+	unwatch(&m, &m.sig);
+	close(m.ep);
+	close(m.dirfd);
 	return 0;
 }

@@ -230,6 +230,11 @@ crl_json_value_t *td_monitor_call(const char *sock, const void *msg, size_t len,
 	return v;
 }
 
+crl_json_value_t *td_monitor_call_str(const char *sock, const char *msg)
+{
+	return td_monitor_call(sock, msg, strlen(msg), true);
+}
+
 int td_fixture(const char *const *args, char **out)
 {
 	char script[512];

@@ -44,3 +44,4 @@ int td_fixture(const char *const *args, char **out);
  * msg as it is (to test framing). */
 #include "common/json.h"
 crl_json_value_t *td_monitor_call(const char *sock, const void *msg, size_t len, bool frame);
+crl_json_value_t *td_monitor_call_str(const char *sock, const char *msg);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -130,6 +131,8 @@ static char *read_text(const char *fmt, const char *a)
 	return t;
 }
 
+static pid_t find_monitor(const char *podir);
+
 static int setup(void **st)
 {
 	(void)st;
@@ -168,6 +171,21 @@ static int teardown(void **st)
 		for (int i = 0; i < 200 && kill(mon_pid, 0) == 0; i++)
 			usleep(10000);
 	}
+	/* Whatever a failed test left: its monitors (by their --dir) and their namespace pins. */
+	for (pid_t p; (p = find_monitor(dir)) > 0;) {
+		kill(p, SIGKILL);
+		for (int i = 0; i < 100 && kill(p, 0) == 0; i++)
+			usleep(10000);
+	}
+	FILE *mi = fopen("/proc/self/mountinfo", "re");
+	char line[4096];
+	while (mi && fgets(line, sizeof(line), mi)) {
+		char mp[4096];
+		if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) == 1 && strncmp(mp, dir, strlen(dir)) == 0)
+			umount2(mp, MNT_DETACH);
+	}
+	if (mi)
+		fclose(mi);
 	/* Containers a failed test left: through the runtime CLI, which shares the state root. */
 	DIR *d = opendir(rtroot);
 	struct dirent *de;
@@ -436,7 +454,7 @@ static void test_pod_namespaces(void **st)
 	assert_int_equal(system(cmd), 0);
 	for (int i = 0; i < 200 && access(psock, F_OK) != 0; i++)
 		usleep(10000);
-	crl_json_value_t *v = td_monitor_call(psock, "{\"v\":1,\"op\":\"version\"}", 24, true);
+	crl_json_value_t *v = td_monitor_call_str(psock, "{\"v\":1,\"op\":\"version\"}");
 	assert_non_null(v);
 	const crl_json_value_t *ns = crl_json_get(v, "namespaces");
 	char netpin[256];
@@ -476,11 +494,11 @@ static void test_pod_namespaces(void **st)
 	if (!ok(v))
 		fail_msg("%s", crl_json_get_string(crl_json_get(v, "error")));
 	crl_json_value_free(v);
-	v = td_monitor_call(psock, "{\"v\":1,\"op\":\"start\",\"id\":\"podc\"}", 32, true);
+	v = td_monitor_call_str(psock, "{\"v\":1,\"op\":\"start\",\"id\":\"podc\"}");
 	assert_true(ok(v));
 	crl_json_value_free(v);
 	for (int i = 0; i < 100; i++) {
-		v = td_monitor_call(psock, "{\"v\":1,\"op\":\"state\",\"id\":\"podc\"}", 32, true);
+		v = td_monitor_call_str(psock, "{\"v\":1,\"op\":\"state\",\"id\":\"podc\"}");
 		bool stopped = strcmp(crl_json_get_string(crl_json_get(v, "status")), "stopped") == 0;
 		crl_json_value_free(v);
 		if (stopped)
@@ -494,13 +512,13 @@ static void test_pod_namespaces(void **st)
 	assert_null(strstr(log, "podhost"));
 	free(log);
 	assert_int_equal(zombies_of(mpid), 0);
-	v = td_monitor_call(psock, "{\"v\":1,\"op\":\"delete\",\"id\":\"podc\"}", 33, true);
+	v = td_monitor_call_str(psock, "{\"v\":1,\"op\":\"delete\",\"id\":\"podc\"}");
 	assert_true(ok(v));
 	crl_json_value_free(v);
-	v = td_monitor_call(psock, "{\"v\":1,\"op\":\"shutdown\"}", 29, true);
+	v = td_monitor_call_str(psock, "{\"v\":1,\"op\":\"shutdown\"}");
 	assert_true(ok(v));
 	crl_json_value_free(v);
-	for (int i = 0; i < 200 && kill(mpid, 0) == 0; i++)
+	for (int i = 0; i < 1000 && kill(mpid, 0) == 0; i++)
 		usleep(10000);
 	assert_int_equal(kill(mpid, 0), -1);
 	/* The pins are gone with the pod. */
@@ -518,7 +536,7 @@ static void test_shutdown(void **st)
 	crl_json_value_free(v);
 	expect_ok(call("{\"v\":1,\"op\":\"delete\",\"id\":\"last\",\"force\":true}"));
 	expect_ok(call("{\"v\":1,\"op\":\"shutdown\"}"));
-	for (int i = 0; i < 200 && kill(mon_pid, 0) == 0; i++)
+	for (int i = 0; i < 1000 && kill(mon_pid, 0) == 0; i++)
 		usleep(10000);
 	assert_int_equal(kill(mon_pid, 0), -1);
 }
