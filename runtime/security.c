@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include <stdbool.h>
 
 #ifndef PR_CAP_AMBIENT
 #define PR_CAP_AMBIENT 47
@@ -116,6 +117,109 @@ int rt_apply_no_new_privs(crl_error_t *err)
 {
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return crl_error_set_errno(err, errno, "no_new_privs");
+	return 0;
+}
+
+/* What the default profile denies, and the capability that gives each back (-1: never). */
+static const struct {
+	const char *name;
+	int cap;
+} denied[] = {
+	{ "acct", 20 /* CAP_SYS_PACCT */ }, { "add_key", -1 }, { "bpf", 21 /* CAP_SYS_ADMIN */ },
+	{ "clock_adjtime", 25 /* CAP_SYS_TIME */ }, { "clock_settime", 25 }, { "settimeofday", 25 }, { "stime", 25 },
+	{ "adjtimex", 25 }, { "create_module", 16 /* CAP_SYS_MODULE */ }, { "delete_module", 16 }, { "finit_module", 16 },
+	{ "init_module", 16 }, { "get_kernel_syms", -1 }, { "query_module", -1 }, { "get_mempolicy", 23 /* CAP_SYS_NICE */ },
+	{ "mbind", 23 }, { "set_mempolicy", 23 }, { "move_pages", 23 }, { "ioperm", 17 /* CAP_SYS_RAWIO */ },
+	{ "iopl", 17 }, { "kcmp", 19 /* CAP_SYS_PTRACE */ }, { "ptrace", 19 }, { "process_vm_readv", 19 },
+	{ "process_vm_writev", 19 }, { "kexec_file_load", 22 /* CAP_SYS_BOOT */ }, { "kexec_load", 22 }, { "reboot", 22 },
+	{ "keyctl", -1 }, { "request_key", -1 }, { "lookup_dcookie", 21 }, { "mount", 21 }, { "umount", 21 },
+	{ "umount2", 21 }, { "pivot_root", 21 }, { "unshare", 21 }, { "setns", 21 }, { "fsopen", 21 }, { "fsconfig", 21 },
+	{ "fsmount", 21 }, { "fspick", 21 }, { "move_mount", 21 }, { "open_tree", 21 }, { "mount_setattr", 21 },
+	{ "quotactl", 21 }, { "swapon", 21 }, { "swapoff", 21 }, { "sethostname", 21 }, { "setdomainname", 21 },
+	{ "name_to_handle_at", 2 /* CAP_DAC_READ_SEARCH */ }, { "open_by_handle_at", 2 }, { "nfsservctl", -1 },
+	{ "perf_event_open", 21 }, { "syslog", 34 /* CAP_SYSLOG */ }, { "uselib", -1 }, { "userfaultfd", -1 },
+	{ "ustat", -1 }, { "sysfs", -1 }, { "_sysctl", -1 }, { "vm86", -1 }, { "vm86old", -1 }, { "io_uring_setup", -1 },
+	{ "io_uring_enter", -1 }, { "io_uring_register", -1 }, { "fanotify_init", 21 }, { "lookup_dcookie", 21 },
+	{ "personality", -1 }, { "clone", -1 }, { "clone3", -1 }, { "socket", -1 }, /* conditional rules below */
+};
+
+static bool is_denied(const char *name, uint64_t bounding)
+{
+	for (size_t i = 0; i < CRL_ARRAY_SIZE(denied); i++)
+		if (strcmp(denied[i].name, name) == 0)
+			return denied[i].cap < 0 || !(bounding & (1ULL << denied[i].cap));
+	return false;
+}
+
+static int add_rule(rt_seccomp_t *sc, const char *name, uint32_t action, const rt_seccomp_arg_t *args, size_t n_args)
+{
+	rt_seccomp_rule_t *r = &sc->rules[sc->n_rules];
+	r->names = calloc(2, sizeof(char *));
+	r->args = calloc(n_args ? n_args : 1, sizeof(*r->args));
+	if (!r->names || !r->args || !(r->names[0] = strdup(name))) {
+		free(r->names);
+		free(r->args);
+		return -ENOMEM;
+	}
+	memcpy(r->args, args, n_args * sizeof(*args));
+	r->n_args = n_args;
+	r->action = action;
+	sc->n_rules++;
+	return 0;
+}
+
+int rt_seccomp_runtime_default(uint64_t bounding, rt_seccomp_t **ret, crl_error_t *err)
+{
+	enum { MAX_NR = 1024 };
+	rt_seccomp_t *sc = calloc(1, sizeof(*sc));
+	if (!sc || !(sc->rules = calloc(MAX_NR + 16, sizeof(*sc->rules)))) {
+		free(sc);
+		return crl_error_set(err, ENOMEM, "out of memory");
+	}
+	sc->default_action = SCMP_ACT_ERRNO(EPERM);
+	int r = 0;
+	/* Every syscall of this architecture that libseccomp can name and the profile does not deny. */
+	for (int nr = 0; nr < MAX_NR && r == 0; nr++) {
+		char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
+		if (!name)
+			continue;
+		if (!is_denied(name, bounding))
+			r = add_rule(sc, name, SCMP_ACT_ALLOW, NULL, 0);
+		free(name);
+	}
+	bool admin = bounding & (1ULL << 21);
+	const uint64_t ns_flags = 0x7E020000ULL; /* CLONE_NEWNS|NEWCGROUP|NEWUTS|NEWIPC|NEWUSER|NEWPID|NEWNET */
+	if (r == 0 && admin) {
+		r = add_rule(sc, "clone", SCMP_ACT_ALLOW, NULL, 0);
+		if (r == 0)
+			r = add_rule(sc, "clone3", SCMP_ACT_ALLOW, NULL, 0);
+	} else if (r == 0) {
+		/* x86_64 passes the flags first. */
+		/* (flags & ns_flags) == 0 */
+		rt_seccomp_arg_t a = { 0, ns_flags, 0, SCMP_CMP_MASKED_EQ };
+		r = add_rule(sc, "clone", SCMP_ACT_ALLOW, &a, 1);
+		if (r == 0)
+			r = add_rule(sc, "clone3", SCMP_ACT_ERRNO(ENOSYS), NULL, 0);
+	}
+	static const uint64_t personas[] = { 0x0, 0x8, 0x20000, 0x20008, 0xffffffff };
+	for (size_t i = 0; r == 0 && i < CRL_ARRAY_SIZE(personas); i++) {
+		rt_seccomp_arg_t a = { 0, personas[i], 0, SCMP_CMP_EQ };
+		r = add_rule(sc, "personality", SCMP_ACT_ALLOW, &a, 1);
+	}
+	if (r == 0) {
+		rt_seccomp_arg_t a = { 0, 40 /* AF_VSOCK */, 0, SCMP_CMP_NE };
+		r = add_rule(sc, "socket", SCMP_ACT_ALLOW, &a, 1);
+	}
+	if (r < 0) {
+		for (size_t i = 0; i < sc->n_rules; i++) {
+			crl_strv_free(sc->rules[i].names);
+			free(sc->rules[i].args);
+		}
+		free(sc->rules);
+		free(sc);
+		return crl_error_set(err, ENOMEM, "out of memory");
+	}
+	*ret = sc;
 	return 0;
 }
 

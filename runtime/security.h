@@ -15,3 +15,8 @@ int rt_apply_rlimits(const rt_spec_t *s, crl_error_t *err);
 int rt_apply_user_and_caps(const rt_spec_t *s, crl_error_t *err);
 int rt_apply_no_new_privs(crl_error_t *err);
 int rt_apply_seccomp(const rt_seccomp_t *sc, crl_error_t *err);
+/* The RuntimeDefault profile, equivalent in effect to Docker's and containerd's default: an allowlist of the
+ * syscalls libseccomp knows for this architecture minus the dangerous ones, each given back when bounding
+ * holds the capability that gates it; clone without namespace flags and clone3 ENOSYS (so libc falls back)
+ * unless CAP_SYS_ADMIN; personality and socket restricted. */
+int rt_seccomp_runtime_default(uint64_t bounding, rt_seccomp_t **ret, crl_error_t *err);

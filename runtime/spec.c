@@ -13,6 +13,7 @@
 #include "common/cleanup.h"
 #include "common/fs.h"
 #include "common/json.h"
+#include "security.h"
 
 static const char *const cap_names[] = {
 	"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
@@ -524,6 +525,18 @@ int rt_spec_parse(const char *json, rt_spec_t **ret, crl_error_t *err)
 	jv *sc = crl_json_get(linux_, "seccomp");
 	if (sc && (r = parse_seccomp(sc, s, err)) < 0)
 		goto out;
+	for (size_t i = 0; !sc && i < s->n_annotations; i++) {
+		if (strcmp(s->annotations[i].key, RT_ANN_SECCOMP_PROFILE) != 0)
+			continue;
+		if (strcmp(s->annotations[i].value, "runtime/default") != 0) {
+			r = crl_error_set(err, EINVAL, "config.json: annotation %s: unknown profile '%s' (runtime/default)",
+					  RT_ANN_SECCOMP_PROFILE, s->annotations[i].value);
+			goto out;
+		}
+		uint64_t bounding = s->has_caps ? s->caps[RT_CAP_BOUNDING] : ~0ULL;
+		if ((r = rt_seccomp_runtime_default(bounding, &s->seccomp, err)) < 0)
+			goto out;
+	}
 out:
 	crl_json_value_free(doc);
 	if (r < 0) {

@@ -107,6 +107,8 @@ typedef struct rt_spec {
 #define RT_ANN_OVERLAY_UPPER "org.crio-lite.overlay.upperdir"
 #define RT_ANN_OVERLAY_WORK "org.crio-lite.overlay.workdir"
 #define RT_MAX_LAYERS 512
+/* "runtime/default": the library's RuntimeDefault seccomp profile (when linux.seccomp is not given). */
+#define RT_ANN_SECCOMP_PROFILE "org.crio-lite.seccomp.profile"
 
 int rt_spec_parse(const char *json, rt_spec_t **ret, crl_error_t *err);
 /* Reads <bundle>/config.json. */

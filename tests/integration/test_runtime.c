@@ -269,6 +269,37 @@ static void test_seccomp(void **state_)
 	free(out);
 }
 
+static void test_seccomp_runtime_default(void **state_)
+{
+	(void)state_;
+	/* A user namespace needs no capability: only the profile stops it. linux32 asks personality(PER_LINUX32). */
+	const char *script = "grep -E '^Seccomp:' /proc/self/status; unshare -U true 2>/dev/null && echo userns-allowed || echo userns-denied; "
+			     "linux32 true 2>/dev/null && echo linux32-ok; ls / >/dev/null && sleep 0 && echo basics-ok";
+	char *out = NULL;
+	bundle_opts_t without = { .script = script };
+	assert_int_equal(run_bundle("nosecc", &without, &out), 0);
+	expect(out, "Seccomp:\t0");
+	expect(out, "userns-allowed");
+	free(out);
+	bundle_opts_t with = { .script = script, .annotations = "{\"org.crio-lite.seccomp.profile\":\"runtime/default\"}" };
+	assert_int_equal(run_bundle("defsecc", &with, &out), 0);
+	expect(out, "Seccomp:\t2");
+	expect(out, "userns-denied");
+	expect(out, "linux32-ok");
+	expect(out, "basics-ok");
+	free(out);
+	/* With CAP_SYS_ADMIN the namespace syscalls come back, as in Docker's profile. */
+	bundle_opts_t admin = { .script = script, .annotations = "{\"org.crio-lite.seccomp.profile\":\"runtime/default\"}",
+				.caps = "{\"bounding\":[\"CAP_SYS_ADMIN\"],\"effective\":[\"CAP_SYS_ADMIN\"],\"permitted\":[\"CAP_SYS_ADMIN\"]}" };
+	assert_int_equal(run_bundle("admsecc", &admin, &out), 0);
+	expect(out, "userns-allowed");
+	free(out);
+	bundle_opts_t bad = { .script = "true", .annotations = "{\"org.crio-lite.seccomp.profile\":\"localhost/x.json\"}" };
+	assert_int_equal(run_bundle("badsecc", &bad, &out), 1);
+	expect(out, "unknown profile 'localhost/x.json'");
+	free(out);
+}
+
 static void test_cgroup_limits(void **state_)
 {
 	(void)state_;
@@ -592,6 +623,7 @@ int main(void)
 		cmocka_unit_test(test_user_groups_umask),
 		cmocka_unit_test(test_rlimits_and_oom_score),
 		cmocka_unit_test(test_seccomp),
+		cmocka_unit_test(test_seccomp_runtime_default),
 		cmocka_unit_test(test_cgroup_limits),
 		cmocka_unit_test(test_exit_codes_and_kill),
 		cmocka_unit_test(test_lifecycle),
