@@ -320,9 +320,19 @@ static int apply_sysctls(const rt_spec_t *s, crl_error_t *err)
 
 int rt_rootfs_setup(const rt_spec_t *s, const char *root, const char *cgroup_path, crl_error_t *err)
 {
-	/* Nothing mounted from here on may propagate back to the host. */
-	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-		return crl_error_set_errno(err, errno, "make / private");
+	/* Nothing mounted from here on may propagate back to the host; as a slave (runc's default), host mounts
+	 * still reach binds that ask for it (rslave). */
+	unsigned long prop = MS_REC | MS_SLAVE;
+	if (s->rootfs_propagation) {
+		prop = 0;
+		for (size_t i = 0; i < CRL_ARRAY_SIZE(prop_opts); i++)
+			if (strcmp(s->rootfs_propagation, prop_opts[i].name) == 0)
+				prop = prop_opts[i].flag;
+		if (!prop)
+			return crl_error_set(err, EINVAL, "config.json: linux.rootfsPropagation '%s' is unknown", s->rootfs_propagation);
+	}
+	if (mount(NULL, "/", NULL, prop, NULL) < 0)
+		return crl_error_set_errno(err, errno, "set the propagation of /");
 	if (s->n_overlay_lower > 0) {
 		/* In this mount namespace only: it goes away with the container, nothing to unmount on the host. */
 		int r = rt_overlay_mount(s->overlay_lower, s->n_overlay_lower, s->overlay_upper, s->overlay_work, root, err);

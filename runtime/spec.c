@@ -60,6 +60,7 @@ void rt_spec_free(rt_spec_t *s)
 		free(s->namespaces[i].path);
 	free(s->namespaces);
 	free(s->cgroups_path);
+	free(s->rootfs_propagation);
 	free(s->resources.cpuset_cpus);
 	free(s->resources.cpuset_mems);
 	for (size_t i = 0; i < s->n_sysctl; i++) {
@@ -449,6 +450,7 @@ int rt_spec_parse(const char *json, rt_spec_t **ret, crl_error_t *err)
 			goto out;
 	}
 	if ((r = get_str(linux_, "cgroupsPath", "linux", false, &s->cgroups_path, err)) < 0 ||
+	    (r = get_str(linux_, "rootfsPropagation", "linux", false, &s->rootfs_propagation, err)) < 0 ||
 	    (r = get_strv(linux_, "maskedPaths", "linux", &s->masked_paths, err)) < 0 ||
 	    (r = get_strv(linux_, "readonlyPaths", "linux", &s->readonly_paths, err)) < 0)
 		goto out;

@@ -90,6 +90,7 @@ typedef struct rt_spec {
 	rt_namespace_t *namespaces;
 	size_t n_namespaces;
 	char *cgroups_path;
+	char *rootfs_propagation; /* linux.rootfsPropagation; NULL: rslave */
 	rt_resources_t resources;
 	rt_kv_t *sysctl;
 	size_t n_sysctl;

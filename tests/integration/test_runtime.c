@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -148,6 +149,16 @@ static int teardown(void **state_)
 	}
 	if (d)
 		closedir(d);
+	/* Mounts a failed test left under our directory (deepest last in mountinfo order: detach is lazy). */
+	FILE *mi = fopen("/proc/self/mountinfo", "re");
+	char line[4096];
+	while (mi && fgets(line, sizeof(line), mi)) {
+		char mp[4096];
+		if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) == 1 && strncmp(mp, dir, strlen(dir)) == 0)
+			umount2(mp, MNT_DETACH);
+	}
+	if (mi)
+		fclose(mi);
 	crl_error_t err = CRL_ERROR_INIT;
 	crl_fs_rm_rf(dir, &err);
 	crl_error_clear(&err);
@@ -589,6 +600,47 @@ static void test_exec_update_stats(void **state_)
 	free(out);
 }
 
+static void test_mount_propagation(void **state_)
+{
+	(void)state_;
+	char src[256], cmd[2048], b[256], pidf[256], *out = NULL;
+	snprintf(src, sizeof(src), "%s/shared-src", dir);
+	snprintf(cmd, sizeof(cmd), "set -e; mkdir -p %s; mount -t tmpfs crl-prop %s; mount --make-shared %s; mkdir %s/sub", src, src, src, src);
+	assert_int_equal(system(cmd), 0);
+	/* Two binds of the same shared source: rslave receives later host mounts, rprivate does not. */
+	char mounts[1024];
+	snprintf(mounts, sizeof(mounts),
+		 ",{\"destination\":\"/slave\",\"type\":\"bind\",\"source\":\"%s\",\"options\":[\"rbind\",\"rslave\"]}"
+		 ",{\"destination\":\"/private\",\"type\":\"bind\",\"source\":\"%s\",\"options\":[\"rbind\",\"rprivate\"]}",
+		 src, src);
+	snprintf(b, sizeof(b), "%s/b-prop", dir);
+	snprintf(pidf, sizeof(pidf), "%s/prop.pid", dir);
+	bundle_opts_t o = { .script = "exec sleep 60", .mounts = mounts };
+	make_bundle(b, &o);
+	const char *create[] = { runtime_bin(), "--root", state, "create", "--bundle", b, "prop", NULL };
+	const char *start[] = { runtime_bin(), "--root", state, "start", "prop", NULL };
+	assert_int_equal(rt(create, &out), 0);
+	free(out);
+	assert_int_equal(rt(start, &out), 0);
+	free(out);
+	snprintf(cmd, sizeof(cmd), "mount -t tmpfs crl-prop-late %s/sub && echo late > %s/sub/marker", src, src);
+	assert_int_equal(system(cmd), 0);
+	const char *ex[] = { runtime_bin(), "--root", state, "exec", "prop", "sh", "-c",
+			     "cat /slave/sub/marker 2>/dev/null || echo slave-missing; cat /private/sub/marker 2>/dev/null || echo private-missing; "
+			     "mount -t tmpfs x /slave 2>/dev/null; true", NULL };
+	assert_int_equal(rt(ex, &out), 0);
+	expect(out, "late\nprivate-missing\n");
+	free(out);
+	const char *del[] = { runtime_bin(), "--root", state, "delete", "--force", "prop", NULL };
+	assert_int_equal(rt(del, &out), 0);
+	free(out);
+	snprintf(cmd, sizeof(cmd), "umount %s/sub; umount %s", src, src);
+	assert_int_equal(system(cmd), 0);
+	/* Nothing the container did reached the host. */
+	snprintf(cmd, sizeof(cmd), "grep -q '%s' /proc/self/mountinfo", src);
+	assert_int_not_equal(system(cmd), 0);
+}
+
 static void test_bad_specs(void **state_)
 {
 	(void)state_;
@@ -631,6 +683,7 @@ int main(void)
 		cmocka_unit_test(test_escapes),
 		cmocka_unit_test(test_overlay_rootfs),
 		cmocka_unit_test(test_exec_update_stats),
+		cmocka_unit_test(test_mount_propagation),
 		cmocka_unit_test(test_bad_specs),
 	};
 	return cmocka_run_group_tests_name("runtime", tests, setup, teardown);
