@@ -309,6 +309,12 @@ static int init_main(init_args_t *a)
 	if (recv(a->sync, go, sizeof(go), 0) != 2 || memcmp(go, "go", 2) != 0)
 		_exit(1);
 	prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+	const rt_namespace_t *userns = rt_spec_namespace(s, CLONE_NEWUSER);
+	if (userns && !userns->path && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)) {
+		/* Our host ids are not mapped here: become the namespace's root, now that the maps exist. */
+		crl_error_set_errno(&err, errno, "become root of the new user namespace");
+		child_fail(a->sync, &err);
+	}
 	if (setsid() < 0 && errno != EPERM)
 		child_fail(a->sync, &err);
 	if (join_namespaces(s, &err) < 0 || rt_rootfs_setup(s, a->root, a->cgroup, &err) < 0)
@@ -360,6 +366,40 @@ static int clone_flags(const rt_spec_t *s)
 		if (!s->namespaces[i].path)
 			flags |= s->namespaces[i].type;
 	return flags;
+}
+
+static int write_map(pid_t pid, const char *file, const rt_idmap_t *m, size_t n, crl_error_t *err)
+{
+	char path[64], buf[8192];
+	size_t o = 0;
+	for (size_t i = 0; i < n && o < sizeof(buf) - 40; i++)
+		o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%u %u %u\n", m[i].container_id, m[i].host_id, m[i].size);
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, buf, o) != (ssize_t)o)
+		return crl_error_set_errno(err, errno, "write %s", path);
+	return 0;
+}
+
+/* A new user namespace gets its mappings from us (we are outside it, with the privilege to write them). */
+static int write_idmaps(pid_t pid, const rt_spec_t *s, crl_error_t *err)
+{
+	const rt_namespace_t *ns = rt_spec_namespace(s, CLONE_NEWUSER);
+	if (!ns || ns->path)
+		return 0;
+	int r = write_map(pid, "uid_map", s->uid_mappings, s->n_uid_mappings, err);
+	if (r == 0)
+		r = write_map(pid, "gid_map", s->gid_mappings, s->n_gid_mappings, err);
+	return r;
+}
+
+/* The host id that container id 0 maps to (itself without a user namespace). */
+static uint32_t host_root(const rt_idmap_t *m, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (m[i].container_id == 0)
+			return m[i].host_id;
+	return 0;
 }
 
 static void now_rfc3339(char *buf, size_t n)
@@ -448,6 +488,15 @@ int rt_create(const char *state_root, const char *id, const char *bundle, const 
 	sv[1] = -1;
 	if ((r = rt_cgroup_add(cg, pid, err)) < 0)
 		goto fail;
+	if ((r = write_idmaps(pid, spec, err)) < 0)
+		goto fail;
+	/* The init reopens the fifo as the container's root, which may be another uid outside. */
+	if (rt_spec_namespace(spec, CLONE_NEWUSER) &&
+	    fchownat(fifo, "", host_root(spec->uid_mappings, spec->n_uid_mappings),
+		     host_root(spec->gid_mappings, spec->n_gid_mappings), AT_EMPTY_PATH) < 0) {
+		r = crl_error_set_errno(err, errno, "hand the exec fifo to the container's root");
+		goto fail;
+	}
 	if (send(sv[0], "go", 2, MSG_NOSIGNAL) != 2) {
 		r = crl_error_set_errno(err, errno, "start the container init");
 		goto fail;

@@ -231,7 +231,7 @@ static int do_mount(int rootfd, const rt_mount_t *m, const char *cgroup_path, cr
 	return 0;
 }
 
-static int default_devices(int rootfd, crl_error_t *err)
+static int default_devices(int rootfd, bool userns, crl_error_t *err)
 {
 	static const struct {
 		const char *name;
@@ -245,6 +245,21 @@ static int default_devices(int rootfd, crl_error_t *err)
 	if (dev < 0)
 		return dev;
 	for (size_t i = 0; i < CRL_ARRAY_SIZE(devs); i++) {
+		if (userns) {
+			/* mknod is not allowed in a user namespace: bind the host's node onto an empty file. */
+			int f = openat(dev, devs[i].name, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0666);
+			if (f < 0)
+				return crl_error_set_errno(err, errno, "create /dev/%s", devs[i].name);
+			char tp[64], src[64];
+			fd_path(f, tp, sizeof(tp));
+			snprintf(src, sizeof(src), "/dev/%s", devs[i].name);
+			int mr = mount(src, tp, NULL, MS_BIND, NULL);
+			int e = errno;
+			close(f);
+			if (mr < 0)
+				return crl_error_set_errno(err, e, "bind /dev/%s", devs[i].name);
+			continue;
+		}
 		if (mknodat(dev, devs[i].name, S_IFCHR | 0666, makedev(devs[i].maj, devs[i].min)) < 0 && errno != EEXIST)
 			return crl_error_set_errno(err, errno, "create /dev/%s", devs[i].name);
 		char p[64];
@@ -353,7 +368,7 @@ int rt_rootfs_setup(const rt_spec_t *s, const char *root, const char *cgroup_pat
 			dev_tmpfs = true;
 	}
 	if (dev_tmpfs) {
-		int r = default_devices(rootfd, err);
+		int r = default_devices(rootfd, rt_spec_namespace(s, CLONE_NEWUSER) != NULL, err);
 		if (r < 0)
 			return r;
 	}

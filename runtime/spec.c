@@ -61,6 +61,8 @@ void rt_spec_free(rt_spec_t *s)
 	free(s->namespaces);
 	free(s->cgroups_path);
 	free(s->rootfs_propagation);
+	free(s->uid_mappings);
+	free(s->gid_mappings);
 	free(s->resources.cpuset_cpus);
 	free(s->resources.cpuset_mems);
 	for (size_t i = 0; i < s->n_sysctl; i++) {
@@ -245,6 +247,31 @@ static int ns_type(const char *t)
 	for (size_t i = 0; t && i < CRL_ARRAY_SIZE(map); i++)
 		if (strcmp(t, map[i].name) == 0)
 			return map[i].flag;
+	return 0;
+}
+
+static int parse_idmaps(jv *list, const char *what, rt_idmap_t **ret, size_t *ret_n, crl_error_t *err)
+{
+	size_t n = crl_json_array_len(list);
+	if (n > 340)
+		return crl_error_set(err, EINVAL, "config.json: linux.%s has more than 340 entries", what);
+	rt_idmap_t *m = calloc(n ? n : 1, sizeof(*m));
+	if (!m)
+		return crl_error_set(err, ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		jv *e = crl_json_array_at(list, i);
+		int64_t c = -1, h = -1, sz = -1;
+		crl_json_get_int(crl_json_get(e, "containerID"), &c);
+		crl_json_get_int(crl_json_get(e, "hostID"), &h);
+		crl_json_get_int(crl_json_get(e, "size"), &sz);
+		if (c < 0 || h < 0 || sz <= 0 || c > 0xFFFFFFFFLL || h > 0xFFFFFFFFLL || sz > 0xFFFFFFFFLL) {
+			free(m);
+			return crl_error_set(err, EINVAL, "config.json: linux.%s[%zu] needs containerID, hostID and a positive size", what, i);
+		}
+		m[i] = (rt_idmap_t){ (uint32_t)c, (uint32_t)h, (uint32_t)sz };
+	}
+	*ret = m;
+	*ret_n = n;
 	return 0;
 }
 
@@ -465,6 +492,14 @@ int rt_spec_parse(const char *json, rt_spec_t **ret, crl_error_t *err)
 	    (r = get_str(cpu, "mems", "linux.resources.cpu", false, &s->resources.cpuset_mems, err)) < 0 ||
 	    (r = get_int(pids, "limit", "linux.resources.pids", &s->resources.pids_limit, err)) < 0)
 		goto out;
+	if ((r = parse_idmaps(crl_json_get(linux_, "uidMappings"), "uidMappings", &s->uid_mappings, &s->n_uid_mappings, err)) < 0 ||
+	    (r = parse_idmaps(crl_json_get(linux_, "gidMappings"), "gidMappings", &s->gid_mappings, &s->n_gid_mappings, err)) < 0)
+		goto out;
+	const rt_namespace_t *userns = rt_spec_namespace(s, CLONE_NEWUSER);
+	if (userns && !userns->path && (!s->n_uid_mappings || !s->n_gid_mappings)) {
+		r = crl_error_set(err, EINVAL, "config.json: a new user namespace needs linux.uidMappings and linux.gidMappings");
+		goto out;
+	}
 	jv *sysctl = crl_json_get(linux_, "sysctl");
 	if (crl_json_is_object(sysctl)) {
 		size_t n = crl_json_object_len(sysctl);

@@ -53,6 +53,10 @@ typedef struct rt_seccomp {
 	size_t n_rules;
 } rt_seccomp_t;
 
+typedef struct rt_idmap {
+	uint32_t container_id, host_id, size;
+} rt_idmap_t;
+
 typedef struct rt_kv {
 	char *key;
 	char *value;
@@ -91,6 +95,8 @@ typedef struct rt_spec {
 	size_t n_namespaces;
 	char *cgroups_path;
 	char *rootfs_propagation; /* linux.rootfsPropagation; NULL: rslave */
+	rt_idmap_t *uid_mappings, *gid_mappings; /* with a user namespace */
+	size_t n_uid_mappings, n_gid_mappings;
 	rt_resources_t resources;
 	rt_kv_t *sysctl;
 	size_t n_sysctl;

@@ -123,6 +123,8 @@ static int setup(void **state_)
 	snprintf(dir, sizeof(dir), "/tmp/crl-rt-XXXXXX");
 	if (!mkdtemp(dir))
 		return -1;
+	/* A user namespace's root (another uid outside) must reach the rootfs, as with runc. */
+	chmod(dir, 0755);
 	snprintf(rootfs, sizeof(rootfs), "%s/rootfs", dir);
 	snprintf(state, sizeof(state), "%s/state", dir);
 	char cmd[2048];
@@ -641,6 +643,32 @@ static void test_mount_propagation(void **state_)
 	assert_int_not_equal(system(cmd), 0);
 }
 
+static void test_user_namespace(void **state_)
+{
+	(void)state_;
+	char *out = NULL;
+	bundle_opts_t o = { .script = "id; cat /proc/self/uid_map /proc/self/gid_map | tr -s ' ' | sed 's/^ //'; "
+				      "echo x > /tmp/f && stat -c '%u:%g' /tmp/f; stat -c '%u' /bin/busybox; ls /dev/null",
+			    .mounts = ",{\"destination\":\"/tmp\",\"type\":\"tmpfs\",\"source\":\"tmpfs\"}",
+			    .namespaces = "[{\"type\":\"pid\"},{\"type\":\"network\"},{\"type\":\"ipc\"},{\"type\":\"uts\"},"
+					  "{\"type\":\"mount\"},{\"type\":\"user\"}]",
+			    .linux_ = "\"uidMappings\":[{\"containerID\":0,\"hostID\":100000,\"size\":65536}],"
+				      "\"gidMappings\":[{\"containerID\":0,\"hostID\":100000,\"size\":65536}]" };
+	int rc = run_bundle("userns", &o, &out);
+	if (rc != 0)
+		fail_msg("user namespace container failed (%d): %s", rc, out);
+	/* Root inside, 100000 outside; the host's root-owned files are nobody's here. */
+	expect(out, "uid=0(root) gid=0");
+	expect(out, "0 100000 65536\n0 100000 65536\n");
+	expect(out, "0:0\n65534\n/dev/null");
+	free(out);
+	bundle_opts_t bad = { .script = "true",
+			      .namespaces = "[{\"type\":\"pid\"},{\"type\":\"mount\"},{\"type\":\"user\"}]" };
+	assert_int_equal(run_bundle("usernomap", &bad, &out), 1);
+	expect(out, "needs linux.uidMappings");
+	free(out);
+}
+
 static void test_bad_specs(void **state_)
 {
 	(void)state_;
@@ -684,6 +712,7 @@ int main(void)
 		cmocka_unit_test(test_overlay_rootfs),
 		cmocka_unit_test(test_exec_update_stats),
 		cmocka_unit_test(test_mount_propagation),
+		cmocka_unit_test(test_user_namespace),
 		cmocka_unit_test(test_bad_specs),
 	};
 	return cmocka_run_group_tests_name("runtime", tests, setup, teardown);
