@@ -161,7 +161,8 @@ static int add_rule(rt_seccomp_t *sc, const char *name, uint32_t action, const r
 		free(r->args);
 		return -ENOMEM;
 	}
-	memcpy(r->args, args, n_args * sizeof(*args));
+	if (n_args)
+		memcpy(r->args, args, n_args * sizeof(*args));
 	r->n_args = n_args;
 	r->action = action;
 	sc->n_rules++;
