@@ -33,6 +33,90 @@ void rt_cgroup_free(rt_cgroup_t *cg)
 	free(cg);
 }
 
+/* The cgroup v2 hierarchy: /sys/fs/cgroup itself (unified mode) or /sys/fs/cgroup/unified (hybrid); NULL. */
+static const char *v2_root(void)
+{
+	if (access(CG_ROOT "/cgroup.controllers", F_OK) == 0)
+		return CG_ROOT;
+	if (access(CG_ROOT "/unified/cgroup.controllers", F_OK) == 0)
+		return CG_ROOT "/unified";
+	return NULL;
+}
+
+static bool v2_has(const char *ctrl)
+{
+	const char *root = v2_root();
+	char p[128], buf[512];
+	if (!root)
+		return false;
+	snprintf(p, sizeof(p), "%s/cgroup.controllers", root);
+	int fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	size_t l = strlen(ctrl);
+	for (char *t = buf; (t = strstr(t, ctrl)); t += l)
+		if ((t == buf || t[-1] == ' ') && (t[l] == ' ' || t[l] == '\n' || t[l] == '\0'))
+			return true;
+	return false;
+}
+
+static int v2_write(const char *path, const char *file, const char *value, crl_error_t *err)
+{
+	char p[4096];
+	snprintf(p, sizeof(p), "%s%s/%s", v2_root(), path, file);
+	_cleanup_close_ int fd = open(p, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return crl_error_set_errno(err, errno, "open %s", p);
+	if (write(fd, value, strlen(value)) < 0)
+		return crl_error_set_errno(err, errno, "write '%s' to %s", value, p);
+	return 0;
+}
+
+static int v2_write_int(const char *path, const char *file, int64_t v, crl_error_t *err)
+{
+	char b[32];
+	snprintf(b, sizeof(b), "%lld", (long long)v);
+	return v2_write(path, file, b, err);
+}
+
+/* Creates path in the v2 hierarchy, enabling every available controller down its ancestors. */
+static int v2_create(const char *path, crl_error_t *err)
+{
+	const char *root = v2_root();
+	char ctrls[512] = "", buf[4096];
+	snprintf(buf, sizeof(buf), "%s/cgroup.controllers", root);
+	int fd = open(buf, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, ctrls, sizeof(ctrls) - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	ctrls[n > 0 ? n : 0] = '\0';
+	char enable[600] = "";
+	size_t o = 0;
+	for (char *save = NULL, *t = strtok_r(ctrls, " \n", &save); t; t = strtok_r(NULL, " \n", &save))
+		o += (size_t)snprintf(enable + o, sizeof(enable) - o, "%s+%s", o ? " " : "", t);
+	char cur[4096] = "";
+	for (const char *p = path; *p;) {
+		const char *next = strchr(p + 1, '/');
+		size_t len = next ? (size_t)(next - path) : strlen(path);
+		/* Enable in the parent before making the child. */
+		if (enable[0])
+			v2_write(cur, "cgroup.subtree_control", enable, err), crl_error_clear(err);
+		snprintf(cur, sizeof(cur), "%.*s", (int)len, path);
+		snprintf(buf, sizeof(buf), "%s%s", root, cur);
+		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+			return crl_error_set_errno(err, errno, "create cgroup %s", buf);
+		if (!next)
+			break;
+		p = next;
+	}
+	return 0;
+}
+
 static bool have(const char *ctrl)
 {
 	char p[128];
@@ -130,6 +214,59 @@ static int devices_allowlist(const char *path, crl_error_t *err)
 	return r;
 }
 
+/* Resources whose v1 controller this machine lacks go to the v2 hierarchy. */
+static int apply_v2(const rt_resources_t *res, const char *path, crl_error_t *err)
+{
+	int r = 0;
+	if (!have("memory") && v2_has("memory")) {
+		if (res->memory_limit > 0)
+			r = v2_write_int(path, "memory.max", res->memory_limit, err);
+		/* OCI swap is memory + swap; v2 counts swap alone. */
+		if (r == 0 && res->memory_swap > 0 && res->memory_limit > 0 && res->memory_swap >= res->memory_limit)
+			r = v2_write_int(path, "memory.swap.max", res->memory_swap - res->memory_limit, err);
+	}
+	if (r == 0 && !have("cpu") && v2_has("cpu")) {
+		if (res->cpu_shares > 0)
+			r = v2_write_int(path, "cpu.weight", 1 + ((res->cpu_shares - 2) * 9999) / 262142, err);
+		if (r == 0 && (res->cpu_quota != -1 || res->cpu_period > 0)) {
+			char b[64];
+			long long period = res->cpu_period > 0 ? res->cpu_period : 100000;
+			if (res->cpu_quota > 0)
+				snprintf(b, sizeof(b), "%lld %lld", (long long)res->cpu_quota, period);
+			else
+				snprintf(b, sizeof(b), "max %lld", period);
+			r = v2_write(path, "cpu.max", b, err);
+		}
+	}
+	if (r == 0 && !have("cpuset") && v2_has("cpuset")) {
+		if (res->cpuset_cpus && *res->cpuset_cpus)
+			r = v2_write(path, "cpuset.cpus", res->cpuset_cpus, err);
+		if (r == 0 && res->cpuset_mems && *res->cpuset_mems)
+			r = v2_write(path, "cpuset.mems", res->cpuset_mems, err);
+	}
+	if (r == 0 && !have("pids") && v2_has("pids") && res->pids_limit > 0)
+		r = v2_write_int(path, "pids.max", res->pids_limit, err);
+	for (size_t i = 0; r == 0 && i < res->n_hugepages; i++) {
+		char f[64];
+		if (have("hugetlb")) {
+			snprintf(f, sizeof(f), "hugetlb.%s.limit_in_bytes", res->hugepages[i].page_size);
+			r = write_int("hugetlb", path, f, (int64_t)res->hugepages[i].limit, err);
+		} else if (v2_has("hugetlb")) {
+			snprintf(f, sizeof(f), "hugetlb.%s.max", res->hugepages[i].page_size);
+			r = v2_write_int(path, f, (int64_t)res->hugepages[i].limit, err);
+		} else {
+			r = crl_error_set(err, EOPNOTSUPP, "hugepage limits: no hugetlb controller on this machine");
+		}
+	}
+	for (size_t i = 0; r == 0 && i < res->n_unified; i++) {
+		if (!v2_root())
+			r = crl_error_set(err, EOPNOTSUPP, "linux.resources.unified needs a cgroup v2 hierarchy");
+		else
+			r = v2_write(path, res->unified[i].key, res->unified[i].value, err);
+	}
+	return r;
+}
+
 static int apply_resources(const rt_resources_t *res, const char *path, crl_error_t *err)
 {
 	int r = 0;
@@ -155,6 +292,8 @@ static int apply_resources(const rt_resources_t *res, const char *path, crl_erro
 		r = write_file("cpuset", path, "cpuset.mems", res->cpuset_mems, err);
 	if (r == 0 && have("pids") && res->pids_limit > 0)
 		r = write_int("pids", path, "pids.max", res->pids_limit, err);
+	if (r == 0 && v2_root())
+		r = apply_v2(res, path, err);
 	return r;
 }
 
@@ -246,12 +385,22 @@ int rt_cgroup_create(const rt_spec_t *s, const char *id, rt_cgroup_t **ret, crl_
 		snprintf(path, sizeof(path), "/crio-lite/%s", id);
 	if (!path_ok(path))
 		return crl_error_set(err, EINVAL, "linux.cgroupsPath '%s' is not a clean path", s->cgroups_path);
+	/* Without the v1 devices controller (a pure v2 machine) devices would need an eBPF program, which is not
+	 * written yet: refuse rather than leave devices open. */
+	if (!have("devices"))
+		return crl_error_set(err, EOPNOTSUPP, "no cgroup v1 devices controller: device restriction on cgroup v2 "
+						      "(eBPF) is not implemented yet");
 	for (size_t i = 0; i < CRL_ARRAY_SIZE(controllers); i++) {
 		if (!have(controllers[i]))
 			continue;
 		char p[1200];
 		snprintf(p, sizeof(p), CG_ROOT "/%s%s", controllers[i], path);
 		int r = crl_fs_mkdir_p(p, 0755, err);
+		if (r < 0)
+			return r;
+	}
+	if (v2_root()) {
+		int r = v2_create(path, err);
 		if (r < 0)
 			return r;
 	}
@@ -279,12 +428,20 @@ int rt_cgroup_add(rt_cgroup_t *cg, pid_t pid, crl_error_t *err)
 		if (r < 0)
 			return r;
 	}
+	if (v2_root())
+		return v2_write_int(cg->path, "cgroup.procs", pid, err);
 	return 0;
 }
 
 int rt_cgroup_destroy(rt_cgroup_t *cg, crl_error_t *err)
 {
 	int ret = 0;
+	if (v2_root()) {
+		char p[1200];
+		snprintf(p, sizeof(p), "%s%s", v2_root(), cg->path);
+		if (rmdir(p) < 0 && errno != ENOENT)
+			ret = crl_error_set_errno(err, errno, "remove cgroup %s", p);
+	}
 	for (size_t i = 0; i < CRL_ARRAY_SIZE(controllers); i++) {
 		char p[1200];
 		snprintf(p, sizeof(p), CG_ROOT "/%s%s", controllers[i], cg->path);

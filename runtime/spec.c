@@ -65,6 +65,14 @@ void rt_spec_free(rt_spec_t *s)
 	free(s->gid_mappings);
 	free(s->resources.cpuset_cpus);
 	free(s->resources.cpuset_mems);
+	for (size_t i = 0; i < s->resources.n_hugepages; i++)
+		free(s->resources.hugepages[i].page_size);
+	free(s->resources.hugepages);
+	for (size_t i = 0; i < s->resources.n_unified; i++) {
+		free(s->resources.unified[i].key);
+		free(s->resources.unified[i].value);
+	}
+	free(s->resources.unified);
 	for (size_t i = 0; i < s->n_sysctl; i++) {
 		free(s->sysctl[i].key);
 		free(s->sysctl[i].value);
@@ -374,7 +382,7 @@ int rt_spec_parse(const char *json, rt_spec_t **ret, crl_error_t *err)
 		return crl_error_set(err, ENOMEM, "out of memory");
 	}
 	s->umask = -1;
-	s->resources = (rt_resources_t){ -1, -1, -1, -1, -1, NULL, NULL, -1 };
+	s->resources = (rt_resources_t){ -1, -1, -1, -1, -1, NULL, NULL, -1, NULL, 0, NULL, 0 };
 	jv *root = crl_json_get(doc, "root");
 	jv *proc = crl_json_get(doc, "process");
 	jv *user = crl_json_get(proc, "user");
@@ -499,6 +507,36 @@ int rt_spec_parse(const char *json, rt_spec_t **ret, crl_error_t *err)
 	if (userns && !userns->path && (!s->n_uid_mappings || !s->n_gid_mappings)) {
 		r = crl_error_set(err, EINVAL, "config.json: a new user namespace needs linux.uidMappings and linux.gidMappings");
 		goto out;
+	}
+	jv *hp = crl_json_get(res, "hugepageLimits");
+	size_t nhp = crl_json_array_len(hp);
+	s->resources.hugepages = calloc(nhp ? nhp : 1, sizeof(*s->resources.hugepages));
+	for (size_t i = 0; s->resources.hugepages && i < nhp; i++) {
+		jv *e = crl_json_array_at(hp, i);
+		const char *ps = crl_json_get_string(crl_json_get(e, "pageSize"));
+		int64_t lim = -1;
+		crl_json_get_int(crl_json_get(e, "limit"), &lim);
+		if (!ps || !*ps || strchr(ps, '/') || strchr(ps, '.') || strlen(ps) > 16 || lim < 0) {
+			r = crl_error_set(err, EINVAL, "config.json: linux.resources.hugepageLimits[%zu] needs a pageSize and a limit", i);
+			goto out;
+		}
+		s->resources.hugepages[i] = (rt_hugepage_limit_t){ strdup(ps), (uint64_t)lim };
+		s->resources.n_hugepages++;
+	}
+	jv *uni = crl_json_get(res, "unified");
+	size_t nu = crl_json_object_len(uni);
+	s->resources.unified = calloc(nu ? nu : 1, sizeof(*s->resources.unified));
+	for (size_t i = 0; s->resources.unified && i < nu; i++) {
+		const char *k = crl_json_object_key(uni, i);
+		const char *val = crl_json_get_string(crl_json_object_value(uni, i));
+		/* A file of the container's own cgroup: a plain "controller.knob" name. */
+		if (!val || !k || !*k || strchr(k, '/') || strstr(k, "..") || !strchr(k, '.') || strncmp(k, "cgroup.", 7) == 0) {
+			r = crl_error_set(err, EINVAL, "config.json: linux.resources.unified.%s: not a controller file or not a string", k ? k : "");
+			goto out;
+		}
+		s->resources.unified[i].key = strdup(k);
+		s->resources.unified[i].value = strdup(val);
+		s->resources.n_unified++;
 	}
 	jv *sysctl = crl_json_get(linux_, "sysctl");
 	if (crl_json_is_object(sysctl)) {

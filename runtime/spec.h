@@ -57,16 +57,26 @@ typedef struct rt_idmap {
 	uint32_t container_id, host_id, size;
 } rt_idmap_t;
 
+struct rt_kv;
 typedef struct rt_kv {
 	char *key;
 	char *value;
 } rt_kv_t;
+
+typedef struct rt_hugepage_limit {
+	char *page_size; /* "2MB", "1GB" */
+	uint64_t limit;
+} rt_hugepage_limit_t;
 
 typedef struct rt_resources {
 	int64_t memory_limit, memory_swap;     /* -1: unset */
 	int64_t cpu_shares, cpu_quota, cpu_period;
 	char *cpuset_cpus, *cpuset_mems;
 	int64_t pids_limit;
+	rt_hugepage_limit_t *hugepages;
+	size_t n_hugepages;
+	struct rt_kv *unified; /* cgroup v2 files and values, written as they are */
+	size_t n_unified;
 } rt_resources_t;
 
 typedef struct rt_spec {

@@ -202,8 +202,8 @@ static int teardown(void **st)
 	crl_error_t err = CRL_ERROR_INIT;
 	crl_fs_rm_rf(dir, &err);
 	crl_error_clear(&err);
-	const char *ctrls[] = { "cpu", "cpuacct", "cpuset", "memory", "pids", "blkio", "devices", "freezer" };
-	for (size_t i = 0; i < 8; i++) {
+	const char *ctrls[] = { "cpu", "cpuacct", "cpuset", "memory", "pids", "blkio", "devices", "freezer", "unified" };
+	for (size_t i = 0; i < 9; i++) {
 		char p[128];
 		snprintf(p, sizeof(p), "/sys/fs/cgroup/%s/crio-lite", ctrls[i]);
 		rmdir(p);

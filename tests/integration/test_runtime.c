@@ -165,8 +165,8 @@ static int teardown(void **state_)
 	crl_fs_rm_rf(dir, &err);
 	crl_error_clear(&err);
 	/* The parent cgroup the runtime made for its containers, now empty. */
-	const char *ctrls[] = { "cpu", "cpuacct", "cpuset", "memory", "pids", "blkio", "devices", "freezer" };
-	for (size_t i = 0; i < 8; i++) {
+	const char *ctrls[] = { "cpu", "cpuacct", "cpuset", "memory", "pids", "blkio", "devices", "freezer", "unified" };
+	for (size_t i = 0; i < 9; i++) {
 		char p[128];
 		snprintf(p, sizeof(p), "/sys/fs/cgroup/%s/crio-lite", ctrls[i]);
 		rmdir(p);
@@ -332,6 +332,28 @@ static void test_cgroup_limits(void **state_)
 	free(out);
 	/* The cgroup is gone after run. */
 	assert_int_equal(access("/sys/fs/cgroup/memory/crio-lite/cgroup", F_OK), -1);
+}
+
+static void test_cgroup_v2_hugetlb(void **state_)
+{
+	(void)state_;
+	if (access("/sys/fs/cgroup/unified/cgroup.controllers", F_OK) != 0 && access("/sys/fs/cgroup/cgroup.controllers", F_OK) != 0)
+		skip();
+	char *out = NULL;
+	/* On this hybrid machine hugetlb lives only in the v2 hierarchy: limits and the unified map go there. */
+	bundle_opts_t o = { .script = "cat /sys/fs/cgroup/unified/hugetlb.2MB.max /sys/fs/cgroup/unified/hugetlb.1GB.max",
+			    .linux_ = "\"resources\":{\"hugepageLimits\":[{\"pageSize\":\"2MB\",\"limit\":4194304}],"
+				      "\"unified\":{\"hugetlb.1GB.max\":\"0\"}}" };
+	int rc = run_bundle("hugetlb", &o, &out);
+	if (rc != 0)
+		fail_msg("%s", out);
+	expect(out, "4194304\n0\n");
+	free(out);
+	bundle_opts_t bad = { .script = "true", .linux_ = "\"resources\":{\"unified\":{\"../escape\":\"1\"}}" };
+	assert_int_equal(run_bundle("badunified", &bad, &out), 1);
+	expect(out, "not a controller file");
+	free(out);
+	assert_int_equal(access("/sys/fs/cgroup/unified/crio-lite/hugetlb", F_OK), -1);
 }
 
 static void test_exit_codes_and_kill(void **state_)
@@ -705,6 +727,7 @@ int main(void)
 		cmocka_unit_test(test_seccomp),
 		cmocka_unit_test(test_seccomp_runtime_default),
 		cmocka_unit_test(test_cgroup_limits),
+		cmocka_unit_test(test_cgroup_v2_hugetlb),
 		cmocka_unit_test(test_exit_codes_and_kill),
 		cmocka_unit_test(test_lifecycle),
 		cmocka_unit_test(test_join_namespaces),
