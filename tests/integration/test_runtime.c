@@ -601,13 +601,14 @@ static void test_exec_update_stats(void **state_)
 	free(out);
 	assert_int_not_equal(hr, 0);
 	const char *stats[] = { runtime_bin(), "--root", state, "events", "--stats", "svc", NULL };
-	/* The rest of the killed pipeline may take a moment to exit. */
-	for (int i = 0; i < 100; i++) {
+	/* The rest of the killed pipeline may take a moment to exit (longer under sanitizers). */
+	out = NULL;
+	for (int i = 0; i < 300; i++) {
+		free(out);
+		out = NULL;
 		assert_int_equal(rt(stats, &out), 0);
 		if (strstr(out, "\"current\":1,"))
 			break;
-		free(out);
-		out = NULL;
 		usleep(50000);
 	}
 	expect(out, "\"limit\":33554432");
