@@ -12,8 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -317,6 +319,11 @@ static int init_main(init_args_t *a)
 	}
 	if (setsid() < 0 && errno != EPERM)
 		child_fail(a->sync, &err);
+	/* A pty as stdin becomes the session's controlling terminal (job control, SIGWINCH). */
+	if (isatty(STDIN_FILENO) && ioctl(STDIN_FILENO, TIOCSCTTY, 0) < 0) {
+		crl_error_set_errno(&err, errno, "make the terminal controlling");
+		child_fail(a->sync, &err);
+	}
 	if (join_namespaces(s, &err) < 0 || rt_rootfs_setup(s, a->root, a->cgroup, &err) < 0)
 		child_fail(a->sync, &err);
 	bool clamped = false;
@@ -330,9 +337,40 @@ static int init_main(init_args_t *a)
 	}
 	char fifo_path[64];
 	snprintf(fifo_path, sizeof(fifo_path), "/proc/self/fd/%d", a->fifo);
+	int master = -1;
+	if (a->opts && a->opts->terminal) {
+		char name[64];
+		int slave = -1;
+		master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+		if (master < 0 || grantpt(master) < 0 || unlockpt(master) < 0 || ptsname_r(master, name, sizeof(name)) ||
+		    (slave = open(name, O_RDWR | O_CLOEXEC)) < 0 || dup2(slave, 0) < 0 || dup2(slave, 1) < 0 ||
+		    dup2(slave, 2) < 0 || ioctl(0, TIOCSCTTY, 0) < 0) {
+			crl_error_set_errno(&err, errno, "make the container's terminal (is /dev/pts a devpts with ptmx?)");
+			child_fail(a->sync, &err);
+		}
+		close(slave);
+	}
 	const char *ok = clamped ? "ok:oom_score_adj clamped" : "ok";
-	if (send(a->sync, ok, strlen(ok), MSG_NOSIGNAL) < 0)
+	struct iovec iov = { (void *)ok, strlen(ok) };
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	if (master >= 0) {
+		/* The master goes to our creator, which owns the terminal from now on. */
+		mh.msg_control = u.buf;
+		mh.msg_controllen = sizeof(u.buf);
+		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &master, sizeof(int));
+	}
+	if (sendmsg(a->sync, &mh, MSG_NOSIGNAL) < 0)
 		_exit(1);
+	if (master >= 0)
+		close(master);
 	close(a->sync);
 	/* Created. Blocks until `start` opens the fifo for reading. */
 	int w = open(fifo_path, O_WRONLY | O_CLOEXEC);
@@ -502,15 +540,38 @@ int rt_create(const char *state_root, const char *id, const char *bundle, const 
 		goto fail;
 	}
 	char msg[2100];
-	ssize_t n = recv(sv[0], msg, sizeof(msg) - 1, 0);
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} cu;
+	struct iovec iov = { msg, sizeof(msg) - 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cu.buf, .msg_controllen = sizeof(cu.buf) };
+	ssize_t n = recvmsg(sv[0], &mh, MSG_CMSG_CLOEXEC);
+	int master = -1;
+	for (struct cmsghdr *cm = n > 0 ? CMSG_FIRSTHDR(&mh) : NULL; cm; cm = CMSG_NXTHDR(&mh, cm))
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
+			memcpy(&master, CMSG_DATA(cm), sizeof(int));
+	if (master >= 0 && !(opts && opts->terminal && opts->ret_master)) {
+		close(master);
+		master = -1;
+	}
 	if (n <= 0) {
 		r = crl_error_set(err, EIO, "the container init died while setting up");
 		goto fail;
 	}
 	msg[n] = '\0';
 	if (strncmp(msg, "err:", 4) == 0) {
+		if (master >= 0)
+			close(master);
 		r = crl_error_set(err, EINVAL, "%s", msg + 4);
 		goto fail;
+	}
+	if (opts && opts->terminal && opts->ret_master) {
+		if (master < 0) {
+			r = crl_error_set(err, EIO, "the container init sent no terminal");
+			goto fail;
+		}
+		*opts->ret_master = master;
 	}
 	if (strstr(msg, "oom_score_adj clamped"))
 		fprintf(stderr, "crio-lite-runtime: warning: oom_score_adj %d lowered the score; this process may not, "

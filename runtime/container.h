@@ -28,6 +28,10 @@ typedef struct rt_create_opts {
 	const char *pid_file; /* written with the init's pid once created */
 	bool set_stdio;       /* use stdio[] instead of the caller's stdin, stdout, stderr */
 	int stdio[3];         /* -1: /dev/null */
+	/* A terminal made inside the container (from its own /dev/ptmx, so its name resolves there) becomes the
+	 * init's stdio and controlling terminal; its master comes back in *ret_master. */
+	bool terminal;
+	int *ret_master;
 } rt_create_opts_t;
 
 /* Container ids: [A-Za-z0-9][A-Za-z0-9_.-]{0,127}. */

@@ -21,6 +21,11 @@
  *   state   id                                -> status pid exit_code signal oom_killed started_at finished_at
  *   delete  id [force]
  *   reopen_log id
+ *   create  also takes stdin (a pipe the monitor holds) and tty (a pty: stdout and stderr merge)
+ *   attach  id                                -> then the connection streams: the monitor sends
+ *                                                {"stream":"stdout"|"stderr","data":<base64>} and finally
+ *                                                {"exit_code":N}; the client may send {"stdin":<base64>},
+ *                                                {"close_stdin":true}, {"resize":{"rows":R,"cols":C}}
  *   exec    id args [cwd] [timeout_s] [max_output]
  *                                             -> exit_code timed_out truncated stdout stderr (base64)
  *   shutdown                                  (refused while a container runs)
@@ -35,6 +40,7 @@
 #include <string.h>
 #include <sched.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -65,11 +71,14 @@ typedef struct src {
 	int fd;
 } src_t;
 
+struct ctr;
+
 typedef struct conn {
 	src_t src;
 	char *in;
 	size_t len, cap;
 	bool dead;
+	struct ctr *attached; /* streaming this container's stdio */
 	struct conn *next;
 } conn_t;
 
@@ -80,6 +89,9 @@ typedef struct ctr {
 	crl_crilog_t *log;
 	char *cgroup;
 	int64_t started_ns, finished_ns;
+	int in_fd;  /* the container's stdin (pipe or pty master), -1 */
+	int master; /* pty master while being set up, -1 */
+	bool tty;
 	bool exited;
 	int exit_code, signal;
 	bool oom;
@@ -204,6 +216,13 @@ static ctr_t *find_ctr(mon_t *m, const char *id)
 
 static void ctr_free(mon_t *m, ctr_t *c)
 {
+	for (conn_t *cn = m->conns; cn; cn = cn->next)
+		if (cn->attached == c) {
+			cn->attached = NULL;
+			cn->dead = true;
+		}
+	if (c->in_fd >= 0)
+		close(c->in_fd);
 	unwatch(m, &c->out);
 	unwatch(m, &c->err);
 	crl_crilog_close(c->log);
@@ -264,6 +283,15 @@ static void on_ctr_exit(mon_t *m, ctr_t *c, int status)
 	crl_error_clear(&e);
 	rt_cgroup_free(cg);
 	write_exit_record(m, c);
+	for (conn_t *cn = m->conns; cn; cn = cn->next)
+		if (cn->attached == c) {
+			crl_json_t *j = reply_begin(true);
+			crl_json_key(j, "exit_code");
+			crl_json_int(j, c->exit_code);
+			reply_end(cn, j);
+			cn->attached = NULL;
+			cn->dead = true;
+		}
 }
 
 static int make_pipe(int p[2], crl_error_t *err)
@@ -297,21 +325,56 @@ static void op_create(mon_t *m, conn_t *conn, const crl_json_value_t *req)
 	}
 	c->out = (src_t){ SRC_CTR, c, 1, -1 };
 	c->err = (src_t){ SRC_CTR, c, 2, -1 };
+	c->in_fd = c->master = -1;
+	bool want_stdin = false, tty = false;
+	crl_json_get_bool(crl_json_get(req, "stdin"), &want_stdin);
+	crl_json_get_bool(crl_json_get(req, "tty"), &tty);
 	rt_state_t *st = NULL;
-	if (crl_crilog_open(log_path, &c->log, &err) < 0 || make_pipe(out, &err) < 0 || make_pipe(errp, &err) < 0)
+	int in[2] = { -1, -1 };
+	if (crl_crilog_open(log_path, &c->log, &err) < 0)
 		goto fail;
-	rt_create_opts_t o = { .set_stdio = true, .stdio = { -1, out[1], errp[1] } };
+	rt_create_opts_t o = { .set_stdio = true, .stdio = { -1, -1, -1 } };
+	if (tty) {
+		o.terminal = true;
+		o.ret_master = &c->master;
+	} else {
+		if (make_pipe(out, &err) < 0 || make_pipe(errp, &err) < 0)
+			goto fail;
+		o.stdio[1] = out[1];
+		o.stdio[2] = errp[1];
+		if (want_stdin) {
+			if (pipe2(in, O_CLOEXEC) < 0) {
+				crl_error_set_errno(&err, errno, "pipe");
+				goto fail;
+			}
+			o.stdio[0] = in[0];
+		}
+	}
 	if (rt_create(m->rt_root, id, bundle, &o, &st, &err) < 0)
 		goto fail;
-	close(out[1]);
-	close(errp[1]);
+	if (tty) {
+		fcntl(c->master, F_SETFL, O_NONBLOCK);
+		out[0] = c->master;
+		/* Output is read from the master; input and resizes go through this dup of it. */
+		c->in_fd = fcntl(c->master, F_DUPFD_CLOEXEC, 3);
+		c->master = -1;
+		c->tty = true;
+	} else {
+		close(out[1]);
+		close(errp[1]);
+		if (in[0] >= 0) {
+			close(in[0]);
+			c->in_fd = in[1];
+		}
+	}
 	c->pid = st->pid;
 	c->cgroup = strdup(st->cgroup);
 	rt_state_free(st);
 	c->out.fd = out[0];
 	c->err.fd = errp[0];
 	watch(m, &c->out);
-	watch(m, &c->err);
+	if (c->err.fd >= 0)
+		watch(m, &c->err);
 	c->next = m->ctrs;
 	m->ctrs = c;
 	crl_json_t *j = reply_begin(true);
@@ -324,7 +387,11 @@ fail:
 			close(out[i]);
 		if (errp[i] >= 0)
 			close(errp[i]);
+		if (in[i] >= 0)
+			close(in[i]);
 	}
+	if (c->master >= 0)
+		close(c->master);
 	ctr_free(m, c);
 	reply_error(conn, &err);
 }
@@ -508,6 +575,49 @@ static void handle_request(mon_t *m, conn_t *conn, const char *text)
 		return reply_error(conn, &err);
 	int64_t v = 0;
 	const char *op = crl_json_get_string(crl_json_get(req, "op"));
+	if (conn->attached) {
+		/* An attached connection carries stdin and resizes, no requests. */
+		ctr_t *c = conn->attached;
+		const char *data = crl_json_get_string(crl_json_get(req, "stdin"));
+		const crl_json_value_t *rs = crl_json_get(req, "resize");
+		bool close_in = false;
+		crl_json_get_bool(crl_json_get(req, "close_stdin"), &close_in);
+		char *raw = NULL;
+		size_t n = 0;
+		if (data && c->in_fd >= 0 && crl_base64_decode(data, &raw, &n) == 0) {
+			for (size_t o = 0; o < n;) {
+				ssize_t w = write(c->in_fd, raw + o, n - o);
+				if (w < 0 && errno == EINTR)
+					continue;
+				if (w <= 0)
+					break;
+				o += (size_t)w;
+			}
+			free(raw);
+		}
+		if (rs && c->tty && c->in_fd >= 0) {
+			int64_t rows = 0, cols = 0;
+			crl_json_get_int(crl_json_get(rs, "rows"), &rows);
+			crl_json_get_int(crl_json_get(rs, "cols"), &cols);
+			struct winsize ws = { .ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols };
+			ioctl(c->in_fd, TIOCSWINSZ, &ws);
+		}
+		if (close_in && c->in_fd >= 0 && !c->tty) {
+			close(c->in_fd);
+			c->in_fd = -1;
+		}
+		crl_json_value_free(req);
+		return;
+	}
+	if (op && strcmp(op, "attach") == 0 && crl_json_get_int(crl_json_get(req, "v"), &v) && v == PROTOCOL) {
+		ctr_t *c = need_ctr(m, conn, req);
+		if (c) {
+			reply_ok(conn);
+			conn->attached = c;
+		}
+		crl_json_value_free(req);
+		return;
+	}
 	if (!crl_json_get_int(crl_json_get(req, "v"), &v) || v != PROTOCOL) {
 		crl_error_set(&err, EPROTO, "protocol version %lld is not spoken here (this monitor speaks %d)", (long long)v, PROTOCOL);
 		reply_error(conn, &err);
@@ -617,6 +727,20 @@ static void on_output(mon_t *m, src_t *s)
 			fprintf(stderr, "crio-lite-monitor: %s\n", crl_error_message(&err));
 			crl_error_clear(&err);
 		}
+		char *b = NULL;
+		for (conn_t *cn = m->conns; cn; cn = cn->next) {
+			if (cn->attached != c || cn->dead)
+				continue;
+			if (!b && !(b = crl_base64_encode(buf, (size_t)r)))
+				break;
+			crl_json_t *j = reply_begin(true);
+			crl_json_key(j, "stream");
+			crl_json_string(j, s->stream == 2 ? "stderr" : "stdout");
+			crl_json_key(j, "data");
+			crl_json_string(j, b);
+			reply_end(cn, j);
+		}
+		free(b);
 		return;
 	}
 	exec_t *x = s->obj;

@@ -90,7 +90,8 @@ static void make_bundle(const char *id, const char *script, const char *resource
 		 "{\"ociVersion\":\"1.0.2\",\"process\":{\"user\":{\"uid\":0,\"gid\":0},\"args\":[\"sh\",\"-c\",\"%s\"],"
 		 "\"env\":[\"PATH=/bin\"],\"cwd\":\"/\"},\"root\":{\"path\":\"%s\"},\"hostname\":\"mon\","
 		 "\"mounts\":[{\"destination\":\"/proc\",\"type\":\"proc\",\"source\":\"proc\"},"
-		 "{\"destination\":\"/dev\",\"type\":\"tmpfs\",\"source\":\"tmpfs\"}],"
+		 "{\"destination\":\"/dev\",\"type\":\"tmpfs\",\"source\":\"tmpfs\"},"
+		 "{\"destination\":\"/dev/pts\",\"type\":\"devpts\",\"source\":\"devpts\",\"options\":[\"newinstance\",\"ptmxmode=0666\"]}],"
 		 "\"linux\":{\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"mount\"},{\"type\":\"uts\"},{\"type\":\"ipc\"}]%s%s}}",
 		 esc, rootfs, resources ? "," : "", resources ? resources : "");
 	char p[300];
@@ -526,6 +527,138 @@ static void test_pod_namespaces(void **st)
 	assert_int_not_equal(system(cmd), 0);
 }
 
+/* A streaming connection: after attach, frames arrive until the exit frame. */
+static int attach_conn(void)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	memcpy(a.sun_path, sock, strlen(sock) + 1);
+	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	return fd;
+}
+
+static void send_frame(int fd, const char *json)
+{
+	size_t len = strlen(json);
+	unsigned char h[4] = { (unsigned char)(len >> 24), (unsigned char)(len >> 16), (unsigned char)(len >> 8), (unsigned char)len };
+	assert_int_equal(write(fd, h, 4), 4);
+	assert_int_equal(write(fd, json, len), (ssize_t)len);
+}
+
+static crl_json_value_t *recv_frame(int fd)
+{
+	unsigned char h[4];
+	size_t got = 0;
+	while (got < 4) {
+		ssize_t r = read(fd, h + got, 4 - got);
+		if (r <= 0)
+			return NULL;
+		got += (size_t)r;
+	}
+	size_t n = (size_t)h[0] << 24 | (size_t)h[1] << 16 | (size_t)h[2] << 8 | h[3];
+	char *body = malloc(n + 1);
+	for (got = 0; got < n;) {
+		ssize_t r = read(fd, body + got, n - got);
+		assert_true(r > 0);
+		got += (size_t)r;
+	}
+	body[n] = '\0';
+	crl_json_value_t *v = NULL;
+	crl_error_t err = CRL_ERROR_INIT;
+	assert_int_equal(crl_json_parse(body, &v, &err), 0);
+	free(body);
+	return v;
+}
+
+/* Reads frames until the exit frame; returns everything streamed (caller frees) and the exit code. */
+static char *collect(int fd, int64_t *exit_code, const char *until)
+{
+	char *all = calloc(1, 1);
+	size_t len = 0;
+	for (;;) {
+		crl_json_value_t *v = recv_frame(fd);
+		if (!v)
+			break;
+		const char *d = crl_json_get_string(crl_json_get(v, "data"));
+		if (d) {
+			char *raw = NULL;
+			size_t n = 0;
+			assert_int_equal(crl_base64_decode(d, &raw, &n), 0);
+			all = realloc(all, len + n + 1);
+			memcpy(all + len, raw, n);
+			len += n;
+			all[len] = '\0';
+			free(raw);
+		}
+		int64_t code = -1;
+		bool done = crl_json_get_int(crl_json_get(v, "exit_code"), &code);
+		crl_json_value_free(v);
+		if (done) {
+			*exit_code = code;
+			break;
+		}
+		if (until && strstr(all, until))
+			break;
+	}
+	return all;
+}
+
+static void test_attach_stdin(void **st)
+{
+	(void)st;
+	make_bundle("cat", "exec cat", NULL);
+	expect_ok(call("{\"v\":1,\"op\":\"create\",\"id\":\"cat\",\"bundle\":\"%s/b-cat\",\"log_path\":\"%s/cat.log\",\"stdin\":true}", dir, dir));
+	int fd = attach_conn();
+	send_frame(fd, "{\"v\":1,\"op\":\"attach\",\"id\":\"cat\"}");
+	crl_json_value_t *v = recv_frame(fd);
+	assert_true(ok(v));
+	crl_json_value_free(v);
+	expect_ok(call("{\"v\":1,\"op\":\"start\",\"id\":\"cat\"}"));
+	send_frame(fd, "{\"stdin\":\"aGVsbG8gY2F0Cg==\"}"); /* "hello cat\n" */
+	int64_t code = -1;
+	char *got = collect(fd, &code, "hello cat\n");
+	assert_non_null(strstr(got, "hello cat\n"));
+	free(got);
+	send_frame(fd, "{\"close_stdin\":true}");
+	got = collect(fd, &code, NULL);
+	assert_int_equal(code, 0);
+	free(got);
+	close(fd);
+	char *log = read_text("%s/%s.log", "cat");
+	assert_non_null(strstr(log, " stdout F hello cat\n"));
+	free(log);
+	crl_json_value_free(wait_stopped("cat"));
+	expect_ok(call("{\"v\":1,\"op\":\"delete\",\"id\":\"cat\"}"));
+}
+
+static void test_attach_tty(void **st)
+{
+	(void)st;
+	make_bundle("tty", "stty size; tty; read line; echo got $line", NULL);
+	expect_ok(call("{\"v\":1,\"op\":\"create\",\"id\":\"tty\",\"bundle\":\"%s/b-tty\",\"log_path\":\"%s/tty.log\",\"tty\":true}", dir, dir));
+	int fd = attach_conn();
+	send_frame(fd, "{\"v\":1,\"op\":\"attach\",\"id\":\"tty\"}");
+	crl_json_value_t *v = recv_frame(fd);
+	assert_true(ok(v));
+	crl_json_value_free(v);
+	send_frame(fd, "{\"resize\":{\"rows\":40,\"cols\":123}}");
+	usleep(100000);
+	expect_ok(call("{\"v\":1,\"op\":\"start\",\"id\":\"tty\"}"));
+	int64_t code = -1;
+	char *got = collect(fd, &code, "/dev/pts/");
+	assert_non_null(strstr(got, "40 123"));
+	free(got);
+	send_frame(fd, "{\"stdin\":\"YWJjCg==\"}"); /* "abc\n" */
+	got = collect(fd, &code, NULL);
+	/* The terminal echoes and turns \n into \r\n; stdout and stderr are one stream. */
+	assert_non_null(strstr(got, "got abc\r\n"));
+	assert_int_equal(code, 0);
+	free(got);
+	close(fd);
+	crl_json_value_free(wait_stopped("tty"));
+	expect_ok(call("{\"v\":1,\"op\":\"delete\",\"id\":\"tty\"}"));
+}
+
 static void test_shutdown(void **st)
 {
 	(void)st;
@@ -551,6 +684,8 @@ int main(void)
 		cmocka_unit_test(test_oom_recorded),
 		cmocka_unit_test(test_protocol_errors),
 		cmocka_unit_test(test_pod_namespaces),
+		cmocka_unit_test(test_attach_stdin),
+		cmocka_unit_test(test_attach_tty),
 		cmocka_unit_test(test_shutdown),
 	};
 	return cmocka_run_group_tests_name("monitor", tests, setup, teardown);
