@@ -692,6 +692,40 @@ static void test_user_namespace(void **state_)
 	free(out);
 }
 
+static void test_host_binary_unreachable(void **state_)
+{
+	(void)state_;
+	/* A created (not started) container's init is still crio-lite-runtime. A container sharing its PID
+	 * namespace sees it as PID 1 but may not open its exe or memory. Two things stop it: the init is not
+	 * dumpable until it execs, and the kernel also refuses a reader without a superset of the target's
+	 * capabilities; this checks the outcome, not which of the two (removing either alone still passes). */
+	char b[256], pidf[256], *out = NULL;
+	snprintf(b, sizeof(b), "%s/b-waiting", dir);
+	snprintf(pidf, sizeof(pidf), "%s/waiting.pid", dir);
+	bundle_opts_t o = { .script = "exec sleep 60" };
+	make_bundle(b, &o);
+	const char *create[] = { runtime_bin(), "--root", state, "create", "--bundle", b, "--pid-file", pidf, "waiting", NULL };
+	assert_int_equal(rt(create, &out), 0);
+	free(out);
+	char *pidtxt = NULL;
+	crl_error_t err = CRL_ERROR_INIT;
+	assert_int_equal(crl_fs_read_file(AT_FDCWD, pidf, 64, &pidtxt, NULL, &err), 0);
+	int pid = atoi(pidtxt);
+	free(pidtxt);
+	char ns[256];
+	snprintf(ns, sizeof(ns), "[{\"type\":\"pid\",\"path\":\"/proc/%d/ns/pid\"},{\"type\":\"mount\"},{\"type\":\"network\"}]", pid);
+	bundle_opts_t probe = { .script = "readlink /proc/1/exe >/dev/null 2>&1 && echo exe-readable || echo exe-denied; "
+					  "cat /proc/1/exe > /dev/null 2>&1 && echo exe-opened || echo open-denied; "
+					  "head -c1 /proc/1/mem > /dev/null 2>&1 && echo mem-read || echo mem-denied",
+				.namespaces = ns };
+	assert_int_equal(run_bundle("probe", &probe, &out), 0);
+	expect(out, "exe-denied\nopen-denied\nmem-denied\n");
+	free(out);
+	const char *del[] = { runtime_bin(), "--root", state, "delete", "--force", "waiting", NULL };
+	assert_int_equal(rt(del, &out), 0);
+	free(out);
+}
+
 static void test_bad_specs(void **state_)
 {
 	(void)state_;
@@ -737,6 +771,7 @@ int main(void)
 		cmocka_unit_test(test_exec_update_stats),
 		cmocka_unit_test(test_mount_propagation),
 		cmocka_unit_test(test_user_namespace),
+		cmocka_unit_test(test_host_binary_unreachable),
 		cmocka_unit_test(test_bad_specs),
 	};
 	return cmocka_run_group_tests_name("runtime", tests, setup, teardown);
