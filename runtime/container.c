@@ -485,7 +485,7 @@ int rt_create(const char *state_root, const char *id, const char *bundle, const 
 		rt_spec_free(spec);
 		return r;
 	}
-	int dfd = -1, fifo = -1, sv[2] = { -1, -1 }, pidns = -1;
+	int dfd = -1, fifo = -1, sv[2] = { -1, -1 }, pidns = -1, own_pidns = -1;
 	rt_cgroup_t *cg = NULL;
 	pid_t pid = -1;
 	rt_state_t *st = NULL;
@@ -505,14 +505,20 @@ int rt_create(const char *state_root, const char *id, const char *bundle, const 
 	/* Joining a pid namespace takes effect for children: enter it before cloning. */
 	const rt_namespace_t *pns = rt_spec_namespace(spec, CLONE_NEWPID);
 	if (pns && pns->path) {
+		/* Entered for this clone only: our later children belong where they did before. */
+		own_pidns = open("/proc/self/ns/pid_for_children", O_RDONLY | O_CLOEXEC);
 		pidns = open(pns->path, O_RDONLY | O_CLOEXEC);
-		if (pidns < 0 || setns(pidns, CLONE_NEWPID) < 0) {
+		if (own_pidns < 0 || pidns < 0 || setns(pidns, CLONE_NEWPID) < 0) {
 			r = crl_error_set_errno(err, errno, "join pid namespace %s", pns->path);
 			goto fail;
 		}
 	}
 	struct clone_args ca = { .flags = (uint64_t)clone_flags(spec), .exit_signal = SIGCHLD };
 	pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
+	if (pid != 0 && own_pidns >= 0 && setns(own_pidns, CLONE_NEWPID) < 0) {
+		r = crl_error_set_errno(err, errno, "return to our own pid namespace");
+		goto fail;
+	}
 	if (pid < 0) {
 		r = crl_error_set_errno(err, errno, "clone the container init");
 		goto fail;
@@ -613,6 +619,8 @@ int rt_create(const char *state_root, const char *id, const char *bundle, const 
 	close(dfd);
 	if (pidns >= 0)
 		close(pidns);
+	if (own_pidns >= 0)
+		close(own_pidns);
 	rt_cgroup_free(cg);
 	rt_spec_free(spec);
 	*ret = st;
@@ -638,6 +646,10 @@ fail:
 		close(dfd);
 	if (pidns >= 0)
 		close(pidns);
+	if (own_pidns >= 0) {
+		setns(own_pidns, CLONE_NEWPID);
+		close(own_pidns);
+	}
 	crl_error_t e = CRL_ERROR_INIT;
 	crl_fs_rm_rf(dir, &e);
 	crl_error_clear(&e);
@@ -724,10 +736,69 @@ int rt_stats(const char *root, const char *id, rt_cgroup_stats_t *ret, crl_error
 	return r;
 }
 
+static int send_fd(int sock, int fd)
+{
+	char byte = 'T';
+	struct iovec iov = { &byte, 1 };
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	return sendmsg(sock, &mh, MSG_NOSIGNAL) == 1 ? 0 : -1;
+}
+
+static int recv_fd(int sock)
+{
+	char byte;
+	struct iovec iov = { &byte, 1 };
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
+	if (recvmsg(sock, &mh, MSG_CMSG_CLOEXEC) != 1)
+		return -1;
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
+			int fd;
+			memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+			return fd;
+		}
+	return -1;
+}
+
+/* A terminal from the container's own /dev/ptmx as stdio and controlling terminal; the master goes to sock. */
+static int terminal_inside(int sock, crl_error_t *err)
+{
+	char name[64];
+	int slave = -1, master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (master < 0 || grantpt(master) < 0 || unlockpt(master) < 0 || ptsname_r(master, name, sizeof(name)) ||
+	    (setsid() < 0 && errno != EPERM) || (slave = open(name, O_RDWR | O_CLOEXEC)) < 0 || dup2(slave, 0) < 0 ||
+	    dup2(slave, 1) < 0 || dup2(slave, 2) < 0 || ioctl(0, TIOCSCTTY, 0) < 0)
+		return crl_error_set_errno(err, errno, "make a terminal in the container (is /dev/pts a devpts with ptmx?)");
+	close(slave);
+	if (send_fd(sock, master) < 0)
+		return crl_error_set_errno(err, errno, "hand the terminal over");
+	close(master);
+	return 0;
+}
+
 /* The exec'd process, inside every namespace of the container (pid included: it is a child of the joiner). */
-static void exec_inner(const rt_spec_t *s, const char *cwd)
+static void exec_inner(const rt_spec_t *s, const char *cwd, int tty_sock)
 {
 	crl_error_t err = CRL_ERROR_INIT;
+	if (tty_sock >= 0 && terminal_inside(tty_sock, &err) < 0) {
+		dprintf(STDERR_FILENO, "crio-lite-runtime exec: %s\n", crl_error_message(&err));
+		_exit(127);
+	}
+	if (tty_sock >= 0)
+		close(tty_sock);
 	/* Dies with the joiner (killed on a timeout or when its caller goes away); survives exec. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	if (chdir(cwd) < 0)
@@ -763,8 +834,61 @@ int rt_exec(const char *root, const char *id, char *const *args, const char *cwd
 	return r;
 }
 
+static int exec_spawn(const char *root, const char *id, char *const *args, const char *cwd, bool set_stdio,
+		      const int stdio[3], int tty_sock, pid_t *ret_pid, crl_error_t *err);
+
+/* The joiner never execs: close-on-exec does not help it, so it closes what it inherited (a pipe's other end
+ * held open here would keep the command from ever seeing EOF). */
+static void close_all_but(const int *keep, size_t n)
+{
+	DIR *d = opendir("/proc/self/fd");
+	if (!d)
+		return;
+	int dfd = dirfd(d);
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		int fd = atoi(de->d_name);
+		if (de->d_name[0] == '.' || fd < 3 || fd == dfd)
+			continue;
+		bool kept = false;
+		for (size_t i = 0; i < n && !kept; i++)
+			kept = keep[i] == fd;
+		if (!kept)
+			close(fd);
+	}
+	closedir(d);
+}
+
 int rt_exec_spawn(const char *root, const char *id, char *const *args, const char *cwd, bool set_stdio,
 		  const int stdio[3], pid_t *ret_pid, crl_error_t *err)
+{
+	return exec_spawn(root, id, args, cwd, set_stdio, stdio, -1, ret_pid, err);
+}
+
+int rt_exec_spawn_tty(const char *root, const char *id, char *const *args, const char *cwd, pid_t *ret_pid,
+		      int *ret_master, crl_error_t *err)
+{
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return crl_error_set_errno(err, errno, "socketpair");
+	const int stdio[3] = { -1, -1, -1 };
+	int r = exec_spawn(root, id, args, cwd, true, stdio, sv[1], ret_pid, err);
+	close(sv[1]);
+	if (r == 0) {
+		int m = recv_fd(sv[0]);
+		if (m < 0) {
+			kill(*ret_pid, SIGKILL);
+			r = crl_error_set(err, EIO, "exec: the command's terminal did not arrive");
+		} else {
+			*ret_master = m;
+		}
+	}
+	close(sv[0]);
+	return r;
+}
+
+static int exec_spawn(const char *root, const char *id, char *const *args, const char *cwd, bool set_stdio,
+		      const int stdio[3], int tty_sock, pid_t *ret_pid, crl_error_t *err)
 {
 	rt_state_t *st = NULL;
 	int r = running_state(root, id, &st, err);
@@ -824,6 +948,13 @@ int rt_exec_spawn(const char *root, const char *id, char *const *args, const cha
 				if (fd < 0 || dup2(fd, i) < 0)
 					_exit(127);
 			}
+		int keep[8];
+		size_t nk = 0;
+		for (size_t i = 0; i < nfd; i++)
+			keep[nk++] = fds[i];
+		if (tty_sock >= 0)
+			keep[nk++] = tty_sock;
+		close_all_but(keep, nk);
 		rt_cgroup_t *cg = NULL;
 		crl_error_t e = CRL_ERROR_INIT;
 		if (rt_cgroup_open(cgprocs, &cg, &e) < 0 || rt_cgroup_add(cg, getpid(), &e) < 0) {
@@ -844,7 +975,7 @@ int rt_exec_spawn(const char *root, const char *id, char *const *args, const cha
 		if (child < 0)
 			_exit(127);
 		if (child == 0)
-			exec_inner(spec, cwd ? cwd : spec->cwd);
+			exec_inner(spec, cwd ? cwd : spec->cwd, tty_sock);
 		_exit(wait_status(child));
 	}
 	for (size_t i = 0; i < nfd; i++)

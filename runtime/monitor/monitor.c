@@ -26,7 +26,8 @@
  *                                                {"stream":"stdout"|"stderr","data":<base64>} and finally
  *                                                {"exit_code":N}; the client may send {"stdin":<base64>},
  *                                                {"close_stdin":true}, {"resize":{"rows":R,"cols":C}}
- *   exec    id args [cwd] [timeout_s] [max_output]
+ *   exec    id args [cwd] [timeout_s] [max_output] [stream [stdin] [tty]]
+ *                                             with stream: the connection streams as after attach
  *                                             -> exit_code timed_out truncated stdout stderr (base64)
  *   shutdown                                  (refused while a container runs)
  */
@@ -79,6 +80,7 @@ typedef struct conn {
 	size_t len, cap;
 	bool dead;
 	struct ctr *attached; /* streaming this container's stdio */
+	struct exec_s *exec;  /* streaming this exec session's stdio */
 	struct conn *next;
 } conn_t;
 
@@ -108,6 +110,8 @@ typedef struct exec_s {
 	bool truncated, timed_out, exited;
 	int status;
 	int64_t deadline_ms; /* 0: none */
+	bool stream, tty;
+	int in_fd;
 	struct exec_s *next;
 } exec_t;
 
@@ -497,6 +501,12 @@ static void exec_maybe_done(mon_t *m, exec_t *x)
 		}
 		reply_end(x->conn, j);
 	}
+	if (x->conn && x->stream) {
+		x->conn->exec = NULL;
+		x->conn->dead = true;
+	}
+	if (x->in_fd >= 0)
+		close(x->in_fd);
 	for (exec_t **p = &m->execs; *p; p = &(*p)->next)
 		if (*p == x) {
 			*p = x->next;
@@ -532,25 +542,60 @@ static void op_exec(mon_t *m, conn_t *conn, const crl_json_value_t *req)
 	crl_json_get_int(crl_json_get(req, "max_output"), &cap);
 	if (cap <= 0 || cap > 256LL * 1024 * 1024)
 		cap = DEFAULT_EXEC_OUTPUT;
+	bool stream = false, want_stdin = false, tty = false;
+	crl_json_get_bool(crl_json_get(req, "stream"), &stream);
+	crl_json_get_bool(crl_json_get(req, "stdin"), &want_stdin);
+	crl_json_get_bool(crl_json_get(req, "tty"), &tty);
+	if ((want_stdin || tty) && !stream) {
+		crl_error_set(&err, EINVAL, "exec with stdin or tty needs stream");
+		return reply_error(conn, &err);
+	}
 	exec_t *x = calloc(1, sizeof(*x));
-	int out[2] = { -1, -1 }, errp[2] = { -1, -1 };
-	if (!x || make_pipe(out, &err) < 0 || make_pipe(errp, &err) < 0) {
-		free(x);
-		if (!err.errnum)
-			crl_error_set(&err, ENOMEM, "out of memory");
+	if (!x) {
+		crl_error_set(&err, ENOMEM, "out of memory");
 		return reply_error(conn, &err);
 	}
-	int stdio[3] = { -1, out[1], errp[1] };
+	x->in_fd = -1;
+	const char *cwd = crl_json_get_string(crl_json_get(req, "cwd"));
+	int out[2] = { -1, -1 }, errp[2] = { -1, -1 }, in[2] = { -1, -1 };
 	pid_t pid = -1;
-	int r = rt_exec_spawn(m->rt_root, c->id, argv, crl_json_get_string(crl_json_get(req, "cwd")), true, stdio, &pid, &err);
-	close(out[1]);
-	close(errp[1]);
+	int r;
+	if (tty) {
+		int master = -1;
+		r = rt_exec_spawn_tty(m->rt_root, c->id, argv, cwd, &pid, &master, &err);
+		if (r == 0) {
+			fcntl(master, F_SETFL, O_NONBLOCK);
+			out[0] = master;
+			x->in_fd = fcntl(master, F_DUPFD_CLOEXEC, 3);
+		}
+	} else {
+		r = make_pipe(out, &err);
+		if (r == 0)
+			r = make_pipe(errp, &err);
+		if (r == 0 && want_stdin && pipe2(in, O_CLOEXEC) < 0)
+			r = crl_error_set_errno(&err, errno, "pipe");
+		int stdio[3] = { in[0], out[1], errp[1] };
+		if (r == 0)
+			r = rt_exec_spawn(m->rt_root, c->id, argv, cwd, true, stdio, &pid, &err);
+		for (int i = 1; i < 3; i++)
+			if ((i == 1 ? out[1] : errp[1]) >= 0)
+				close(i == 1 ? out[1] : errp[1]);
+		if (in[0] >= 0)
+			close(in[0]);
+		x->in_fd = in[1];
+	}
 	if (r < 0) {
-		close(out[0]);
-		close(errp[0]);
+		if (out[0] >= 0)
+			close(out[0]);
+		if (errp[0] >= 0)
+			close(errp[0]);
+		if (x->in_fd >= 0)
+			close(x->in_fd);
 		free(x);
 		return reply_error(conn, &err);
 	}
+	x->stream = stream;
+	x->tty = tty;
 	x->conn = conn;
 	x->pid = pid;
 	x->cap = (size_t)cap;
@@ -558,9 +603,14 @@ static void op_exec(mon_t *m, conn_t *conn, const crl_json_value_t *req)
 	x->out = (src_t){ SRC_EXEC, x, 1, out[0] };
 	x->err = (src_t){ SRC_EXEC, x, 2, errp[0] };
 	watch(m, &x->out);
-	watch(m, &x->err);
+	if (x->err.fd >= 0)
+		watch(m, &x->err);
 	x->next = m->execs;
 	m->execs = x;
+	if (stream) {
+		reply_ok(conn);
+		conn->exec = x;
+	}
 }
 
 static void unpin(mon_t *m);
@@ -575,18 +625,20 @@ static void handle_request(mon_t *m, conn_t *conn, const char *text)
 		return reply_error(conn, &err);
 	int64_t v = 0;
 	const char *op = crl_json_get_string(crl_json_get(req, "op"));
-	if (conn->attached) {
+	if (conn->attached || conn->exec) {
 		/* An attached connection carries stdin and resizes, no requests. */
 		ctr_t *c = conn->attached;
+		int *in_fd = c ? &c->in_fd : &conn->exec->in_fd;
+		bool tty = c ? c->tty : conn->exec->tty;
 		const char *data = crl_json_get_string(crl_json_get(req, "stdin"));
 		const crl_json_value_t *rs = crl_json_get(req, "resize");
 		bool close_in = false;
 		crl_json_get_bool(crl_json_get(req, "close_stdin"), &close_in);
 		char *raw = NULL;
 		size_t n = 0;
-		if (data && c->in_fd >= 0 && crl_base64_decode(data, &raw, &n) == 0) {
+		if (data && *in_fd >= 0 && crl_base64_decode(data, &raw, &n) == 0) {
 			for (size_t o = 0; o < n;) {
-				ssize_t w = write(c->in_fd, raw + o, n - o);
+				ssize_t w = write(*in_fd, raw + o, n - o);
 				if (w < 0 && errno == EINTR)
 					continue;
 				if (w <= 0)
@@ -595,16 +647,16 @@ static void handle_request(mon_t *m, conn_t *conn, const char *text)
 			}
 			free(raw);
 		}
-		if (rs && c->tty && c->in_fd >= 0) {
+		if (rs && tty && *in_fd >= 0) {
 			int64_t rows = 0, cols = 0;
 			crl_json_get_int(crl_json_get(rs, "rows"), &rows);
 			crl_json_get_int(crl_json_get(rs, "cols"), &cols);
 			struct winsize ws = { .ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols };
-			ioctl(c->in_fd, TIOCSWINSZ, &ws);
+			ioctl(*in_fd, TIOCSWINSZ, &ws);
 		}
-		if (close_in && c->in_fd >= 0 && !c->tty) {
-			close(c->in_fd);
-			c->in_fd = -1;
+		if (close_in && *in_fd >= 0 && !tty) {
+			close(*in_fd);
+			*in_fd = -1;
 		}
 		crl_json_value_free(req);
 		return;
@@ -747,6 +799,19 @@ static void on_output(mon_t *m, src_t *s)
 	if (r <= 0) {
 		unwatch(m, s);
 		exec_maybe_done(m, x);
+		return;
+	}
+	if (x->stream) {
+		char *b = x->conn ? crl_base64_encode(buf, (size_t)r) : NULL;
+		if (b) {
+			crl_json_t *j = reply_begin(true);
+			crl_json_key(j, "stream");
+			crl_json_string(j, s->stream == 2 ? "stderr" : "stdout");
+			crl_json_key(j, "data");
+			crl_json_string(j, b);
+			reply_end(x->conn, j);
+			free(b);
+		}
 		return;
 	}
 	size_t room = x->len[s->stream] < x->cap ? x->cap - x->len[s->stream] : 0;

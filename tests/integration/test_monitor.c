@@ -659,6 +659,51 @@ static void test_attach_tty(void **st)
 	expect_ok(call("{\"v\":1,\"op\":\"delete\",\"id\":\"tty\"}"));
 }
 
+static void test_exec_stream(void **st)
+{
+	(void)st;
+	create_start("xs", "exec sleep 60", NULL);
+	/* stdin through a pipe */
+	int fd = attach_conn();
+	send_frame(fd, "{\"v\":1,\"op\":\"exec\",\"id\":\"xs\",\"args\":[\"sh\",\"-c\",\"cat; echo bye >&2; exit 4\"],\"stream\":true,\"stdin\":true}");
+	crl_json_value_t *v = recv_frame(fd);
+	assert_true(ok(v));
+	crl_json_value_free(v);
+	send_frame(fd, "{\"stdin\":\"cGlwZWQK\"}"); /* "piped\n" */
+	int64_t code = -1;
+	char *got = collect(fd, &code, "piped\n");
+	assert_non_null(strstr(got, "piped\n"));
+	free(got);
+	send_frame(fd, "{\"close_stdin\":true}");
+	got = collect(fd, &code, NULL);
+	assert_non_null(strstr(got, "bye\n"));
+	assert_int_equal(code, 4);
+	free(got);
+	close(fd);
+	/* a terminal inside the container, resized */
+	fd = attach_conn();
+	send_frame(fd, "{\"v\":1,\"op\":\"exec\",\"id\":\"xs\",\"args\":[\"sh\",\"-c\",\"read x; stty size; tty; echo got $x\"],\"stream\":true,\"tty\":true}");
+	v = recv_frame(fd);
+	assert_true(ok(v));
+	crl_json_value_free(v);
+	send_frame(fd, "{\"resize\":{\"rows\":33,\"cols\":77}}");
+	send_frame(fd, "{\"stdin\":\"eHl6Cg==\"}"); /* "xyz\n" */
+	code = -1;
+	got = collect(fd, &code, NULL);
+	assert_non_null(strstr(got, "33 77\r\n"));
+	assert_non_null(strstr(got, "/dev/pts/"));
+	assert_non_null(strstr(got, "got xyz\r\n"));
+	assert_int_equal(code, 0);
+	free(got);
+	close(fd);
+	/* stdin without stream is refused */
+	v = call("{\"v\":1,\"op\":\"exec\",\"id\":\"xs\",\"args\":[\"cat\"],\"stdin\":true}");
+	assert_false(ok(v));
+	assert_int_equal(get_int(v, "errno"), EINVAL);
+	crl_json_value_free(v);
+	expect_ok(call("{\"v\":1,\"op\":\"delete\",\"id\":\"xs\",\"force\":true}"));
+}
+
 static void test_shutdown(void **st)
 {
 	(void)st;
@@ -686,6 +731,7 @@ int main(void)
 		cmocka_unit_test(test_pod_namespaces),
 		cmocka_unit_test(test_attach_stdin),
 		cmocka_unit_test(test_attach_tty),
+		cmocka_unit_test(test_exec_stream),
 		cmocka_unit_test(test_shutdown),
 	};
 	return cmocka_run_group_tests_name("monitor", tests, setup, teardown);
