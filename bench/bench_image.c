@@ -17,26 +17,14 @@
 
 #include "api.pb-c.h"
 #include "common/fs.h"
+#include "bench_util.h"
 #include "harness.h"
 
 #define IMG "/runtime.v1.ImageService/"
 
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
 static void report(const char *what, double *v, int n)
 {
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
+	bench_sort(v, n);
 	printf("%-44s n=%-5d p50 %8.2f ms  p90 %8.2f ms  p99 %8.2f ms  min %8.2f  max %8.2f\n", what, n, v[n / 2],
 	       v[(n * 9) / 10], v[(n * 99) / 100], v[0], v[n - 1]);
 }
@@ -116,10 +104,10 @@ int main(int argc, char **argv)
 	snprintf(nstr, sizeof(nstr), "%d", many);
 	const char *pushm[] = { "push-many", port, nstr, NULL };
 	const char *pushl[] = { "push-large", port, NULL };
-	double t0 = now_ms();
+	double t0 = bench_now_ms();
 	if (td_fixture(push, NULL) != 0 || td_fixture(pushm, NULL) != 0 || (large && td_fixture(pushl, NULL) != 0))
 		return 1;
-	printf("fixtures pushed in %.1f s (registry 127.0.0.1:%s)\n", (now_ms() - t0) / 1e3, port);
+	printf("fixtures pushed in %.1f s (registry 127.0.0.1:%s)\n", (bench_now_ms() - t0) / 1e3, port);
 
 	char conf[256], extra[512];
 	snprintf(conf, sizeof(conf), "%s/registries.conf", regdir);
@@ -141,35 +129,35 @@ int main(int argc, char **argv)
 	pull(c, small); /* warm up connections */
 	for (int i = 0; i < iterations; i++) {
 		rmi(c, small);
-		double a = now_ms();
+		double a = bench_now_ms();
 		if (pull(c, small) < 0)
 			return 1;
-		v[i] = now_ms() - a;
+		v[i] = bench_now_ms() - a;
 	}
 	report("PullImage busybox (1 MiB), cold", v, iterations);
 	for (int i = 0; i < iterations; i++) {
-		double a = now_ms();
+		double a = bench_now_ms();
 		if (pull(c, small) < 0)
 			return 1;
-		v[i] = now_ms() - a;
+		v[i] = bench_now_ms() - a;
 	}
 	report("PullImage busybox, already present", v, iterations);
 
-	t0 = now_ms();
+	t0 = bench_now_ms();
 	for (int i = 0; i < many; i++) {
 		char name[128];
 		snprintf(name, sizeof(name), "127.0.0.1:%s/many:%d", port, i);
 		if (pull(c, name) < 0)
 			return 1;
 	}
-	printf("%-44s %d images in %.2f s\n", "PullImage of small images (sequential)", many, (now_ms() - t0) / 1e3);
+	printf("%-44s %d images in %.2f s\n", "PullImage of small images (sequential)", many, (bench_now_ms() - t0) / 1e3);
 	for (int i = 0; i < iterations; i++) {
 		Runtime__V1__ListImagesRequest req = RUNTIME__V1__LIST_IMAGES_REQUEST__INIT;
 		cri_result_t r;
-		double a = now_ms();
+		double a = bench_now_ms();
 		if (call(c, IMG "ListImages", &req.base, &runtime__v1__list_images_response__descriptor, &r) < 0)
 			return 1;
-		v[i] = now_ms() - a;
+		v[i] = bench_now_ms() - a;
 		if (i == 0)
 			printf("ListImages returns %zu images\n", ((Runtime__V1__ListImagesResponse *)r.resp)->n_images);
 		cri_result_clear(&r);
@@ -181,17 +169,17 @@ int main(int argc, char **argv)
 	if (large) {
 		char big[128];
 		snprintf(big, sizeof(big), "127.0.0.1:%s/large:latest", port);
-		double a = now_ms();
+		double a = bench_now_ms();
 		if (pull(c, big) < 0)
 			return 1;
-		printf("%-44s %.2f s (download, verify, unpack)\n", "PullImage large (5 x 45 MiB layers)", (now_ms() - a) / 1e3);
+		printf("%-44s %.2f s (download, verify, unpack)\n", "PullImage large (5 x 45 MiB layers)", (bench_now_ms() - a) / 1e3);
 		char cmd[512];
 		snprintf(cmd, sizeof(cmd),
 			 "rm -rf %s/skopeo-out; skopeo copy -q --src-tls-verify=false docker://%s dir:%s/skopeo-out >/dev/null",
 			 regdir, big, regdir);
-		a = now_ms();
+		a = bench_now_ms();
 		int rc2 = system(cmd);
-		printf("%-44s %.2f s (download, verify, no unpack)%s\n", "skopeo copy of the same image", (now_ms() - a) / 1e3,
+		printf("%-44s %.2f s (download, verify, no unpack)%s\n", "skopeo copy of the same image", (bench_now_ms() - a) / 1e3,
 		       rc2 == 0 ? "" : " [skopeo failed]");
 	}
 	printf("%-44s %ld KiB\n", "daemon RSS at the end", rss_kib(d.pid));

@@ -11,27 +11,15 @@
 #include <unistd.h>
 
 #include "common/fs.h"
+#include "bench_util.h"
 #include "harness.h"
-
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
 
 static double report(const char *what, double *v, int n)
 {
 	double sum = 0;
 	for (int i = 0; i < n; i++)
 		sum += v[i];
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
+	bench_sort(v, n);
 	printf("%-40s n=%-4d total %8.1f ms  p50 %7.2f ms  p90 %7.2f ms  p99 %7.2f ms\n", what, n, sum, v[n / 2],
 	       v[(n * 9) / 10], v[(n * 99) / 100]);
 	return sum;
@@ -103,14 +91,14 @@ int main(int argc, char **argv)
 		char id[32];
 		snprintf(id, sizeof(id), "bench-%d", i);
 		const char *o[] = { ours, "--root", st_ours, "run", "--bundle", bundle, id, NULL };
-		double t = now_ms();
+		double t = bench_now_ms();
 		failures += run_quiet(o) != 0;
-		a[i] = now_ms() - t;
+		a[i] = bench_now_ms() - t;
 		if (have_runc) {
 			const char *r[] = { runc, "--root", st_runc, "run", "--bundle", bundle, id, NULL };
-			t = now_ms();
+			t = bench_now_ms();
 			failures += run_quiet(r) != 0;
-			b[i] = now_ms() - t;
+			b[i] = bench_now_ms() - t;
 		}
 	}
 	printf("%d sequential runs of /bin/true (namespaces, /proc, /dev, /sys, pids cgroup), same bundle:\n", n);
@@ -127,11 +115,11 @@ int main(int argc, char **argv)
 		const char *cr[] = { ours, "--root", st_ours, "create", "--bundle", bundle, id, NULL };
 		const char *st[] = { ours, "--root", st_ours, "start", id, NULL };
 		const char *del[] = { ours, "--root", st_ours, "delete", "--force", id, NULL };
-		double t = now_ms();
+		double t = bench_now_ms();
 		failures += run_quiet(cr) != 0;
-		double t2 = now_ms();
+		double t2 = bench_now_ms();
 		failures += run_quiet(st) != 0;
-		c2[i] = now_ms() - t2;
+		c2[i] = bench_now_ms() - t2;
 		c1[i] = t2 - t;
 		run_quiet(del);
 	}
@@ -190,14 +178,6 @@ int main(int argc, char **argv)
 		crl_json_value_free(td_monitor_call_str(msock, "{\"v\":1,\"op\":\"shutdown\"}"));
 	}
 	printf("failures: %d\n", failures);
-	crl_error_t err = CRL_ERROR_INIT;
-	crl_fs_rm_rf(dir, &err);
-	crl_error_clear(&err);
-	const char *ctrls[] = { "cpu", "cpuacct", "cpuset", "memory", "pids", "blkio", "devices", "freezer", "unified" };
-	for (size_t i = 0; i < 9; i++) {
-		char p[128];
-		snprintf(p, sizeof(p), "/sys/fs/cgroup/%s/crio-lite", ctrls[i]);
-		rmdir(p);
-	}
+	td_sweep(dir, ours, st_ours);
 	return failures ? 1 : 0;
 }

@@ -192,6 +192,19 @@ static void reply_end(conn_t *c, crl_json_t *j)
 	crl_json_free(j);
 }
 
+/* One frame of streamed output; *b64 caches the encoding across the clients of one read. */
+static void send_data(conn_t *c, int stream, const char *buf, size_t len, char **b64)
+{
+	if (!c || c->dead || (!*b64 && !(*b64 = crl_base64_encode(buf, len))))
+		return;
+	crl_json_t *j = reply_begin(true);
+	crl_json_key(j, "stream");
+	crl_json_string(j, stream == 2 ? "stderr" : "stdout");
+	crl_json_key(j, "data");
+	crl_json_string(j, *b64);
+	reply_end(c, j);
+}
+
 static void reply_error(conn_t *c, crl_error_t *err)
 {
 	crl_json_t *j = reply_begin(false);
@@ -235,6 +248,21 @@ static void ctr_free(mon_t *m, ctr_t *c)
 	free(c);
 }
 
+/* The exit facts, in the exit record (times named *_ns) and in the state reply. */
+static void exit_fields(crl_json_t *j, const ctr_t *c, bool ns_names)
+{
+	crl_json_key(j, "exit_code");
+	crl_json_int(j, c->exit_code);
+	crl_json_key(j, "signal");
+	crl_json_int(j, c->signal);
+	crl_json_key(j, "oom_killed");
+	crl_json_bool(j, c->oom);
+	crl_json_key(j, ns_names ? "started_at_ns" : "started_at");
+	crl_json_int(j, c->started_ns);
+	crl_json_key(j, ns_names ? "finished_at_ns" : "finished_at");
+	crl_json_int(j, c->finished_ns);
+}
+
 static void write_exit_record(mon_t *m, ctr_t *c)
 {
 	crl_json_t *j = crl_json_new(false);
@@ -243,16 +271,7 @@ static void write_exit_record(mon_t *m, ctr_t *c)
 	crl_json_int(j, 1);
 	crl_json_key(j, "id");
 	crl_json_string(j, c->id);
-	crl_json_key(j, "exit_code");
-	crl_json_int(j, c->exit_code);
-	crl_json_key(j, "signal");
-	crl_json_int(j, c->signal);
-	crl_json_key(j, "oom_killed");
-	crl_json_bool(j, c->oom);
-	crl_json_key(j, "started_at_ns");
-	crl_json_int(j, c->started_ns);
-	crl_json_key(j, "finished_at_ns");
-	crl_json_int(j, c->finished_ns);
+	exit_fields(j, c, true);
 	crl_json_object_end(j);
 	char *out = NULL, name[300];
 	size_t len = 0;
@@ -422,16 +441,7 @@ static void op_state(mon_t *m, conn_t *conn, const crl_json_value_t *req)
 	crl_json_string(j, c->exited ? "stopped" : c->started_ns ? "running" : "created");
 	crl_json_key(j, "pid");
 	crl_json_int(j, c->exited ? 0 : c->pid);
-	crl_json_key(j, "exit_code");
-	crl_json_int(j, c->exit_code);
-	crl_json_key(j, "signal");
-	crl_json_int(j, c->signal);
-	crl_json_key(j, "oom_killed");
-	crl_json_bool(j, c->oom);
-	crl_json_key(j, "started_at");
-	crl_json_int(j, c->started_ns);
-	crl_json_key(j, "finished_at");
-	crl_json_int(j, c->finished_ns);
+	exit_fields(j, c, false);
 	reply_end(conn, j);
 }
 
@@ -780,18 +790,9 @@ static void on_output(mon_t *m, src_t *s)
 			crl_error_clear(&err);
 		}
 		char *b = NULL;
-		for (conn_t *cn = m->conns; cn; cn = cn->next) {
-			if (cn->attached != c || cn->dead)
-				continue;
-			if (!b && !(b = crl_base64_encode(buf, (size_t)r)))
-				break;
-			crl_json_t *j = reply_begin(true);
-			crl_json_key(j, "stream");
-			crl_json_string(j, s->stream == 2 ? "stderr" : "stdout");
-			crl_json_key(j, "data");
-			crl_json_string(j, b);
-			reply_end(cn, j);
-		}
+		for (conn_t *cn = m->conns; cn; cn = cn->next)
+			if (cn->attached == c)
+				send_data(cn, s->stream, buf, (size_t)r, &b);
 		free(b);
 		return;
 	}
@@ -802,16 +803,9 @@ static void on_output(mon_t *m, src_t *s)
 		return;
 	}
 	if (x->stream) {
-		char *b = x->conn ? crl_base64_encode(buf, (size_t)r) : NULL;
-		if (b) {
-			crl_json_t *j = reply_begin(true);
-			crl_json_key(j, "stream");
-			crl_json_string(j, s->stream == 2 ? "stderr" : "stdout");
-			crl_json_key(j, "data");
-			crl_json_string(j, b);
-			reply_end(x->conn, j);
-			free(b);
-		}
+		char *b = NULL;
+		send_data(x->conn, s->stream, buf, (size_t)r, &b);
+		free(b);
 		return;
 	}
 	size_t room = x->len[s->stream] < x->cap ? x->cap - x->len[s->stream] : 0;

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -233,6 +235,40 @@ crl_json_value_t *td_monitor_call(const char *sock, const void *msg, size_t len,
 crl_json_value_t *td_monitor_call_str(const char *sock, const char *msg)
 {
 	return td_monitor_call(sock, msg, strlen(msg), true);
+}
+
+void td_sweep(const char *dir, const char *runtime_bin, const char *state_root)
+{
+	DIR *d = state_root ? opendir(state_root) : NULL;
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		const char *del[] = { runtime_bin, "--root", state_root, "delete", "--force", de->d_name, NULL };
+		char *out = NULL;
+		td_run(del, &out, 20000);
+		free(out);
+	}
+	if (d)
+		closedir(d);
+	FILE *mi = fopen("/proc/self/mountinfo", "re");
+	char line[4096];
+	while (mi && fgets(line, sizeof(line), mi)) {
+		char mp[4096];
+		if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) == 1 && strncmp(mp, dir, strlen(dir)) == 0)
+			umount2(mp, MNT_DETACH);
+	}
+	if (mi)
+		fclose(mi);
+	crl_error_t err = CRL_ERROR_INIT;
+	crl_fs_rm_rf(dir, &err);
+	crl_error_clear(&err);
+	static const char *const ctrls[] = { "cpu", "cpuacct", "cpuset", "memory", "pids", "blkio", "devices", "freezer", "unified" };
+	for (size_t i = 0; i < sizeof(ctrls) / sizeof(ctrls[0]); i++) {
+		char p[128];
+		snprintf(p, sizeof(p), "/sys/fs/cgroup/%s/crio-lite", ctrls[i]);
+		rmdir(p);
+	}
 }
 
 int td_fixture(const char *const *args, char **out)

@@ -178,37 +178,7 @@ static int teardown(void **st)
 		for (int i = 0; i < 100 && kill(p, 0) == 0; i++)
 			usleep(10000);
 	}
-	FILE *mi = fopen("/proc/self/mountinfo", "re");
-	char line[4096];
-	while (mi && fgets(line, sizeof(line), mi)) {
-		char mp[4096];
-		if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) == 1 && strncmp(mp, dir, strlen(dir)) == 0)
-			umount2(mp, MNT_DETACH);
-	}
-	if (mi)
-		fclose(mi);
-	/* Containers a failed test left: through the runtime CLI, which shares the state root. */
-	DIR *d = opendir(rtroot);
-	struct dirent *de;
-	while (d && (de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		const char *del[] = { bin("CRIO_LITE_RUNTIME_BIN", "./crio-lite-runtime"), "--root", rtroot, "delete", "--force", de->d_name, NULL };
-		char *out = NULL;
-		td_run(del, &out, 20000);
-		free(out);
-	}
-	if (d)
-		closedir(d);
-	crl_error_t err = CRL_ERROR_INIT;
-	crl_fs_rm_rf(dir, &err);
-	crl_error_clear(&err);
-	const char *ctrls[] = { "cpu", "cpuacct", "cpuset", "memory", "pids", "blkio", "devices", "freezer", "unified" };
-	for (size_t i = 0; i < 9; i++) {
-		char p[128];
-		snprintf(p, sizeof(p), "/sys/fs/cgroup/%s/crio-lite", ctrls[i]);
-		rmdir(p);
-	}
+	td_sweep(dir, bin("CRIO_LITE_RUNTIME_BIN", "./crio-lite-runtime"), rtroot);
 	return 0;
 }
 

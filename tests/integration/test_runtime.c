@@ -138,39 +138,8 @@ static int setup(void **state_)
 static int teardown(void **state_)
 {
 	(void)state_;
-	/* Containers a failed test left behind: killed and removed, cgroups included. */
-	DIR *d = opendir(state);
-	struct dirent *de;
-	while (d && (de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		const char *del[] = { runtime_bin(), "--root", state, "delete", "--force", de->d_name, NULL };
-		char *out = NULL;
-		td_run(del, &out, 20000);
-		free(out);
-	}
-	if (d)
-		closedir(d);
-	/* Mounts a failed test left under our directory (deepest last in mountinfo order: detach is lazy). */
-	FILE *mi = fopen("/proc/self/mountinfo", "re");
-	char line[4096];
-	while (mi && fgets(line, sizeof(line), mi)) {
-		char mp[4096];
-		if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) == 1 && strncmp(mp, dir, strlen(dir)) == 0)
-			umount2(mp, MNT_DETACH);
-	}
-	if (mi)
-		fclose(mi);
-	crl_error_t err = CRL_ERROR_INIT;
-	crl_fs_rm_rf(dir, &err);
-	crl_error_clear(&err);
-	/* The parent cgroup the runtime made for its containers, now empty. */
-	const char *ctrls[] = { "cpu", "cpuacct", "cpuset", "memory", "pids", "blkio", "devices", "freezer", "unified" };
-	for (size_t i = 0; i < 9; i++) {
-		char p[128];
-		snprintf(p, sizeof(p), "/sys/fs/cgroup/%s/crio-lite", ctrls[i]);
-		rmdir(p);
-	}
+	/* Containers and mounts a failed test left, the directory, the runtime's parent cgroups. */
+	td_sweep(dir, runtime_bin(), state);
 	return 0;
 }
 
