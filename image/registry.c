@@ -383,6 +383,25 @@ static void registry_error(const req_t *r, char *out, size_t n)
 	crl_error_clear(&e);
 }
 
+/* "Basic base64(user:password)" in *ret; the intermediate copies of the secret are wiped. */
+static int basic_header(const img_conn_t *c, char **ret, crl_error_t *err)
+{
+	_cleanup_free_ char *pair = NULL;
+	if (asprintf(&pair, "%s:%s", c->username, c->password ? c->password : "") < 0)
+		return crl_error_set(err, ENOMEM, "out of memory");
+	char *b = crl_base64_encode(pair, strlen(pair));
+	explicit_bzero(pair, strlen(pair));
+	char *h = NULL;
+	if (!b || asprintf(&h, "Basic %s", b) < 0) {
+		free(b);
+		return crl_error_set(err, ENOMEM, "out of memory");
+	}
+	explicit_bzero(b, strlen(b));
+	free(b);
+	*ret = h;
+	return 0;
+}
+
 /* Fetches a bearer token for the challenge (the registry token flow). */
 static int fetch_token(img_conn_t *c, const img_challenge_t *ch, crl_error_t *err)
 {
@@ -410,17 +429,9 @@ static int fetch_token(img_conn_t *c, const img_challenge_t *ch, crl_error_t *er
 		if (asprintf(&url, "%s%sservice=%s&scope=%s", ch->realm, strchr(ch->realm, '?') ? "&" : "?", svc, scope) < 0)
 			return crl_error_set(err, ENOMEM, "out of memory");
 		if (c->username) {
-			_cleanup_free_ char *pair = NULL;
-			if (asprintf(&pair, "%s:%s", c->username, c->password ? c->password : "") < 0)
-				return crl_error_set(err, ENOMEM, "out of memory");
-			char *b = crl_base64_encode(pair, strlen(pair));
-			explicit_bzero(pair, strlen(pair));
-			if (!b || asprintf(&basic, "Basic %s", b) < 0) {
-				free(b);
-				return crl_error_set(err, ENOMEM, "out of memory");
-			}
-			explicit_bzero(b, strlen(b));
-			free(b);
+			int e = basic_header(c, &basic, err);
+			if (e < 0)
+				return e;
 		}
 		cc = perform(&r, url, NULL, basic, NULL, errbuf);
 		if (basic)
@@ -467,18 +478,10 @@ static int basic_auth(img_conn_t *c, crl_error_t *err)
 {
 	if (!c->username)
 		return crl_error_set(err, EKEYREJECTED, "%s requires authentication and no credentials were given", c->host);
-	_cleanup_free_ char *pair = NULL;
-	if (asprintf(&pair, "%s:%s", c->username, c->password ? c->password : "") < 0)
-		return crl_error_set(err, ENOMEM, "out of memory");
-	char *b = crl_base64_encode(pair, strlen(pair));
-	explicit_bzero(pair, strlen(pair));
 	char *authz = NULL;
-	if (!b || asprintf(&authz, "Basic %s", b) < 0) {
-		free(b);
-		return crl_error_set(err, ENOMEM, "out of memory");
-	}
-	explicit_bzero(b, strlen(b));
-	free(b);
+	int e = basic_header(c, &authz, err);
+	if (e < 0)
+		return e;
 	pthread_mutex_lock(&c->lock);
 	free(c->authorization);
 	c->authorization = authz;
