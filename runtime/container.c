@@ -63,30 +63,40 @@ void rt_state_free(rt_state_t *s)
 	free(s);
 }
 
-static uint64_t pid_starttime(pid_t pid)
+/* From /proc/<pid>/stat: the start time (field 22) and the state letter; false when the pid is gone. */
+static bool pid_stat(pid_t pid, uint64_t *ret_start, char *ret_state)
 {
 	char path[64], buf[1024];
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return 0;
+		return false;
 	ssize_t n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	if (n <= 0)
-		return 0;
+		return false;
 	buf[n] = '\0';
 	/* Fields after the command (which may hold spaces) start after the last ')'. */
 	char *p = strrchr(buf, ')');
-	if (!p)
-		return 0;
+	if (!p || !p[1] || !p[2])
+		return false;
 	p += 2;
+	*ret_state = *p;
 	/* p is at field 3 (state); starttime is field 22. */
 	for (int f = 3; f < 22 && p; f++) {
 		p = strchr(p, ' ');
 		if (p)
 			p++;
 	}
-	return p ? strtoull(p, NULL, 10) : 0;
+	*ret_start = p ? strtoull(p, NULL, 10) : 0;
+	return p != NULL;
+}
+
+static uint64_t pid_starttime(pid_t pid)
+{
+	uint64_t start = 0;
+	char state;
+	return pid_stat(pid, &start, &state) ? start : 0;
 }
 
 char *rt_state_json(const rt_state_t *s)
@@ -198,19 +208,10 @@ int rt_state(const char *root, const char *id, rt_state_t **ret, crl_error_t *er
 	s->pid_start = (uint64_t)start;
 	crl_json_value_free(doc);
 	struct stat st;
-	bool alive = s->pid > 0 && pid_starttime(s->pid) == s->pid_start;
-	if (alive) {
-		/* A zombie has not been reaped by its parent but runs no more. */
-		char p[64], st_c = 0;
-		snprintf(p, sizeof(p), "/proc/%d/stat", (int)s->pid);
-		FILE *f = fopen(p, "re");
-		if (f) {
-			if (fscanf(f, "%*d (%*[^)]) %c", &st_c) != 1)
-				st_c = 0;
-			fclose(f);
-		}
-		alive = st_c != 'Z';
-	}
+	/* The same pid and start time (not a reused pid), and not a zombie (not reaped, but running no more). */
+	uint64_t start_now = 0;
+	char pstate = 0;
+	bool alive = s->pid > 0 && pid_stat(s->pid, &start_now, &pstate) && start_now == s->pid_start && pstate != 'Z';
 	if (!alive)
 		s->status = RT_STOPPED;
 	else if (fstatat(dfd, FIFO, &st, AT_SYMLINK_NOFOLLOW) == 0)
@@ -222,6 +223,67 @@ int rt_state(const char *root, const char *id, rt_state_t **ret, crl_error_t *er
 		return crl_error_set(err, ENOMEM, "out of memory");
 	}
 	*ret = s;
+	return 0;
+}
+
+/* --- passing fds between processes --- */
+
+/* data over a unix socket, with fd (when >= 0) attached as SCM_RIGHTS. */
+static int send_with_fd(int sock, const void *data, size_t len, int fd)
+{
+	struct iovec iov = { (void *)data, len };
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	if (fd >= 0) {
+		mh.msg_control = u.buf;
+		mh.msg_controllen = sizeof(u.buf);
+		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	}
+	return sendmsg(sock, &mh, MSG_NOSIGNAL) == (ssize_t)len ? 0 : -1;
+}
+
+/* Up to len bytes, and the fd that came with them in *ret_fd (else -1). The byte count, or -1. */
+static ssize_t recv_with_fd(int sock, void *buf, size_t len, int *ret_fd)
+{
+	struct iovec iov = { buf, len };
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
+	*ret_fd = -1;
+	ssize_t n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+	for (struct cmsghdr *cm = n > 0 ? CMSG_FIRSTHDR(&mh) : NULL; cm; cm = CMSG_NXTHDR(&mh, cm))
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
+			memcpy(ret_fd, CMSG_DATA(cm), sizeof(int));
+	return n;
+}
+
+/* A terminal from this mount namespace's /dev/ptmx (so its name resolves here): the slave becomes stdio and the
+ * controlling terminal of the caller's session; the master in *ret_master. */
+static int open_terminal(int *ret_master, crl_error_t *err)
+{
+	char name[64];
+	int slave = -1, master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (master < 0 || grantpt(master) < 0 || unlockpt(master) < 0 || ptsname_r(master, name, sizeof(name)) ||
+	    (slave = open(name, O_RDWR | O_CLOEXEC)) < 0 || dup2(slave, 0) < 0 || dup2(slave, 1) < 0 ||
+	    dup2(slave, 2) < 0 || ioctl(0, TIOCSCTTY, 0) < 0) {
+		int e = errno;
+		if (slave >= 0)
+			close(slave);
+		if (master >= 0)
+			close(master);
+		return crl_error_set_errno(err, e, "make a terminal in the container (is /dev/pts a devpts with ptmx?)");
+	}
+	close(slave);
+	*ret_master = master;
 	return 0;
 }
 
@@ -338,36 +400,11 @@ static int init_main(init_args_t *a)
 	char fifo_path[64];
 	snprintf(fifo_path, sizeof(fifo_path), "/proc/self/fd/%d", a->fifo);
 	int master = -1;
-	if (a->opts && a->opts->terminal) {
-		char name[64];
-		int slave = -1;
-		master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-		if (master < 0 || grantpt(master) < 0 || unlockpt(master) < 0 || ptsname_r(master, name, sizeof(name)) ||
-		    (slave = open(name, O_RDWR | O_CLOEXEC)) < 0 || dup2(slave, 0) < 0 || dup2(slave, 1) < 0 ||
-		    dup2(slave, 2) < 0 || ioctl(0, TIOCSCTTY, 0) < 0) {
-			crl_error_set_errno(&err, errno, "make the container's terminal (is /dev/pts a devpts with ptmx?)");
-			child_fail(a->sync, &err);
-		}
-		close(slave);
-	}
+	if (a->opts && a->opts->terminal && open_terminal(&master, &err) < 0)
+		child_fail(a->sync, &err);
 	const char *ok = clamped ? "ok:oom_score_adj clamped" : "ok";
-	struct iovec iov = { (void *)ok, strlen(ok) };
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-	if (master >= 0) {
-		/* The master goes to our creator, which owns the terminal from now on. */
-		mh.msg_control = u.buf;
-		mh.msg_controllen = sizeof(u.buf);
-		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cm), &master, sizeof(int));
-	}
-	if (sendmsg(a->sync, &mh, MSG_NOSIGNAL) < 0)
+	/* With a terminal, its master goes to our creator, which owns it from now on. */
+	if (send_with_fd(a->sync, ok, strlen(ok), master) < 0)
 		_exit(1);
 	if (master >= 0)
 		close(master);
@@ -546,17 +583,8 @@ int rt_create(const char *state_root, const char *id, const char *bundle, const 
 		goto fail;
 	}
 	char msg[2100];
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} cu;
-	struct iovec iov = { msg, sizeof(msg) - 1 };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cu.buf, .msg_controllen = sizeof(cu.buf) };
-	ssize_t n = recvmsg(sv[0], &mh, MSG_CMSG_CLOEXEC);
 	int master = -1;
-	for (struct cmsghdr *cm = n > 0 ? CMSG_FIRSTHDR(&mh) : NULL; cm; cm = CMSG_NXTHDR(&mh, cm))
-		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
-			memcpy(&master, CMSG_DATA(cm), sizeof(int));
+	ssize_t n = recv_with_fd(sv[0], msg, sizeof(msg) - 1, &master);
 	if (master >= 0 && !(opts && opts->terminal && opts->ret_master)) {
 		close(master);
 		master = -1;
@@ -736,57 +764,18 @@ int rt_stats(const char *root, const char *id, rt_cgroup_stats_t *ret, crl_error
 	return r;
 }
 
-static int send_fd(int sock, int fd)
-{
-	char byte = 'T';
-	struct iovec iov = { &byte, 1 };
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-	return sendmsg(sock, &mh, MSG_NOSIGNAL) == 1 ? 0 : -1;
-}
-
-static int recv_fd(int sock)
-{
-	char byte;
-	struct iovec iov = { &byte, 1 };
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
-	if (recvmsg(sock, &mh, MSG_CMSG_CLOEXEC) != 1)
-		return -1;
-	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
-		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
-			int fd;
-			memcpy(&fd, CMSG_DATA(cm), sizeof(int));
-			return fd;
-		}
-	return -1;
-}
-
-/* A terminal from the container's own /dev/ptmx as stdio and controlling terminal; the master goes to sock. */
+/* The exec'd command's terminal, made here (inside the container), its master handed to sock. */
 static int terminal_inside(int sock, crl_error_t *err)
 {
-	char name[64];
-	int slave = -1, master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-	if (master < 0 || grantpt(master) < 0 || unlockpt(master) < 0 || ptsname_r(master, name, sizeof(name)) ||
-	    (setsid() < 0 && errno != EPERM) || (slave = open(name, O_RDWR | O_CLOEXEC)) < 0 || dup2(slave, 0) < 0 ||
-	    dup2(slave, 1) < 0 || dup2(slave, 2) < 0 || ioctl(0, TIOCSCTTY, 0) < 0)
-		return crl_error_set_errno(err, errno, "make a terminal in the container (is /dev/pts a devpts with ptmx?)");
-	close(slave);
-	if (send_fd(sock, master) < 0)
-		return crl_error_set_errno(err, errno, "hand the terminal over");
+	if (setsid() < 0 && errno != EPERM)
+		return crl_error_set_errno(err, errno, "setsid");
+	int master = -1;
+	int r = open_terminal(&master, err);
+	if (r < 0)
+		return r;
+	r = send_with_fd(sock, "T", 1, master) < 0 ? crl_error_set_errno(err, errno, "hand the terminal over") : 0;
 	close(master);
-	return 0;
+	return r;
 }
 
 /* The exec'd process, inside every namespace of the container (pid included: it is a child of the joiner). */
@@ -875,8 +864,11 @@ int rt_exec_spawn_tty(const char *root, const char *id, char *const *args, const
 	int r = exec_spawn(root, id, args, cwd, true, stdio, sv[1], ret_pid, err);
 	close(sv[1]);
 	if (r == 0) {
-		int m = recv_fd(sv[0]);
-		if (m < 0) {
+		char byte;
+		int m = -1;
+		if (recv_with_fd(sv[0], &byte, 1, &m) != 1 || m < 0) {
+			if (m >= 0)
+				close(m);
 			kill(*ret_pid, SIGKILL);
 			r = crl_error_set(err, EIO, "exec: the command's terminal did not arrive");
 		} else {
