@@ -13,6 +13,7 @@
 struct crl_json {
 	yajl_gen g;
 	bool failed;
+	unsigned depth; /* objects and arrays open: yajl reports no incomplete document itself */
 };
 
 crl_json_t *crl_json_new(bool pretty)
@@ -46,26 +47,40 @@ static void check(crl_json_t *j, yajl_gen_status st)
 
 void crl_json_object_begin(crl_json_t *j)
 {
-	check(j, yajl_gen_map_open(j->g));
+	if (j) {
+		check(j, yajl_gen_map_open(j->g));
+		j->depth++;
+	}
 }
 
 void crl_json_object_end(crl_json_t *j)
 {
-	check(j, yajl_gen_map_close(j->g));
+	if (j) {
+		check(j, yajl_gen_map_close(j->g)); /* yajl fails a close with nothing open */
+		j->depth -= j->depth > 0;
+	}
 }
 
 void crl_json_array_begin(crl_json_t *j)
 {
-	check(j, yajl_gen_array_open(j->g));
+	if (j) {
+		check(j, yajl_gen_array_open(j->g));
+		j->depth++;
+	}
 }
 
 void crl_json_array_end(crl_json_t *j)
 {
-	check(j, yajl_gen_array_close(j->g));
+	if (j) {
+		check(j, yajl_gen_array_close(j->g)); /* yajl fails a close with nothing open */
+		j->depth -= j->depth > 0;
+	}
 }
 
 void crl_json_string(crl_json_t *j, const char *s)
 {
+	if (!j)
+		return;
 	if (!s)
 		s = "";
 	size_t len = strlen(s);
@@ -89,36 +104,45 @@ void crl_json_key(crl_json_t *j, const char *key)
 
 void crl_json_int(crl_json_t *j, int64_t v)
 {
-	check(j, yajl_gen_integer(j->g, v));
+	if (j)
+		check(j, yajl_gen_integer(j->g, v));
 }
 
 void crl_json_bool(crl_json_t *j, bool v)
 {
-	check(j, yajl_gen_bool(j->g, v));
+	if (j)
+		check(j, yajl_gen_bool(j->g, v));
 }
 
 void crl_json_null(crl_json_t *j)
 {
-	check(j, yajl_gen_null(j->g));
+	if (j)
+		check(j, yajl_gen_null(j->g));
 }
 
 int crl_json_finish(crl_json_t *j, char **ret, size_t *ret_len, crl_error_t *err)
 {
 	const unsigned char *buf;
 	size_t len;
-	if (j->failed)
-		return crl_error_set(err, EINVAL, "JSON document was not built correctly");
-	if (yajl_gen_get_buf(j->g, &buf, &len) != yajl_gen_status_ok)
-		return crl_error_set(err, EINVAL, "JSON document is incomplete");
-	char *s = malloc(len + 1);
-	if (!s)
-		return crl_error_set(err, ENOMEM, "out of memory");
-	memcpy(s, buf, len);
-	s[len] = '\0';
-	*ret = s;
-	if (ret_len)
-		*ret_len = len;
-	return 0;
+	int r = 0;
+	char *s = NULL;
+	if (!j)
+		r = crl_error_set(err, ENOMEM, "out of memory");
+	else if (j->failed)
+		r = crl_error_set(err, EINVAL, "JSON document was not built correctly");
+	else if (j->depth > 0 || yajl_gen_get_buf(j->g, &buf, &len) != yajl_gen_status_ok || len == 0)
+		r = crl_error_set(err, EINVAL, "JSON document is incomplete");
+	else if (!(s = malloc(len + 1)))
+		r = crl_error_set(err, ENOMEM, "out of memory");
+	if (s) {
+		memcpy(s, buf, len);
+		s[len] = '\0';
+		*ret = s;
+		if (ret_len)
+			*ret_len = len;
+	}
+	crl_json_free(j);
+	return r;
 }
 
 int crl_json_parse(const char *text, crl_json_value_t **ret, crl_error_t *err)

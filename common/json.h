@@ -23,7 +23,9 @@ void crl_json_string(crl_json_t *j, const char *s);
 void crl_json_int(crl_json_t *j, int64_t v);
 void crl_json_bool(crl_json_t *j, bool v);
 void crl_json_null(crl_json_t *j);
-/* A copy of the document (NUL-terminated) in *ret; fails when the calls did not form one complete value. */
+/* A copy of the document (NUL-terminated) in *ret; fails when the calls did not form one complete value. Frees the
+ * builder either way. A builder crl_json_new could not allocate (NULL) takes every call and fails here with ENOMEM,
+ * so callers check once, at the end. */
 int crl_json_finish(crl_json_t *j, char **ret, size_t *ret_len, crl_error_t *err);
 
 /* Parsed documents: a tree of values, freed with crl_json_value_free. */

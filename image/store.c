@@ -120,8 +120,6 @@ static void json_strv(crl_json_t *j, const char *key, char *const *v, size_t n)
 static int save_locked(img_store_t *s, crl_error_t *err)
 {
 	crl_json_t *j = crl_json_new(false);
-	if (!j)
-		return crl_error_set(err, ENOMEM, "out of memory");
 	crl_json_object_begin(j);
 	crl_json_key(j, "version");
 	crl_json_int(j, IMG_STORE_VERSION);
@@ -148,7 +146,6 @@ static int save_locked(img_store_t *s, crl_error_t *err)
 	_cleanup_free_ char *text = NULL;
 	size_t len = 0;
 	int r = crl_json_finish(j, &text, &len, err);
-	crl_json_free(j);
 	if (r < 0)
 		return r;
 	return crl_fs_write_atomic(s->dirfd, INDEX_FILE, text, len, 0600, err);

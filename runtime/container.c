@@ -102,8 +102,6 @@ static uint64_t pid_starttime(pid_t pid)
 char *rt_state_json(const rt_state_t *s)
 {
 	crl_json_t *j = crl_json_new(true);
-	if (!j)
-		return NULL;
 	crl_json_object_begin(j);
 	crl_json_key(j, "ociVersion");
 	crl_json_string(j, "1.0.2");
@@ -126,15 +124,12 @@ char *rt_state_json(const rt_state_t *s)
 	crl_error_t e = CRL_ERROR_INIT;
 	crl_json_finish(j, &out, NULL, &e);
 	crl_error_clear(&e);
-	crl_json_free(j);
 	return out;
 }
 
 static int save_state(int dirfd, const rt_state_t *s, crl_error_t *err)
 {
 	crl_json_t *j = crl_json_new(false);
-	if (!j)
-		return crl_error_set(err, ENOMEM, "out of memory");
 	crl_json_object_begin(j);
 	crl_json_key(j, "version");
 	crl_json_int(j, 1);
@@ -154,7 +149,6 @@ static int save_state(int dirfd, const rt_state_t *s, crl_error_t *err)
 	_cleanup_free_ char *text = NULL;
 	size_t len = 0;
 	int r = crl_json_finish(j, &text, &len, err);
-	crl_json_free(j);
 	if (r < 0)
 		return r;
 	return crl_fs_write_atomic(dirfd, STATE_FILE, text, len, 0600, err);

@@ -466,8 +466,6 @@ int srv_config_to_toml(const srv_config_t *cfg, char **ret, crl_error_t *err)
 int srv_config_to_json(const srv_config_t *cfg, bool pretty, char **ret, crl_error_t *err)
 {
 	crl_json_t *j = crl_json_new(pretty);
-	if (!j)
-		return crl_error_set(err, ENOMEM, "out of memory");
 	srv_config_t *c = (srv_config_t *)cfg;
 	crl_json_object_begin(j);
 	crl_json_key(j, ROOT_TABLE);
@@ -500,6 +498,5 @@ int srv_config_to_json(const srv_config_t *cfg, bool pretty, char **ret, crl_err
 	crl_json_object_end(j);
 	crl_json_object_end(j);
 	int r = crl_json_finish(j, ret, NULL, err);
-	crl_json_free(j);
 	return r;
 }

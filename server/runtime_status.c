@@ -48,8 +48,6 @@ static int add_info(srv_call_t *call, Runtime__V1__StatusResponse *r, size_t cap
 static char *network_json(const cni_network_t *net, const char *problem, const char *pod_cidr)
 {
 	crl_json_t *j = crl_json_new(false);
-	if (!j)
-		return NULL;
 	crl_json_object_begin(j);
 	if (net) {
 		crl_json_key(j, "name");
@@ -77,7 +75,6 @@ static char *network_json(const cni_network_t *net, const char *problem, const c
 	crl_error_t e = CRL_ERROR_INIT;
 	crl_json_finish(j, &out, NULL, &e);
 	crl_error_clear(&e);
-	crl_json_free(j);
 	return out;
 }
 

@@ -15,8 +15,6 @@
 int srv_state_save_runtime_config(srv_daemon_t *d, const char *pod_cidr, crl_error_t *err)
 {
 	crl_json_t *j = crl_json_new(false);
-	if (!j)
-		return crl_error_set(err, ENOMEM, "out of memory");
 	crl_json_object_begin(j);
 	crl_json_key(j, "version");
 	crl_json_int(j, SRV_STATE_VERSION);
@@ -26,7 +24,6 @@ int srv_state_save_runtime_config(srv_daemon_t *d, const char *pod_cidr, crl_err
 	_cleanup_free_ char *text = NULL;
 	size_t len = 0;
 	int r = crl_json_finish(j, &text, &len, err);
-	crl_json_free(j);
 	if (r < 0)
 		return r;
 	r = crl_fs_write_atomic(d->root_fd, RUNTIME_CONFIG_FILE, text, len, 0600, err);

@@ -189,7 +189,6 @@ static void reply_end(conn_t *c, crl_json_t *j)
 		send_msg(c, out, len);
 	crl_error_clear(&e);
 	free(out);
-	crl_json_free(j);
 }
 
 /* One frame of streamed output; *b64 caches the encoding across the clients of one read. */
@@ -284,7 +283,6 @@ static void write_exit_record(mon_t *m, ctr_t *c)
 	}
 	crl_error_clear(&e);
 	free(out);
-	crl_json_free(j);
 }
 
 static void on_ctr_exit(mon_t *m, ctr_t *c, int status)
