@@ -8,6 +8,7 @@
 #include <yajl/yajl_tree.h>
 
 #include "cleanup.h"
+#include "fs.h"
 #include "utf8.h"
 
 struct crl_json {
@@ -143,6 +144,14 @@ int crl_json_finish(crl_json_t *j, char **ret, size_t *ret_len, crl_error_t *err
 	}
 	crl_json_free(j);
 	return r;
+}
+
+int crl_json_save(crl_json_t *j, int dirfd, const char *name, mode_t mode, crl_error_t *err)
+{
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	int r = crl_json_finish(j, &text, &len, err);
+	return r < 0 ? r : crl_fs_write_atomic(dirfd, name, text, len, mode, err);
 }
 
 int crl_json_parse(const char *text, crl_json_value_t **ret, crl_error_t *err)

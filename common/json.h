@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "error.h"
 
@@ -27,6 +28,8 @@ void crl_json_null(crl_json_t *j);
  * builder either way. A builder crl_json_new could not allocate (NULL) takes every call and fails here with ENOMEM,
  * so callers check once, at the end. */
 int crl_json_finish(crl_json_t *j, char **ret, size_t *ret_len, crl_error_t *err);
+/* The document, finished as crl_json_finish does, written atomically to name under dirfd. */
+int crl_json_save(crl_json_t *j, int dirfd, const char *name, mode_t mode, crl_error_t *err);
 
 /* Parsed documents: a tree of values, freed with crl_json_value_free. */
 typedef struct yajl_val_s crl_json_value_t;

@@ -143,12 +143,7 @@ static int save_locked(img_store_t *s, crl_error_t *err)
 	}
 	crl_json_array_end(j);
 	crl_json_object_end(j);
-	_cleanup_free_ char *text = NULL;
-	size_t len = 0;
-	int r = crl_json_finish(j, &text, &len, err);
-	if (r < 0)
-		return r;
-	return crl_fs_write_atomic(s->dirfd, INDEX_FILE, text, len, 0600, err);
+	return crl_json_save(j, s->dirfd, INDEX_FILE, 0600, err);
 }
 
 static int read_strv(const crl_json_value_t *v, char ***ret, size_t *ret_n, bool digests)

@@ -146,12 +146,7 @@ static int save_state(int dirfd, const rt_state_t *s, crl_error_t *err)
 	crl_json_key(j, "created");
 	crl_json_string(j, s->created);
 	crl_json_object_end(j);
-	_cleanup_free_ char *text = NULL;
-	size_t len = 0;
-	int r = crl_json_finish(j, &text, &len, err);
-	if (r < 0)
-		return r;
-	return crl_fs_write_atomic(dirfd, STATE_FILE, text, len, 0600, err);
+	return crl_json_save(j, dirfd, STATE_FILE, 0600, err);
 }
 
 static int open_state_dir(const char *root, const char *id, int *ret, crl_error_t *err)

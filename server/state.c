@@ -21,12 +21,7 @@ int srv_state_save_runtime_config(srv_daemon_t *d, const char *pod_cidr, crl_err
 	crl_json_key(j, "pod_cidr");
 	crl_json_string(j, pod_cidr);
 	crl_json_object_end(j);
-	_cleanup_free_ char *text = NULL;
-	size_t len = 0;
-	int r = crl_json_finish(j, &text, &len, err);
-	if (r < 0)
-		return r;
-	r = crl_fs_write_atomic(d->root_fd, RUNTIME_CONFIG_FILE, text, len, 0600, err);
+	int r = crl_json_save(j, d->root_fd, RUNTIME_CONFIG_FILE, 0600, err);
 	if (r < 0)
 		return crl_error_wrap(err, "save runtime config");
 	return 0;

@@ -264,6 +264,11 @@ static void exit_fields(crl_json_t *j, const ctr_t *c, bool ns_names)
 
 static void write_exit_record(mon_t *m, ctr_t *c)
 {
+	_cleanup_close_ int d = openat(m->dirfd, "exits", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (d < 0) {
+		fprintf(stderr, "crio-lite-monitor: exit record of %s: open exits/: %s\n", c->id, strerror(errno));
+		return;
+	}
 	crl_json_t *j = crl_json_new(false);
 	crl_json_object_begin(j);
 	crl_json_key(j, "v");
@@ -272,17 +277,12 @@ static void write_exit_record(mon_t *m, ctr_t *c)
 	crl_json_string(j, c->id);
 	exit_fields(j, c, true);
 	crl_json_object_end(j);
-	char *out = NULL, name[300];
-	size_t len = 0;
+	char name[300];
+	snprintf(name, sizeof(name), "%s.json", c->id);
 	crl_error_t e = CRL_ERROR_INIT;
-	snprintf(name, sizeof(name), "exits/%s.json", c->id);
-	if (crl_json_finish(j, &out, &len, &e) == 0) {
-		_cleanup_close_ int d = openat(m->dirfd, "exits", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (d < 0 || crl_fs_write_atomic(d, name + 6, out, len, 0644, &e) < 0)
-			fprintf(stderr, "crio-lite-monitor: exit record of %s: %s\n", c->id, crl_error_message(&e));
-	}
+	if (crl_json_save(j, d, name, 0644, &e) < 0)
+		fprintf(stderr, "crio-lite-monitor: exit record of %s: %s\n", c->id, crl_error_message(&e));
 	crl_error_clear(&e);
-	free(out);
 }
 
 static void on_ctr_exit(mon_t *m, ctr_t *c, int status)
