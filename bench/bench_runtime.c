@@ -161,13 +161,21 @@ int main(int argc, char **argv)
 				char sp[64], line[256];
 				snprintf(sp, sizeof(sp), "/proc/%d/status", (int)mpid);
 				FILE *f = fopen(sp, "re");
-				long rss = -1;
-				while (f && fgets(line, sizeof(line), f))
-					if (sscanf(line, "VmRSS: %ld", &rss) == 1)
-						break;
+				long rss = -1, anon = -1, file = -1;
+				while (f && fgets(line, sizeof(line), f)) {
+					sscanf(line, "VmRSS: %ld", &rss);
+					sscanf(line, "RssAnon: %ld", &anon);
+					sscanf(line, "RssFile: %ld", &file);
+				}
 				if (f)
 					fclose(f);
-				printf("%-40s %ld KiB with %d container%s (target <= 1024 KiB)\n", "crio-lite-monitor RSS", rss, k + 1, k ? "s" : "");
+				printf("%-40s %ld KiB with %d container%s (target <= 1024 KiB; anon %ld, file %ld)\n",
+				       "crio-lite-monitor RSS", rss, k + 1, k ? "s" : "", anon, file);
+				if (getenv("BENCH_SMAPS")) {
+					snprintf(cmd2, sizeof(cmd2), "cat /proc/%d/smaps > %s.%d", (int)mpid, getenv("BENCH_SMAPS"), k + 1);
+					if (system(cmd2) != 0)
+						printf("could not copy the monitor's smaps\n");
+				}
 			}
 		}
 		for (int k = 0; k < 10; k++) {

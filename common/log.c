@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "log.h"
+#include "timefmt.h"
 
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -53,11 +54,9 @@ void crl_log(crl_log_level_t level, const char *fmt, ...)
 		return;
 	char line[4096];
 	struct timespec ts;
-	struct tm tm;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	size_t n = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
-	n += (size_t)snprintf(line + n, sizeof(line) - n, ".%06ldZ %-5s ", ts.tv_nsec / 1000, crl_log_level_name(level));
+	size_t n = crl_rfc3339_utc(line, ts.tv_sec, ts.tv_nsec, 6);
+	n += (size_t)snprintf(line + n, sizeof(line) - n, " %-5s ", crl_log_level_name(level));
 	va_list ap;
 	va_start(ap, fmt);
 	int m = vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);

@@ -24,6 +24,8 @@
 
 #include "cgroup.h"
 #include "common/cleanup.h"
+#include "common/fdpass.h"
+#include "common/timefmt.h"
 #include "common/fs.h"
 #include "common/json.h"
 #include "rootfs.h"
@@ -215,46 +217,6 @@ int rt_state(const char *root, const char *id, rt_state_t **ret, crl_error_t *er
 	return 0;
 }
 
-/* --- passing fds between processes --- */
-
-/* data over a unix socket, with fd (when >= 0) attached as SCM_RIGHTS. */
-static int send_with_fd(int sock, const void *data, size_t len, int fd)
-{
-	struct iovec iov = { (void *)data, len };
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-	if (fd >= 0) {
-		mh.msg_control = u.buf;
-		mh.msg_controllen = sizeof(u.buf);
-		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-	}
-	return sendmsg(sock, &mh, MSG_NOSIGNAL) == (ssize_t)len ? 0 : -1;
-}
-
-/* Up to len bytes, and the fd that came with them in *ret_fd (else -1). The byte count, or -1. */
-static ssize_t recv_with_fd(int sock, void *buf, size_t len, int *ret_fd)
-{
-	struct iovec iov = { buf, len };
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
-	*ret_fd = -1;
-	ssize_t n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
-	for (struct cmsghdr *cm = n > 0 ? CMSG_FIRSTHDR(&mh) : NULL; cm; cm = CMSG_NXTHDR(&mh, cm))
-		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
-			memcpy(ret_fd, CMSG_DATA(cm), sizeof(int));
-	return n;
-}
-
 /* A terminal from this mount namespace's /dev/ptmx (so its name resolves here): the slave becomes stdio and the
  * controlling terminal of the caller's session; the master in *ret_master. */
 static int open_terminal(int *ret_master, crl_error_t *err)
@@ -322,6 +284,19 @@ static const char *env_get(char **env, const char *key)
 	return NULL;
 }
 
+/* A program starts with no signal blocked or ignored, whatever its creator blocks (the monitor blocks SIGCHLD,
+ * SIGTERM and SIGINT for its signalfd and ignores SIGPIPE): both survive exec and would make the container
+ * deaf to the SIGTERM that stops it. */
+static void reset_signals(void)
+{
+	sigset_t none;
+	sigemptyset(&none);
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			signal(sig, SIG_DFL); /* fails harmlessly for the numbers libc keeps for itself */
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 static void exec_program(const rt_spec_t *s)
 {
 	const char *prog = s->args[0];
@@ -362,6 +337,8 @@ static int init_main(init_args_t *a)
 	if (recv(a->sync, go, sizeof(go), 0) != 2 || memcmp(go, "go", 2) != 0)
 		_exit(1);
 	prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+	/* From here a signal acts on the container as it would on its program (kill of a created container). */
+	reset_signals();
 	const rt_namespace_t *userns = rt_spec_namespace(s, CLONE_NEWUSER);
 	if (userns && !userns->path && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)) {
 		/* Our host ids are not mapped here: become the namespace's root, now that the maps exist. */
@@ -393,7 +370,7 @@ static int init_main(init_args_t *a)
 		child_fail(a->sync, &err);
 	const char *ok = clamped ? "ok:oom_score_adj clamped" : "ok";
 	/* With a terminal, its master goes to our creator, which owns it from now on. */
-	if (send_with_fd(a->sync, ok, strlen(ok), master) < 0)
+	if (crl_send_with_fd(a->sync, ok, strlen(ok), master) < 0)
 		_exit(1);
 	if (master >= 0)
 		close(master);
@@ -469,11 +446,10 @@ static uint32_t host_root(const rt_idmap_t *m, size_t n)
 static void now_rfc3339(char *buf, size_t n)
 {
 	struct timespec ts;
-	struct tm tm;
+	char t[CRL_RFC3339_MAX];
 	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	size_t o = strftime(buf, n, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf + o, n - o, ".%09ldZ", ts.tv_nsec);
+	crl_rfc3339_utc(t, ts.tv_sec, ts.tv_nsec, 9);
+	snprintf(buf, n, "%s", t);
 }
 
 int rt_create(const char *state_root, const char *id, const char *bundle, const rt_create_opts_t *opts,
@@ -573,7 +549,7 @@ int rt_create(const char *state_root, const char *id, const char *bundle, const 
 	}
 	char msg[2100];
 	int master = -1;
-	ssize_t n = recv_with_fd(sv[0], msg, sizeof(msg) - 1, &master);
+	ssize_t n = crl_recv_with_fd(sv[0], msg, sizeof(msg) - 1, &master);
 	if (master >= 0 && !(opts && opts->terminal && opts->ret_master)) {
 		close(master);
 		master = -1;
@@ -762,7 +738,7 @@ static int terminal_inside(int sock, crl_error_t *err)
 	int r = open_terminal(&master, err);
 	if (r < 0)
 		return r;
-	r = send_with_fd(sock, "T", 1, master) < 0 ? crl_error_set_errno(err, errno, "hand the terminal over") : 0;
+	r = crl_send_with_fd(sock, "T", 1, master) < 0 ? crl_error_set_errno(err, errno, "hand the terminal over") : 0;
 	close(master);
 	return r;
 }
@@ -779,6 +755,7 @@ static void exec_inner(const rt_spec_t *s, const char *cwd, int tty_sock)
 		close(tty_sock);
 	/* Dies with the joiner (killed on a timeout or when its caller goes away); survives exec. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	reset_signals();
 	if (chdir(cwd) < 0)
 		crl_error_set_errno(&err, errno, "cwd %s", cwd);
 	else if (rt_apply_rlimits(s, &err) < 0 || (s->seccomp && !s->no_new_privileges && rt_apply_seccomp(s->seccomp, &err) < 0) ||
@@ -855,7 +832,7 @@ int rt_exec_spawn_tty(const char *root, const char *id, char *const *args, const
 	if (r == 0) {
 		char byte;
 		int m = -1;
-		if (recv_with_fd(sv[0], &byte, 1, &m) != 1 || m < 0) {
+		if (crl_recv_with_fd(sv[0], &byte, 1, &m) != 1 || m < 0) {
 			if (m >= 0)
 				close(m);
 			kill(*ret_pid, SIGKILL);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "crilog.h"
+#include "common/timefmt.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -63,12 +64,16 @@ void crl_crilog_close(crl_crilog_t *l)
 
 size_t crl_crilog_format(char *buf, int stream, bool partial, const char *data, size_t len, int64_t now_ns)
 {
-	time_t secs = (time_t)(now_ns / 1000000000LL);
-	struct tm tm;
-	gmtime_r(&secs, &tm);
-	size_t o = strftime(buf, 32, "%Y-%m-%dT%H:%M:%S", &tm);
-	o += (size_t)snprintf(buf + o, 64, ".%09lldZ %s %c ", (long long)(now_ns % 1000000000LL),
-			      stream == 2 ? "stderr" : "stdout", partial ? 'P' : 'F');
+	int64_t sec = now_ns / 1000000000LL, ns = now_ns % 1000000000LL;
+	if (ns < 0) {
+		ns += 1000000000LL;
+		sec--;
+	}
+	size_t o = crl_rfc3339_utc(buf, sec, (long)ns, 9);
+	memcpy(buf + o, stream == 2 ? " stderr " : " stdout ", 8);
+	o += 8;
+	buf[o++] = partial ? 'P' : 'F';
+	buf[o++] = ' ';
 	memcpy(buf + o, data, len);
 	o += len;
 	buf[o++] = '\n';

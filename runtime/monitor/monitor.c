@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* crio-lite-monitor: one per pod. Single-threaded; an epoll loop over a signalfd, the control socket, its
  * clients, and the stdio pipes of containers and exec sessions. It creates containers through the runtime
- * library (so they are its children), owns their stdout/stderr and writes them to CRI log files, records each
+ * library in a short-lived child (the container's init is reparented to the monitor, a subreaper, so it is
+ * still the monitor's to wait for; the create path's memory never becomes the monitor's), owns their stdout/stderr and writes them to CRI log files, records each
  * exit atomically in <dir>/exits/<id>.json (code, signal, OOM kill, start and finish times in ns), and runs
  * exec sessions with an output cap and a timeout. It runs in its own session and outlives whoever started it.
  *
@@ -43,6 +44,7 @@
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -53,6 +55,7 @@
 
 #include "common/base64.h"
 #include "common/cleanup.h"
+#include "common/fdpass.h"
 #include "common/fs.h"
 #include "common/json.h"
 #include "crilog.h"
@@ -323,6 +326,79 @@ static int make_pipe(int p[2], crl_error_t *err)
 	return 0;
 }
 
+/* Creates the container in a short-lived child of ours: the library's create path (spec, mounts, cgroups,
+ * seccomp compilation) then touches that child's memory, not the monitor's, which keeps only what its loop
+ * needs resident. The container's init is the child's child; when the child exits it is reparented to us (we
+ * are a subreaper, or the pod's PID 1), so its exit status still comes to our waitpid. The init waits on its
+ * exec fifo until start, so it cannot have exited unseen before we know its pid. */
+static int create_in_child(mon_t *m, const char *id, const char *bundle, rt_create_opts_t *o, pid_t *ret_pid,
+			   char **ret_cgroup, crl_error_t *err)
+{
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return crl_error_set_errno(err, errno, "socketpair");
+	pid_t h = fork();
+	if (h < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return crl_error_set_errno(err, errno, "fork");
+	}
+	if (h == 0) {
+		close(sv[0]);
+		rt_state_t *st = NULL;
+		int master = -1;
+		crl_error_t e = CRL_ERROR_INIT;
+		char msg[4200];
+		int n;
+		if (o->terminal)
+			o->ret_master = &master; /* this child's copy of the options */
+		if (rt_create(m->rt_root, id, bundle, o, &st, &e) < 0)
+			n = snprintf(msg, sizeof(msg), "E%d %s", e.errnum, crl_error_message(&e));
+		else
+			n = snprintf(msg, sizeof(msg), "P%d %s", (int)st->pid, st->cgroup);
+		_exit(crl_send_with_fd(sv[1], msg, (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1, master) < 0);
+	}
+	close(sv[1]);
+	char msg[4200];
+	int master = -1;
+	ssize_t n;
+	while ((n = crl_recv_with_fd(sv[0], msg, sizeof(msg) - 1, &master)) < 0 && errno == EINTR)
+		;
+	close(sv[0]);
+	while (waitpid(h, NULL, 0) < 0 && errno == EINTR)
+		;
+	if (n <= 1) {
+		if (master >= 0)
+			close(master);
+		return crl_error_set(err, EIO, "create %s: the creating process died", id);
+	}
+	msg[n] = '\0';
+	char *rest = strchr(msg, ' ');
+	if (!rest || (msg[0] != 'P' && msg[0] != 'E')) {
+		if (master >= 0)
+			close(master);
+		return crl_error_set(err, EIO, "create %s: malformed answer from the creating process", id);
+	}
+	*rest++ = '\0';
+	int num = atoi(msg + 1);
+	if (msg[0] == 'E') {
+		if (master >= 0)
+			close(master);
+		return crl_error_set(err, num > 0 ? num : EIO, "%s", rest);
+	}
+	if (o->terminal) {
+		if (master < 0)
+			return crl_error_set(err, EIO, "create %s: no terminal came back", id);
+		*o->ret_master = master;
+	} else if (master >= 0) {
+		close(master);
+	}
+	*ret_pid = num;
+	if (!(*ret_cgroup = strdup(rest)))
+		return crl_error_set(err, ENOMEM, "out of memory");
+	return 0;
+}
+
 static void op_create(mon_t *m, conn_t *conn, const crl_json_value_t *req)
 {
 	crl_error_t err = CRL_ERROR_INIT;
@@ -350,7 +426,6 @@ static void op_create(mon_t *m, conn_t *conn, const crl_json_value_t *req)
 	bool want_stdin = false, tty = false;
 	crl_json_get_bool(crl_json_get(req, "stdin"), &want_stdin);
 	crl_json_get_bool(crl_json_get(req, "tty"), &tty);
-	rt_state_t *st = NULL;
 	int in[2] = { -1, -1 };
 	if (crl_crilog_open(log_path, &c->log, &err) < 0)
 		goto fail;
@@ -371,7 +446,7 @@ static void op_create(mon_t *m, conn_t *conn, const crl_json_value_t *req)
 			o.stdio[0] = in[0];
 		}
 	}
-	if (rt_create(m->rt_root, id, bundle, &o, &st, &err) < 0)
+	if (create_in_child(m, id, bundle, &o, &c->pid, &c->cgroup, &err) < 0)
 		goto fail;
 	if (tty) {
 		fcntl(c->master, F_SETFL, O_NONBLOCK);
@@ -388,9 +463,6 @@ static void op_create(mon_t *m, conn_t *conn, const crl_json_value_t *req)
 			c->in_fd = in[1];
 		}
 	}
-	c->pid = st->pid;
-	c->cgroup = strdup(st->cgroup);
-	rt_state_free(st);
 	c->out.fd = out[0];
 	c->err.fd = errp[0];
 	watch(m, &c->out);
@@ -965,6 +1037,8 @@ int main(int argc, char **argv)
 	}
 	/* Our own session: the starter's exit, its terminal or its process group do not reach us. */
 	setsid();
+	/* Containers are created by a child of ours (create_in_child) and must become ours when it exits. */
+	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 	crl_error_t err = CRL_ERROR_INIT;
 	if (crl_fs_mkdir_p(m.dir, 0700, &err) < 0) {
 		fprintf(stderr, "crio-lite-monitor: %s\n", crl_error_message(&err));

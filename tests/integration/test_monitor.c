@@ -320,6 +320,46 @@ static void test_exec(void **st)
 	expect_ok(call("{\"v\":1,\"op\":\"delete\",\"id\":\"svc\",\"force\":true}"));
 }
 
+/* The container's program starts with no signal blocked or ignored (the monitor blocks SIGTERM for its
+ * signalfd), so a SIGTERM handler runs; and the container is the monitor's child although a short-lived child
+ * of the monitor created it. */
+static void test_signals_and_parent(void **st)
+{
+	(void)st;
+	create_start("sigs", "trap 'exit 7' TERM; grep -E '^Sig(Blk|Ign)' /proc/self/status; "
+			     "while true; do sleep 0.05; done", NULL);
+	crl_json_value_t *v = call("{\"v\":1,\"op\":\"state\",\"id\":\"sigs\"}");
+	pid_t pid = (pid_t)get_int(v, "pid");
+	crl_json_value_free(v);
+	assert_true(pid > 0);
+	char p[64], *status = NULL;
+	snprintf(p, sizeof(p), "/proc/%d/status", (int)pid);
+	crl_error_t err = CRL_ERROR_INIT;
+	assert_int_equal(crl_fs_read_file(AT_FDCWD, p, 1 << 16, &status, NULL, &err), 0);
+	char want[64];
+	snprintf(want, sizeof(want), "\nPPid:\t%d\n", (int)mon_pid);
+	assert_non_null(strstr(status, want));
+	free(status);
+	usleep(300000);
+	char *log = read_text("%s/%s.log", "sigs");
+	assert_non_null(strstr(log, " stdout F SigBlk:\t0000000000000000\n"));
+	assert_non_null(strstr(log, " stdout F SigIgn:\t0000000000000000\n"));
+	free(log);
+	/* Exec'd commands too. */
+	v = call("{\"v\":1,\"op\":\"exec\",\"id\":\"sigs\",\"args\":[\"grep\",\"^SigBlk\",\"/proc/self/status\"]}");
+	assert_true(ok(v));
+	size_t n = 0;
+	char *out = b64(v, "stdout", &n);
+	assert_string_equal(out, "SigBlk:\t0000000000000000\n");
+	free(out);
+	crl_json_value_free(v);
+	expect_ok(call("{\"v\":1,\"op\":\"kill\",\"id\":\"sigs\",\"signal\":15}"));
+	v = wait_stopped("sigs");
+	assert_int_equal(get_int(v, "exit_code"), 7);
+	crl_json_value_free(v);
+	expect_ok(call("{\"v\":1,\"op\":\"delete\",\"id\":\"sigs\"}"));
+}
+
 static void test_oom_recorded(void **st)
 {
 	(void)st;
@@ -698,6 +738,7 @@ int main(void)
 		cmocka_unit_test(test_exec),
 		cmocka_unit_test(test_oom_recorded),
 		cmocka_unit_test(test_protocol_errors),
+		cmocka_unit_test(test_signals_and_parent),
 		cmocka_unit_test(test_pod_namespaces),
 		cmocka_unit_test(test_attach_stdin),
 		cmocka_unit_test(test_attach_tty),
