@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* crio-lite-runtime: a runc-compatible command line over the runtime library.
- *   crio-lite-runtime [--root DIR] create --bundle DIR [--pid-file F] ID
+ *   crio-lite-runtime [--root DIR] create --bundle DIR [--pid-file F] [--console-socket S] ID
  *   crio-lite-runtime [--root DIR] start|state ID
  *   crio-lite-runtime [--root DIR] kill ID [SIGNAL]
  *   crio-lite-runtime [--root DIR] delete [--force] ID
- *   crio-lite-runtime [--root DIR] run --bundle DIR [--pid-file F] ID
+ *   crio-lite-runtime [--root DIR] run --bundle DIR [--pid-file F] [--console-socket S] ID
+ * With process.terminal the container gets a terminal made inside it; its master goes, as with runc, over the
+ * unix socket S (SCM_RIGHTS, the terminal's name as the message), and S is required then.
  *   crio-lite-runtime [--root DIR] list
  *   crio-lite-runtime [--root DIR] exec [--cwd DIR] ID [--] CMD [ARG...]
  *   crio-lite-runtime [--root DIR] update [--memory N] [--memory-swap N] [--pids-limit N] [--cpu-shares N]
@@ -19,11 +21,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <dirent.h>
 #include <unistd.h>
 
 #include "common/error.h"
+#include "common/fdpass.h"
 #include "container.h"
 
 #define DEFAULT_ROOT "/run/crio-lite-runtime"
@@ -37,7 +42,7 @@ static int fail(crl_error_t *err)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: crio-lite-runtime [--root DIR] create|run --bundle DIR [--pid-file F] ID\n"
+	fprintf(stderr, "usage: crio-lite-runtime [--root DIR] create|run --bundle DIR [--pid-file F] [--console-socket S] ID\n"
 			"       crio-lite-runtime [--root DIR] start|state ID | kill ID [SIGNAL] | delete [--force] ID | list\n"
 			"       crio-lite-runtime [--root DIR] exec [--cwd DIR] ID [--] CMD [ARG...]\n"
 			"       crio-lite-runtime [--root DIR] update [--memory N] [--memory-swap N] [--pids-limit N] [--cpu-shares N]\n"
@@ -67,6 +72,7 @@ static int parse_signal(const char *s)
 typedef struct create_args {
 	const char *bundle;
 	const char *pid_file;
+	const char *console_socket;
 	const char *id;
 } create_args_t;
 
@@ -86,10 +92,9 @@ static int parse_create(int argc, char **argv, create_args_t *a)
 			a->bundle = optarg;
 		else if (c == 'p')
 			a->pid_file = optarg;
-		else if (c == 'c') {
-			fprintf(stderr, "crio-lite-runtime: --console-socket is not supported yet\n");
-			return -1;
-		} else
+		else if (c == 'c')
+			a->console_socket = optarg;
+		else
 			return -1;
 	}
 	if (optind + 1 != argc)
@@ -120,6 +125,30 @@ static int cmd_list(const char *root)
 	}
 	closedir(d);
 	return 0;
+}
+
+/* runc's console socket: connect to path and pass the terminal's master, its name as the message. */
+static int send_console(const char *path, int master, crl_error_t *err)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	if (strlen(path) >= sizeof(a.sun_path))
+		return crl_error_set(err, ENAMETOOLONG, "--console-socket %s: path too long", path);
+	memcpy(a.sun_path, path, strlen(path) + 1);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		return crl_error_set_errno(err, e, "--console-socket %s", path);
+	}
+	char name[64];
+	if (ptsname_r(master, name, sizeof(name)) != 0)
+		snprintf(name, sizeof(name), "/dev/ptmx");
+	int r = crl_send_with_fd(fd, name, strlen(name), master) < 0
+			? crl_error_set_errno(err, errno, "--console-socket %s: send the terminal", path)
+			: 0;
+	close(fd);
+	return r;
 }
 
 int main(int argc, char **argv)
@@ -153,12 +182,37 @@ int main(int argc, char **argv)
 		create_args_t a = { 0 };
 		if (parse_create(sub_argc, sub_argv, &a) < 0)
 			return usage();
-		rt_create_opts_t o = { .pid_file = a.pid_file };
+		/* runc's rules: a terminal needs somewhere to send it, and a console socket needs a terminal. */
+		rt_spec_t *spec = NULL;
+		if (rt_spec_load(a.bundle, &spec, &err) < 0)
+			return fail(&err);
+		bool terminal = spec->terminal;
+		rt_spec_free(spec);
+		if (terminal && !a.console_socket) {
+			fprintf(stderr, "crio-lite-runtime: process.terminal is true: the terminal needs --console-socket\n");
+			return 1;
+		}
+		if (!terminal && a.console_socket) {
+			fprintf(stderr, "crio-lite-runtime: --console-socket given but process.terminal is false\n");
+			return 1;
+		}
+		int master = -1;
+		rt_create_opts_t o = { .pid_file = a.pid_file, .terminal = terminal, .ret_master = &master };
 		rt_state_t *s = NULL;
 		if (rt_create(root, a.id, a.bundle, &o, &s, &err) < 0)
 			return fail(&err);
 		pid_t pid = s->pid;
 		rt_state_free(s);
+		if (master >= 0) {
+			int r = send_console(a.console_socket, master, &err);
+			close(master);
+			if (r < 0) {
+				crl_error_t e2 = CRL_ERROR_INIT;
+				rt_delete(root, a.id, true, &e2);
+				crl_error_clear(&e2);
+				return fail(&err);
+			}
+		}
 		if (strcmp(cmd, "create") == 0)
 			return 0;
 		if (rt_start(root, a.id, &err) < 0) {

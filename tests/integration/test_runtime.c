@@ -11,13 +11,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
+#include "common/fdpass.h"
 #include "common/fs.h"
 #include "harness.h"
 
@@ -54,6 +59,7 @@ typedef struct bundle_opts {
 	const char *root;       /* rootfs path, default the shared one */
 	const char *caps;       /* JSON of process.capabilities, default Docker's set in three sets */
 	const char *annotations; /* JSON object */
+	bool terminal;           /* process.terminal */
 } bundle_opts_t;
 
 static void make_bundle(const char *b, const bundle_opts_t *o)
@@ -77,7 +83,7 @@ static void make_bundle(const char *b, const bundle_opts_t *o)
 		caps = caps_buf;
 	}
 	int n = asprintf(&cfg,
-			 "{\"ociVersion\":\"1.0.2\",\"process\":{\"terminal\":false,\"user\":%s,"
+			 "{\"ociVersion\":\"1.0.2\",\"process\":{\"terminal\":%s,\"user\":%s,"
 			 "\"args\":[\"sh\",\"-c\",\"%s\"],\"env\":[\"PATH=/bin\"],\"cwd\":\"/\","
 			 "\"capabilities\":%s,"
 			 "\"noNewPrivileges\":true%s%s},"
@@ -86,7 +92,7 @@ static void make_bundle(const char *b, const bundle_opts_t *o)
 			 "\"linux\":{\"namespaces\":%s,"
 			 "\"maskedPaths\":[\"/proc/kcore\",\"/proc/keys\",\"/proc/timer_list\",\"/sys/firmware\"],"
 			 "\"readonlyPaths\":[\"/proc/sys\",\"/proc/sysrq-trigger\"]%s%s}}",
-			 o->user ? o->user : "{\"uid\":0,\"gid\":0}", esc, caps,
+			 o->terminal ? "true" : "false", o->user ? o->user : "{\"uid\":0,\"gid\":0}", esc, caps,
 			 o->process ? "," : "", o->process ? o->process : "", o->root ? o->root : rootfs,
 			 o->readonly ? "true" : "false", o->annotations ? o->annotations : "{}", default_mounts,
 			 o->mounts ? o->mounts : "",
@@ -408,6 +414,110 @@ static void test_lifecycle(void **state_)
 	st = td_run(stat_, &out, 10000);
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 1);
 	expect(out, "does not exist");
+	free(out);
+}
+
+/* Reads from fd until want shows up (or 10 s pass); what was read in buf. */
+static bool read_until(int fd, char *buf, size_t n, const char *want)
+{
+	size_t o = 0;
+	buf[0] = '\0';
+	for (int i = 0; i < 1000 && !strstr(buf, want) && o < n - 1; i++) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		if (poll(&p, 1, 10) <= 0)
+			continue;
+		ssize_t r = read(fd, buf + o, n - 1 - o);
+		if (r <= 0)
+			break;
+		o += (size_t)r;
+		buf[o] = '\0';
+	}
+	return strstr(buf, want) != NULL;
+}
+
+/* process.terminal through runc's console socket: the master arrives over it, named; the container's stdio is
+ * the terminal (a tty, job control) and what is typed reaches it. */
+static void test_console_socket(void **state_)
+{
+	(void)state_;
+	char b[256], sockp[100];
+	snprintf(b, sizeof(b), "%s/b-tty", dir);
+	snprintf(sockp, sizeof(sockp), "%s/console.sock", dir);
+	bundle_opts_t o = { .script = "tty; stty size; echo ready; read x; echo got:$x", .terminal = true };
+	make_bundle(b, &o);
+	char *out = NULL;
+	/* Without a socket a terminal has nowhere to go; a socket without a terminal is refused too (runc). */
+	const char *nosock[] = { runtime_bin(), "--root", state, "create", "--bundle", b, "tty", NULL };
+	int st = td_run(nosock, &out, 30000);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+	expect(out, "needs --console-socket");
+	free(out);
+	char b2[256];
+	snprintf(b2, sizeof(b2), "%s/b-notty", dir);
+	bundle_opts_t o2 = { .script = "true" };
+	make_bundle(b2, &o2);
+	const char *notty[] = { runtime_bin(), "--root", state, "create", "--bundle", b2, "--console-socket", sockp, "notty", NULL };
+	st = td_run(notty, &out, 30000);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+	expect(out, "process.terminal is false");
+	free(out);
+	/* A socket nobody listens on: create fails and leaves no container behind. */
+	const char *deaf[] = { runtime_bin(), "--root", state, "create", "--bundle", b, "--console-socket", sockp, "tty", NULL };
+	st = td_run(deaf, &out, 30000);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+	expect(out, "console-socket");
+	free(out);
+	const char *stat_[] = { runtime_bin(), "--root", state, "state", "tty", NULL };
+	st = td_run(stat_, &out, 10000);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+	free(out);
+
+	int ls = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	memcpy(a.sun_path, sockp, strlen(sockp) + 1);
+	assert_int_equal(bind(ls, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(ls, 4), 0);
+	st = td_run(deaf, &out, 30000);
+	if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0))
+		fail_msg("create: %s", out);
+	free(out);
+	int c = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
+	assert_true(c >= 0);
+	char name[128];
+	int master = -1;
+	ssize_t n = crl_recv_with_fd(c, name, sizeof(name) - 1, &master);
+	assert_true(n > 0);
+	name[n] = '\0';
+	assert_true(master >= 0);
+	assert_int_equal(strncmp(name, "/dev/pts/", 9), 0);
+	close(c);
+	close(ls);
+	struct winsize ws = { .ws_row = 33, .ws_col = 101 };
+	assert_int_equal(ioctl(master, TIOCSWINSZ, &ws), 0);
+	const char *start[] = { runtime_bin(), "--root", state, "start", "tty", NULL };
+	st = td_run(start, &out, 10000);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	free(out);
+	char buf[4096];
+	if (!read_until(master, buf, sizeof(buf), "ready"))
+		fail_msg("no prompt from the container: '%s'", buf);
+	expect(buf, name); /* tty prints the same name the socket got */
+	expect(buf, "33 101");
+	assert_int_equal(write(master, "abc\n", 4), 4);
+	if (!read_until(master, buf, sizeof(buf), "got:abc"))
+		fail_msg("typed input did not arrive: '%s'", buf);
+	close(master);
+	for (int i = 0; i < 100; i++) {
+		td_run(stat_, &out, 10000);
+		bool stopped = strstr(out, "\"status\": \"stopped\"") != NULL;
+		free(out);
+		if (stopped)
+			break;
+		usleep(20000);
+	}
+	const char *del[] = { runtime_bin(), "--root", state, "delete", "--force", "tty", NULL };
+	st = td_run(del, &out, 10000);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	free(out);
 }
 
@@ -735,6 +845,7 @@ int main(void)
 		cmocka_unit_test(test_cgroup_v2_hugetlb),
 		cmocka_unit_test(test_exit_codes_and_kill),
 		cmocka_unit_test(test_lifecycle),
+		cmocka_unit_test(test_console_socket),
 		cmocka_unit_test(test_join_namespaces),
 		cmocka_unit_test(test_escapes),
 		cmocka_unit_test(test_overlay_rootfs),
