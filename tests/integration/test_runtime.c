@@ -349,6 +349,31 @@ static void test_exit_codes_and_kill(void **state_)
 	free(out);
 }
 
+/* Runs crio-lite-runtime with args; its exit status must be want; returns its output (free it). */
+static char *cli_expect(int want, const char *const *args)
+{
+	char *out = NULL;
+	int st = td_run(args, &out, 30000);
+	if (!(WIFEXITED(st) && WEXITSTATUS(st) == want))
+		fail_msg("%s %s: status %d, wanted exit %d: %s", args[3], args[4] ? args[4] : "", st, want, out ? out : "");
+	return out;
+}
+
+/* Polls `state id` until the container is stopped. */
+static void wait_stopped(const char *id)
+{
+	const char *stat_[] = { runtime_bin(), "--root", state, "state", id, NULL };
+	for (int i = 0; i < 250; i++) {
+		char *out = cli_expect(0, stat_);
+		bool stopped = strstr(out, "\"status\": \"stopped\"") != NULL;
+		free(out);
+		if (stopped)
+			return;
+		usleep(20000);
+	}
+	fail_msg("%s did not stop", id);
+}
+
 static void test_lifecycle(void **state_)
 {
 	(void)state_;
@@ -394,25 +419,10 @@ static void test_lifecycle(void **state_)
 	expect(out, "is running");
 	free(out);
 	const char *killc[] = { runtime_bin(), "--root", state, "kill", "life", "KILL", NULL };
-	st = td_run(killc, &out, 10000);
-	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	free(out);
-	for (int i = 0; i < 100; i++) {
-		td_run(stat_, &out, 10000);
-		bool stopped = strstr(out, "\"status\": \"stopped\"") != NULL;
-		free(out);
-		if (stopped)
-			break;
-		usleep(20000);
-	}
-	td_run(stat_, &out, 10000);
-	expect(out, "\"status\": \"stopped\"");
-	free(out);
-	st = td_run(del, &out, 10000);
-	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	free(out);
-	st = td_run(stat_, &out, 10000);
-	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+	free(cli_expect(0, killc));
+	wait_stopped("life");
+	free(cli_expect(0, del));
+	out = cli_expect(1, stat_);
 	expect(out, "does not exist");
 	free(out);
 }
@@ -448,8 +458,7 @@ static void test_console_socket(void **state_)
 	char *out = NULL;
 	/* Without a socket a terminal has nowhere to go; a socket without a terminal is refused too (runc). */
 	const char *nosock[] = { runtime_bin(), "--root", state, "create", "--bundle", b, "tty", NULL };
-	int st = td_run(nosock, &out, 30000);
-	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+	out = cli_expect(1, nosock);
 	expect(out, "needs --console-socket");
 	free(out);
 	char b2[256];
@@ -457,30 +466,23 @@ static void test_console_socket(void **state_)
 	bundle_opts_t o2 = { .script = "true" };
 	make_bundle(b2, &o2);
 	const char *notty[] = { runtime_bin(), "--root", state, "create", "--bundle", b2, "--console-socket", sockp, "notty", NULL };
-	st = td_run(notty, &out, 30000);
-	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+	out = cli_expect(1, notty);
 	expect(out, "process.terminal is false");
 	free(out);
 	/* A socket nobody listens on: create fails and leaves no container behind. */
 	const char *deaf[] = { runtime_bin(), "--root", state, "create", "--bundle", b, "--console-socket", sockp, "tty", NULL };
-	st = td_run(deaf, &out, 30000);
-	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+	out = cli_expect(1, deaf);
 	expect(out, "console-socket");
 	free(out);
 	const char *stat_[] = { runtime_bin(), "--root", state, "state", "tty", NULL };
-	st = td_run(stat_, &out, 10000);
-	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 1);
-	free(out);
+	free(cli_expect(1, stat_));
 
 	int ls = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
 	memcpy(a.sun_path, sockp, strlen(sockp) + 1);
 	assert_int_equal(bind(ls, (struct sockaddr *)&a, sizeof(a)), 0);
 	assert_int_equal(listen(ls, 4), 0);
-	st = td_run(deaf, &out, 30000);
-	if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0))
-		fail_msg("create: %s", out);
-	free(out);
+	free(cli_expect(0, deaf));
 	int c = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
 	assert_true(c >= 0);
 	char name[128];
@@ -495,9 +497,7 @@ static void test_console_socket(void **state_)
 	struct winsize ws = { .ws_row = 33, .ws_col = 101 };
 	assert_int_equal(ioctl(master, TIOCSWINSZ, &ws), 0);
 	const char *start[] = { runtime_bin(), "--root", state, "start", "tty", NULL };
-	st = td_run(start, &out, 10000);
-	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	free(out);
+	free(cli_expect(0, start));
 	char buf[4096];
 	if (!read_until(master, buf, sizeof(buf), "ready"))
 		fail_msg("no prompt from the container: '%s'", buf);
@@ -507,18 +507,9 @@ static void test_console_socket(void **state_)
 	if (!read_until(master, buf, sizeof(buf), "got:abc"))
 		fail_msg("typed input did not arrive: '%s'", buf);
 	close(master);
-	for (int i = 0; i < 100; i++) {
-		td_run(stat_, &out, 10000);
-		bool stopped = strstr(out, "\"status\": \"stopped\"") != NULL;
-		free(out);
-		if (stopped)
-			break;
-		usleep(20000);
-	}
-	const char *del[] = { runtime_bin(), "--root", state, "delete", "--force", "tty", NULL };
-	st = td_run(del, &out, 10000);
-	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	free(out);
+	wait_stopped("tty");
+	const char *del[] = { runtime_bin(), "--root", state, "delete", "tty", NULL };
+	free(cli_expect(0, del));
 }
 
 static void test_join_namespaces(void **state_)
