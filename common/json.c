@@ -208,6 +208,11 @@ bool crl_json_is_array(const crl_json_value_t *v)
 	return v && YAJL_IS_ARRAY(v);
 }
 
+bool crl_json_is_null(const crl_json_value_t *v)
+{
+	return v && YAJL_IS_NULL(v);
+}
+
 bool crl_json_get_bool(const crl_json_value_t *v, bool *ret)
 {
 	if (!v || (!YAJL_IS_TRUE(v) && !YAJL_IS_FALSE(v)))

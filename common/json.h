@@ -43,6 +43,7 @@ const char *crl_json_get_string(const crl_json_value_t *v);
 bool crl_json_get_int(const crl_json_value_t *v, int64_t *ret);
 bool crl_json_is_object(const crl_json_value_t *v);
 bool crl_json_is_array(const crl_json_value_t *v);
+bool crl_json_is_null(const crl_json_value_t *v);
 /* false when v is not a boolean. */
 bool crl_json_get_bool(const crl_json_value_t *v, bool *ret);
 /* Members of an object: their number (0 when v is not an object) and each key and value. */

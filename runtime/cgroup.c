@@ -11,6 +11,7 @@
 
 #include "common/cleanup.h"
 #include "common/fs.h"
+#include "devices.h"
 
 #define CG_ROOT "/sys/fs/cgroup"
 
@@ -138,10 +139,19 @@ static int write_file(const char *ctrl, const char *path, const char *file, cons
 	return 0;
 }
 
+/* A file of the cgroup: in the v1 hierarchy of ctrl, or in the v2 hierarchy when ctrl is NULL. */
+static void file_path(char *p, size_t n, const char *ctrl, const char *path, const char *file)
+{
+	if (ctrl)
+		snprintf(p, n, CG_ROOT "/%s%s/%s", ctrl, path, file);
+	else
+		snprintf(p, n, "%s%s/%s", v2_root() ? v2_root() : CG_ROOT, path, file);
+}
+
 int rt_cgroup_read(const rt_cgroup_t *cg, const char *ctrl, const char *file, char *buf, size_t n, crl_error_t *err)
 {
 	char p[4096];
-	snprintf(p, sizeof(p), CG_ROOT "/%s%s/%s", ctrl, cg->path, file);
+	file_path(p, sizeof(p), ctrl, cg->path, file);
 	_cleanup_close_ int fd = open(p, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return crl_error_set_errno(err, errno, "open %s", p);
@@ -201,16 +211,44 @@ static int cpuset_inherit(const char *path, crl_error_t *err)
 	return 0;
 }
 
-/* The devices a container may use: the default set, nothing else (CAP_MKNOD alone must not open a disk). */
-static int devices_allowlist(const char *path, crl_error_t *err)
+static int v1_device_line(void *ctx, bool allow, const char *line)
 {
-	static const char *const allow[] = {
-		"c *:* m",  "b *:* m",  "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm",
-		"c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm", "c 10:200 rwm",
-	};
-	int r = write_file("devices", path, "devices.deny", "a", err);
-	for (size_t i = 0; r == 0 && i < CRL_ARRAY_SIZE(allow); i++)
-		r = write_file("devices", path, "devices.allow", allow[i], err);
+	void **c = ctx;
+	return write_file("devices", c[0], allow ? "devices.allow" : "devices.deny", line, c[1]);
+}
+
+/* The devices a container may use: the default set and what the spec allows, nothing else (CAP_MKNOD alone
+ * must not open a disk). The v1 controller where there is one; on the v2 hierarchy a BPF program, required on
+ * a cgroup v2 host and added on a hybrid one (where v1 already decides, so failing to attach is not fatal). */
+static int devices_apply(const rt_resources_t *res, const char *path, crl_error_t *err)
+{
+	rt_dev_rule_t *rules = NULL;
+	size_t n = 0;
+	int r = rt_devices_rules(res, &rules, &n, err);
+	if (r < 0)
+		return r;
+	if (have("devices")) {
+		void *ctx[2] = { (void *)path, err };
+		r = write_file("devices", path, "devices.deny", "a", err);
+		if (r == 0)
+			r = rt_devices_v1(rules, n, v1_device_line, ctx);
+	}
+	if (r == 0 && v2_root()) {
+		char p[1200];
+		snprintf(p, sizeof(p), "%s%s", v2_root(), path);
+		int fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		crl_error_t e = CRL_ERROR_INIT;
+		int a = fd < 0 ? crl_error_set_errno(&e, errno, "open %s", p) : rt_devices_bpf_attach(fd, rules, n, &e);
+		if (fd >= 0)
+			close(fd);
+		if (a < 0 && !have("devices")) {
+			*err = e;
+			r = a;
+		} else {
+			crl_error_clear(&e);
+		}
+	}
+	free(rules);
 	return r;
 }
 
@@ -300,8 +338,8 @@ static int apply_resources(const rt_resources_t *res, const char *path, crl_erro
 static int apply(const rt_spec_t *s, const char *path, crl_error_t *err)
 {
 	int r = apply_resources(&s->resources, path, err);
-	if (r == 0 && have("devices"))
-		r = devices_allowlist(path, err);
+	if (r == 0)
+		r = devices_apply(&s->resources, path, err);
 	return r;
 }
 
@@ -326,7 +364,7 @@ static uint64_t read_u64(const rt_cgroup_t *cg, const char *ctrl, const char *fi
 static uint64_t read_keyed(const rt_cgroup_t *cg, const char *ctrl, const char *file, const char *key)
 {
 	char p[4096], line[256];
-	snprintf(p, sizeof(p), CG_ROOT "/%s%s/%s", ctrl, cg->path, file);
+	file_path(p, sizeof(p), ctrl, cg->path, file);
 	FILE *f = fopen(p, "re");
 	uint64_t v = 0;
 	size_t kl = strlen(key);
@@ -344,14 +382,27 @@ int rt_cgroup_stats(const rt_cgroup_t *cg, rt_cgroup_stats_t *st, crl_error_t *e
 {
 	(void)err;
 	memset(st, 0, sizeof(*st));
-	st->cpu_usage_ns = read_u64(cg, "cpuacct", "cpuacct.usage");
-	st->memory_usage = read_u64(cg, "memory", "memory.usage_in_bytes");
-	uint64_t inactive = read_keyed(cg, "memory", "memory.stat", "total_inactive_file");
+	/* Each figure from the v1 controller where it is mounted, else from the v2 hierarchy. */
+	if (have("cpuacct"))
+		st->cpu_usage_ns = read_u64(cg, "cpuacct", "cpuacct.usage");
+	else
+		st->cpu_usage_ns = read_keyed(cg, NULL, "cpu.stat", "usage_usec") * 1000;
+	uint64_t inactive;
+	if (have("memory")) {
+		st->memory_usage = read_u64(cg, "memory", "memory.usage_in_bytes");
+		inactive = read_keyed(cg, "memory", "memory.stat", "total_inactive_file");
+		st->memory_limit = read_u64(cg, "memory", "memory.limit_in_bytes");
+		st->oom_kills = read_keyed(cg, "memory", "memory.oom_control", "oom_kill");
+	} else {
+		st->memory_usage = read_u64(cg, NULL, "memory.current");
+		inactive = read_keyed(cg, NULL, "memory.stat", "inactive_file");
+		st->memory_limit = read_u64(cg, NULL, "memory.max"); /* "max" reads as 0 */
+		st->oom_kills = read_keyed(cg, NULL, "memory.events", "oom_kill");
+	}
 	st->memory_working_set = st->memory_usage > inactive ? st->memory_usage - inactive : 0;
-	st->memory_limit = read_u64(cg, "memory", "memory.limit_in_bytes");
-	st->oom_kills = read_keyed(cg, "memory", "memory.oom_control", "oom_kill");
-	st->pids_current = read_u64(cg, "pids", "pids.current");
-	st->pids_limit = read_u64(cg, "pids", "pids.max"); /* "max" reads as 0 */
+	const char *pids = have("pids") ? "pids" : NULL;
+	st->pids_current = read_u64(cg, pids, "pids.current");
+	st->pids_limit = read_u64(cg, pids, "pids.max"); /* "max" reads as 0 */
 	return 0;
 }
 
@@ -385,11 +436,10 @@ int rt_cgroup_create(const rt_spec_t *s, const char *id, rt_cgroup_t **ret, crl_
 		snprintf(path, sizeof(path), "/crio-lite/%s", id);
 	if (!path_ok(path))
 		return crl_error_set(err, EINVAL, "linux.cgroupsPath '%s' is not a clean path", s->cgroups_path);
-	/* Without the v1 devices controller (a pure v2 machine) devices would need an eBPF program, which is not
-	 * written yet: refuse rather than leave devices open. */
-	if (!have("devices"))
-		return crl_error_set(err, EOPNOTSUPP, "no cgroup v1 devices controller: device restriction on cgroup v2 "
-						      "(eBPF) is not implemented yet");
+	/* Devices are restricted by the v1 controller or a BPF program on the v2 hierarchy: one of them must exist. */
+	if (!have("devices") && !v2_root())
+		return crl_error_set(err, EOPNOTSUPP, "neither a cgroup v1 devices controller nor a cgroup v2 hierarchy: "
+						      "devices cannot be restricted");
 	for (size_t i = 0; i < CRL_ARRAY_SIZE(controllers); i++) {
 		if (!have(controllers[i]))
 			continue;

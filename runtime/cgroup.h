@@ -7,9 +7,12 @@
 #include "common/error.h"
 #include "spec.h"
 
-/* cgroupfs driver. This machine has cgroup v1 controllers (and a v2 mount holding only hugetlb); the v1 code
- * is here, v2 is still to come behind the same functions. A container's cgroup is spec cgroupsPath (absolute
- * below each hierarchy's root; a relative path is placed below /crio-lite), or /crio-lite/<id>. */
+/* cgroupfs driver for v1, v2 and hybrid hosts behind one interface: each resource goes to its v1 controller
+ * where one is mounted, else to the v2 hierarchy (/sys/fs/cgroup, or /sys/fs/cgroup/unified on a hybrid host);
+ * devices to the v1 controller and, on the v2 hierarchy, a BPF device program (devices.h). A container's cgroup
+ * is spec cgroupsPath (absolute below each hierarchy's root; a relative path is placed below /crio-lite), or
+ * /crio-lite/<id>. This machine is hybrid (v2 holds only hugetlb): the pure v2 memory, cpu and pids paths have
+ * not run here. */
 
 typedef struct rt_cgroup rt_cgroup_t;
 
@@ -36,6 +39,7 @@ int rt_cgroup_stats(const rt_cgroup_t *cg, rt_cgroup_stats_t *ret, crl_error_t *
 int rt_cgroup_destroy(rt_cgroup_t *cg, crl_error_t *err);
 void rt_cgroup_free(rt_cgroup_t *cg);
 const char *rt_cgroup_path(const rt_cgroup_t *cg);
-/* Reads a value from controller/file, e.g. ("memory", "memory.limit_in_bytes"). */
+/* Reads a value from controller/file, e.g. ("memory", "memory.limit_in_bytes"); controller NULL: the v2
+ * hierarchy. */
 int rt_cgroup_read(const rt_cgroup_t *cg, const char *controller, const char *file, char *buf, size_t n,
 		   crl_error_t *err);

@@ -140,9 +140,19 @@ static void fd_path(int fd, char *buf, size_t n)
 	snprintf(buf, n, "/proc/self/fd/%d", fd);
 }
 
-/* A cgroup mount shows the container its own cgroup in each v1 hierarchy, read-only. */
+/* A cgroup mount shows the container its own cgroup in each v1 hierarchy (on a cgroup v2 host: its cgroup v2
+ * directory), read-only. */
 static int mount_cgroups(int rootfd, const rt_mount_t *m, const char *tp, const char *cgroup_path, crl_error_t *err)
 {
+	if (access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0) {
+		char src[PATH_MAX];
+		snprintf(src, sizeof(src), "/sys/fs/cgroup%s", cgroup_path);
+		if (mount(src, tp, NULL, MS_BIND, NULL) < 0)
+			return crl_error_set_errno(err, errno, "mount cgroup %s on %s", src, m->destination);
+		if (make_readonly_tree(tp) < 0)
+			return crl_error_set_errno(err, errno, "make %s read-only", m->destination);
+		return 0;
+	}
 	if (mount("tmpfs", tp, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755,size=64k") < 0)
 		return crl_error_set_errno(err, errno, "mount tmpfs on %s", m->destination);
 	DIR *d = opendir("/sys/fs/cgroup");
@@ -274,6 +284,52 @@ static int default_devices(int rootfd, bool userns, crl_error_t *err)
 	return 0;
 }
 
+/* linux.devices: each node made (or, in a user namespace where mknod is refused, the host's node at the same path
+ * bound) at its path below the rootfs's /dev, parents created, with its mode and owner. A file already there is
+ * replaced; a directory is an error. */
+static int spec_devices(int rootfd, const rt_spec_t *s, bool userns, crl_error_t *err)
+{
+	for (size_t i = 0; i < s->n_devices; i++) {
+		const rt_device_t *d = &s->devices[i];
+		char parent[PATH_MAX];
+		snprintf(parent, sizeof(parent), "%s", d->path);
+		char *slash = strrchr(parent, '/');
+		const char *name = d->path + (slash - parent) + 1;
+		*slash = '\0';
+		int r = mkpath_in_root(rootfd, parent, true, err);
+		if (r < 0)
+			return r;
+		_cleanup_close_ int pfd = crl_fs_open_in_root(rootfd, parent, O_PATH | O_DIRECTORY, 0, err);
+		if (pfd < 0)
+			return pfd;
+		if (unlinkat(pfd, name, 0) < 0 && errno != ENOENT)
+			return crl_error_set_errno(err, errno, "device %s: replace what is there", d->path);
+		char p[64];
+		if (userns) {
+			int f = openat(pfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+			if (f < 0)
+				return crl_error_set_errno(err, errno, "create %s", d->path);
+			fd_path(f, p, sizeof(p));
+			int mr = mount(d->path, p, NULL, MS_BIND, NULL);
+			int e = errno;
+			close(f);
+			if (mr < 0)
+				return crl_error_set_errno(err, e, "bind the host's %s", d->path);
+			continue;
+		}
+		if (mknodat(pfd, name, d->type | (d->mode & 0777), makedev(d->major, d->minor)) < 0)
+			return crl_error_set_errno(err, errno, "create device %s", d->path);
+		/* mknod is subject to the umask; owner and mode through the node's own fd. */
+		_cleanup_close_ int fd = openat(pfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			return crl_error_set_errno(err, errno, "open device %s", d->path);
+		fd_path(fd, p, sizeof(p));
+		if (chown(p, d->uid, d->gid) < 0 || chmod(p, d->mode & 07777) < 0)
+			return crl_error_set_errno(err, errno, "set owner and mode of %s", d->path);
+	}
+	return 0;
+}
+
 static int mask_paths(char *const *paths, crl_error_t *err)
 {
 	for (char *const *p = paths; p && *p; p++) {
@@ -367,11 +423,15 @@ int rt_rootfs_setup(const rt_spec_t *s, const char *root, const char *cgroup_pat
 		if (strcmp(s->mounts[i].destination, "/dev") == 0 && s->mounts[i].type && strcmp(s->mounts[i].type, "tmpfs") == 0)
 			dev_tmpfs = true;
 	}
+	bool userns = rt_spec_namespace(s, CLONE_NEWUSER) != NULL;
 	if (dev_tmpfs) {
-		int r = default_devices(rootfd, rt_spec_namespace(s, CLONE_NEWUSER) != NULL, err);
+		int r = default_devices(rootfd, userns, err);
 		if (r < 0)
 			return r;
 	}
+	int dr = spec_devices(rootfd, s, userns, err);
+	if (dr < 0)
+		return dr;
 	if (chdir(root) < 0)
 		return crl_error_set_errno(err, errno, "chdir %s", root);
 	if (syscall(SYS_pivot_root, ".", ".") < 0)

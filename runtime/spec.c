@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -73,6 +74,11 @@ void rt_spec_free(rt_spec_t *s)
 		free(s->resources.unified[i].value);
 	}
 	free(s->resources.unified);
+	free(s->resources.devices);
+	for (size_t i = 0; i < s->n_devices; i++)
+		free(s->devices[i].path);
+	free(s->devices);
+	free(s->apparmor_profile);
 	for (size_t i = 0; i < s->n_sysctl; i++) {
 		free(s->sysctl[i].key);
 		free(s->sysctl[i].value);
@@ -370,6 +376,108 @@ static int parse_seccomp(jv *sc, rt_spec_t *s, crl_error_t *err)
 	return 0;
 }
 
+/* An optional array of at most RT_MAX_DEVICES entries: its length, and zeroed room for that many elements. */
+static int array_room(jv *list, const char *what, size_t elem, void **ret, size_t *ret_n, crl_error_t *err)
+{
+	if (list && !crl_json_is_array(list))
+		return crl_error_set(err, EINVAL, "config.json: %s must be an array", what);
+	size_t n = crl_json_array_len(list);
+	if (n > RT_MAX_DEVICES)
+		return crl_error_set(err, EINVAL, "config.json: %s has %zu entries (at most %d)", what, n, RT_MAX_DEVICES);
+	if (!(*ret = calloc(n ? n : 1, elem)))
+		return crl_error_set(err, ENOMEM, "out of memory");
+	*ret_n = n;
+	return 0;
+}
+
+/* linux.devices: nodes below /dev only (as runc), each a real device type with its numbers. */
+static int parse_devices(jv *list, rt_spec_t *s, crl_error_t *err)
+{
+	size_t n = 0;
+	void *room = NULL;
+	int r = array_room(list, "linux.devices", sizeof(*s->devices), &room, &n, err);
+	if (r < 0)
+		return r;
+	s->devices = room;
+	for (size_t i = 0; i < n; i++) {
+		jv *d = crl_json_array_at(list, i);
+		rt_device_t *o = &s->devices[s->n_devices];
+		char *type = NULL;
+		r = get_str(d, "path", "linux.devices[]", true, &o->path, err);
+		if (r == 0)
+			s->n_devices++;
+		if (r == 0)
+			r = get_str(d, "type", "linux.devices[]", true, &type, err);
+		if (r < 0) {
+			free(type);
+			return r;
+		}
+		bool fifo = strcmp(type, "p") == 0;
+		o->type = fifo ? S_IFIFO : strcmp(type, "b") == 0 ? S_IFBLK : strcmp(type, "c") == 0 || strcmp(type, "u") == 0 ? S_IFCHR : 0;
+		free(type);
+		const char *p = o->path;
+		if (strncmp(p, "/dev/", 5) != 0 || !p[5] || strstr(p, "/../") || strstr(p, "/./") || strstr(p, "//") ||
+		    strlen(p) > 1024 || (strlen(p) >= 3 && strcmp(p + strlen(p) - 3, "/..") == 0) || p[strlen(p) - 1] == '/')
+			return crl_error_set(err, EINVAL, "config.json: linux.devices[%zu].path '%s' is not a clean path below /dev/", i, p);
+		if (!o->type)
+			return crl_error_set(err, EINVAL, "config.json: linux.devices[%zu] (%s): type must be c, b, u or p", i, p);
+		int64_t major = fifo ? 0 : -1, minor = fifo ? 0 : -1, mode = 0666, uid = 0, gid = 0;
+		if ((r = get_int(d, "major", "linux.devices[]", &major, err)) < 0 ||
+		    (r = get_int(d, "minor", "linux.devices[]", &minor, err)) < 0 ||
+		    (r = get_int(d, "fileMode", "linux.devices[]", &mode, err)) < 0 ||
+		    (r = get_int(d, "uid", "linux.devices[]", &uid, err)) < 0 || (r = get_int(d, "gid", "linux.devices[]", &gid, err)) < 0)
+			return r;
+		if (major < 0 || minor < 0 || major > 0xFFFFFFFFLL || minor > 0xFFFFFFFFLL)
+			return crl_error_set(err, EINVAL, "config.json: linux.devices[%zu] (%s) needs a major and a minor number", i, p);
+		if (mode < 0 || mode > 07777 || uid < 0 || uid > 0xFFFFFFFFLL || gid < 0 || gid > 0xFFFFFFFFLL)
+			return crl_error_set(err, EINVAL, "config.json: linux.devices[%zu] (%s): bad fileMode, uid or gid", i, p);
+		o->major = (uint32_t)major;
+		o->minor = (uint32_t)minor;
+		o->mode = (uint32_t)mode & 07777;
+		o->uid = (uint32_t)uid;
+		o->gid = (uint32_t)gid;
+	}
+	return 0;
+}
+
+/* linux.resources.devices: allow is required; type a/c/b (default a); access a subset of "rwm" (default all). */
+static int parse_dev_rules(jv *list, rt_resources_t *res, crl_error_t *err)
+{
+	size_t n = 0;
+	void *room = NULL;
+	int r = array_room(list, "linux.resources.devices", sizeof(*res->devices), &room, &n, err);
+	if (r < 0)
+		return r;
+	res->devices = room;
+	for (size_t i = 0; i < n; i++) {
+		jv *d = crl_json_array_at(list, i);
+		rt_dev_rule_t *o = &res->devices[i];
+		if (!crl_json_get_bool(crl_json_get(d, "allow"), &o->allow))
+			return crl_error_set(err, EINVAL, "config.json: linux.resources.devices[%zu].allow must be a boolean", i);
+		const char *t = crl_json_get_string(crl_json_get(d, "type"));
+		const char *acc = crl_json_get_string(crl_json_get(d, "access"));
+		if ((crl_json_get(d, "type") && !t) || (crl_json_get(d, "access") && !acc))
+			return crl_error_set(err, EINVAL, "config.json: linux.resources.devices[%zu]: type and access must be strings", i);
+		o->type = t && *t ? t[0] : 'a';
+		if ((t && strlen(t) > 1) || (o->type != 'a' && o->type != 'c' && o->type != 'b'))
+			return crl_error_set(err, EINVAL, "config.json: linux.resources.devices[%zu].type '%s' (a, c or b)", i, t);
+		o->access = acc && *acc ? 0 : RT_DEV_MKNOD | RT_DEV_READ | RT_DEV_WRITE;
+		for (const char *c = acc; c && *c; c++) {
+			unsigned bit = *c == 'r' ? RT_DEV_READ : *c == 'w' ? RT_DEV_WRITE : *c == 'm' ? RT_DEV_MKNOD : 0;
+			if (!bit)
+				return crl_error_set(err, EINVAL, "config.json: linux.resources.devices[%zu].access '%s' (r, w, m)", i, acc);
+			o->access |= bit;
+		}
+		o->major = o->minor = -1;
+		jv *mj = crl_json_get(d, "major"), *mn = crl_json_get(d, "minor");
+		if ((mj && !crl_json_is_null(mj) && (!crl_json_get_int(mj, &o->major) || o->major < -1 || o->major > 0xFFFFFFFFLL)) ||
+		    (mn && !crl_json_is_null(mn) && (!crl_json_get_int(mn, &o->minor) || o->minor < -1 || o->minor > 0xFFFFFFFFLL)))
+			return crl_error_set(err, EINVAL, "config.json: linux.resources.devices[%zu]: major and minor are numbers (-1: any)", i);
+		res->n_devices++;
+	}
+	return 0;
+}
+
 int rt_spec_parse(const char *json, rt_spec_t **ret, crl_error_t *err)
 {
 	crl_json_value_t *doc = NULL;
@@ -508,6 +616,10 @@ int rt_spec_parse(const char *json, rt_spec_t **ret, crl_error_t *err)
 		r = crl_error_set(err, EINVAL, "config.json: a new user namespace needs linux.uidMappings and linux.gidMappings");
 		goto out;
 	}
+	if ((r = parse_dev_rules(crl_json_get(res, "devices"), &s->resources, err)) < 0 ||
+	    (r = parse_devices(crl_json_get(linux_, "devices"), s, err)) < 0 ||
+	    (r = get_str(proc, "apparmorProfile", "process", false, &s->apparmor_profile, err)) < 0)
+		goto out;
 	jv *hp = crl_json_get(res, "hugepageLimits");
 	size_t nhp = crl_json_array_len(hp);
 	s->resources.hugepages = calloc(nhp ? nhp : 1, sizeof(*s->resources.hugepages));

@@ -68,6 +68,26 @@ typedef struct rt_hugepage_limit {
 	uint64_t limit;
 } rt_hugepage_limit_t;
 
+/* linux.devices: a node made in the container's /dev. */
+typedef struct rt_device {
+	char *path;    /* absolute, below /dev/ */
+	unsigned type; /* S_IFCHR, S_IFBLK or S_IFIFO */
+	uint32_t major, minor;
+	uint32_t mode; /* permission bits, 0666 when the spec gives none */
+	uint32_t uid, gid;
+} rt_device_t;
+
+/* linux.resources.devices: the device cgroup's rules, in order; the last one that matches an access decides. */
+enum { RT_DEV_MKNOD = 1, RT_DEV_READ = 2, RT_DEV_WRITE = 4 };
+typedef struct rt_dev_rule {
+	bool allow;
+	char type;            /* 'a' (both), 'c', 'b' */
+	int64_t major, minor; /* -1: any */
+	unsigned access;      /* RT_DEV_* bits */
+} rt_dev_rule_t;
+
+#define RT_MAX_DEVICES 1024
+
 typedef struct rt_resources {
 	int64_t memory_limit, memory_swap;     /* -1: unset */
 	int64_t cpu_shares, cpu_quota, cpu_period;
@@ -77,6 +97,8 @@ typedef struct rt_resources {
 	size_t n_hugepages;
 	struct rt_kv *unified; /* cgroup v2 files and values, written as they are */
 	size_t n_unified;
+	rt_dev_rule_t *devices;
+	size_t n_devices;
 } rt_resources_t;
 
 typedef struct rt_spec {
@@ -112,6 +134,9 @@ typedef struct rt_spec {
 	size_t n_sysctl;
 	char **masked_paths, **readonly_paths;
 	rt_seccomp_t *seccomp;
+	char *apparmor_profile; /* process.apparmorProfile; NULL: none */
+	rt_device_t *devices;
+	size_t n_devices;
 	rt_kv_t *annotations;
 	size_t n_annotations;
 	/* From annotations: the rootfs as an overlay of these layers (top first) and upper/work dirs. */
