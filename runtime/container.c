@@ -352,6 +352,9 @@ static int init_main(init_args_t *a)
 		crl_error_set_errno(&err, errno, "make the terminal controlling");
 		child_fail(a->sync, &err);
 	}
+	/* While the host's /proc is still there. */
+	if (rt_apply_apparmor(s->apparmor_profile, &err) < 0)
+		child_fail(a->sync, &err);
 	if (join_namespaces(s, &err) < 0 || rt_rootfs_setup(s, a->root, a->cgroup, &err) < 0)
 		child_fail(a->sync, &err);
 	bool clamped = false;
@@ -464,6 +467,10 @@ int rt_create(const char *state_root, const char *id, const char *bundle, const 
 	int r = rt_spec_load(bundle_abs, &spec, err);
 	if (r < 0)
 		return r;
+	if ((r = rt_apparmor_check(spec->apparmor_profile, err)) < 0) {
+		rt_spec_free(spec);
+		return r;
+	}
 	char rootp[2 * PATH_MAX + 2];
 	snprintf(rootp, sizeof(rootp), "%s%s%s", spec->root_path[0] == '/' ? "" : bundle_abs,
 		 spec->root_path[0] == '/' ? "" : "/", spec->root_path);
@@ -758,7 +765,7 @@ static void exec_inner(const rt_spec_t *s, const char *cwd, int tty_sock)
 	reset_signals();
 	if (chdir(cwd) < 0)
 		crl_error_set_errno(&err, errno, "cwd %s", cwd);
-	else if (rt_apply_rlimits(s, &err) < 0 || (s->seccomp && !s->no_new_privileges && rt_apply_seccomp(s->seccomp, &err) < 0) ||
+	else if (rt_apply_apparmor(s->apparmor_profile, &err) < 0 || rt_apply_rlimits(s, &err) < 0 || (s->seccomp && !s->no_new_privileges && rt_apply_seccomp(s->seccomp, &err) < 0) ||
 		 (s->no_new_privileges && rt_apply_no_new_privs(&err) < 0) || rt_apply_user_and_caps(s, &err) < 0 ||
 		 (s->seccomp && s->no_new_privileges && rt_apply_seccomp(s->seccomp, &err) < 0))
 		;

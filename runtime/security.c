@@ -25,6 +25,46 @@
 
 #define LAST_CAP 40
 
+bool rt_apparmor_enabled(void)
+{
+	char c = 0;
+	int fd = open("/sys/module/apparmor/parameters/enabled", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	ssize_t n = read(fd, &c, 1);
+	close(fd);
+	return n == 1 && c == 'Y';
+}
+
+int rt_apparmor_check(const char *profile, crl_error_t *err)
+{
+	if (!profile || !*profile || strcmp(profile, "unconfined") == 0 || rt_apparmor_enabled())
+		return 0;
+	return crl_error_set(err, EOPNOTSUPP, "process.apparmorProfile '%s': this host has no AppArmor", profile);
+}
+
+int rt_apply_apparmor(const char *profile, crl_error_t *err)
+{
+	int r = rt_apparmor_check(profile, err);
+	if (r < 0 || !profile || !*profile || !rt_apparmor_enabled())
+		return r;
+	/* The profile the next exec enters (aa_change_onexec): the LSM-specific file, else the shared one. */
+	int fd = open("/proc/thread-self/attr/apparmor/exec", O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		fd = open("/proc/thread-self/attr/exec", O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return crl_error_set_errno(err, errno, "open the AppArmor exec attribute");
+	char buf[1100];
+	int n = snprintf(buf, sizeof(buf), "exec %s", profile);
+	if (n >= (int)sizeof(buf)) {
+		close(fd);
+		return crl_error_set(err, EINVAL, "process.apparmorProfile is too long");
+	}
+	r = write(fd, buf, (size_t)n) == n ? 0 : crl_error_set_errno(err, errno, "AppArmor profile '%s'", profile);
+	close(fd);
+	return r;
+}
+
 int rt_apply_oom_score_adj(int value, bool *ret_clamped, crl_error_t *err)
 {
 	*ret_clamped = false;

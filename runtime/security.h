@@ -6,6 +6,12 @@
 
 /* Process security settings, applied by a container's init (single-threaded) just before exec. */
 
+/* Whether the host runs AppArmor. */
+bool rt_apparmor_enabled(void);
+/* A profile other than "unconfined" on a host without AppArmor is refused (not silently left unconfined). */
+int rt_apparmor_check(const char *profile, crl_error_t *err);
+/* The AppArmor profile the next exec enters (NULL or "": none); needs the host's /proc. */
+int rt_apply_apparmor(const char *profile, crl_error_t *err);
 /* Sets oom_score_adj; a value below the current one that the caller may not set (no CAP_SYS_RESOURCE) is
  * clamped to the current one, and *ret_clamped tells so. */
 int rt_apply_oom_score_adj(int value, bool *ret_clamped, crl_error_t *err);
