@@ -796,8 +796,6 @@ int rt_exec(const char *root, const char *id, char *const *args, const char *cwd
 	return r;
 }
 
-static int exec_spawn(const char *root, const char *id, char *const *args, const char *cwd, bool set_stdio,
-		      const int stdio[3], int tty_sock, pid_t *ret_pid, crl_error_t *err);
 
 /* The joiner never execs: close-on-exec does not help it, so it closes what it inherited (a pipe's other end
  * held open here would keep the command from ever seeing EOF). */
@@ -821,67 +819,47 @@ static void close_all_but(const int *keep, size_t n)
 	closedir(d);
 }
 
-int rt_exec_spawn(const char *root, const char *id, char *const *args, const char *cwd, bool set_stdio,
-		  const int stdio[3], pid_t *ret_pid, crl_error_t *err)
+/* What a joiner needs, found before it forks: the container's spec with the exec's command, its namespaces
+ * (opened through its init while it runs; the mount one last) and its cgroup. */
+typedef struct exec_ctx {
+	rt_spec_t *spec;
+	int fds[6];
+	size_t nfd;
+	char cgroup[PATH_MAX];
+} exec_ctx_t;
+
+static void exec_ctx_free(exec_ctx_t *x)
 {
-	return exec_spawn(root, id, args, cwd, set_stdio, stdio, -1, ret_pid, err);
+	for (size_t i = 0; i < x->nfd; i++)
+		close(x->fds[i]);
+	x->nfd = 0;
+	rt_spec_free(x->spec);
+	x->spec = NULL;
 }
 
-int rt_exec_spawn_tty(const char *root, const char *id, char *const *args, const char *cwd, pid_t *ret_pid,
-		      int *ret_master, crl_error_t *err)
+static int exec_prepare(const char *root, const char *id, char *const *args, exec_ctx_t *x, crl_error_t *err)
 {
-	int sv[2];
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-		return crl_error_set_errno(err, errno, "socketpair");
-	const int stdio[3] = { -1, -1, -1 };
-	int r = exec_spawn(root, id, args, cwd, true, stdio, sv[1], ret_pid, err);
-	close(sv[1]);
-	if (r == 0) {
-		char byte;
-		int m = -1;
-		if (crl_recv_with_fd(sv[0], &byte, 1, &m) != 1 || m < 0) {
-			if (m >= 0)
-				close(m);
-			kill(*ret_pid, SIGKILL);
-			r = crl_error_set(err, EIO, "exec: the command's terminal did not arrive");
-		} else {
-			*ret_master = m;
-		}
-	}
-	close(sv[0]);
-	return r;
-}
-
-static int exec_spawn(const char *root, const char *id, char *const *args, const char *cwd, bool set_stdio,
-		      const int stdio[3], int tty_sock, pid_t *ret_pid, crl_error_t *err)
-{
+	memset(x, 0, sizeof(*x));
+	size_t n = 0;
+	while (args && args[n])
+		n++;
+	if (n == 0)
+		return crl_error_set(err, EINVAL, "exec: no command");
 	rt_state_t *st = NULL;
 	int r = running_state(root, id, &st, err);
 	if (r < 0)
 		return r;
-	rt_spec_t *spec = NULL;
-	if ((r = rt_spec_load(st->bundle, &spec, err)) < 0) {
+	if ((r = rt_spec_load(st->bundle, &x->spec, err)) < 0) {
 		rt_state_free(st);
 		return r;
 	}
-	size_t n = 0;
-	while (args && args[n])
-		n++;
-	if (n == 0) {
-		rt_spec_free(spec);
-		rt_state_free(st);
-		return crl_error_set(err, EINVAL, "exec: no command");
-	}
-	/* The container's namespaces, opened through its init while it runs; the mount one last. */
 	static const struct {
 		int type;
 		const char *name;
 	} kinds[] = { { CLONE_NEWIPC, "ipc" }, { CLONE_NEWUTS, "uts" }, { CLONE_NEWNET, "net" },
 		      { CLONE_NEWPID, "pid" }, { CLONE_NEWCGROUP, "cgroup" }, { CLONE_NEWNS, "mnt" } };
-	int fds[6];
-	size_t nfd = 0;
 	for (size_t i = 0; i < CRL_ARRAY_SIZE(kinds) && r == 0; i++) {
-		if (!rt_spec_namespace(spec, kinds[i].type))
+		if (!rt_spec_namespace(x->spec, kinds[i].type))
 			continue;
 		char p[64];
 		snprintf(p, sizeof(p), "/proc/%d/ns/%s", (int)st->pid, kinds[i].name);
@@ -889,67 +867,106 @@ static int exec_spawn(const char *root, const char *id, char *const *args, const
 		if (fd < 0)
 			r = crl_error_set_errno(err, errno, "open %s", p);
 		else
-			fds[nfd++] = fd;
+			x->fds[x->nfd++] = fd;
 	}
 	/* Make sure the pid still is the container's (opened the right namespaces). */
 	if (r == 0 && pid_starttime(st->pid) != st->pid_start)
 		r = crl_error_set(err, ESRCH, "container %s stopped", id);
-	char cgprocs[PATH_MAX];
-	snprintf(cgprocs, sizeof(cgprocs), "%s", st->cgroup);
-	pid_t joiner = -1;
-	if (r == 0) {
-		fflush(NULL);
-		joiner = fork();
-		if (joiner < 0)
-			r = crl_error_set_errno(err, errno, "fork");
+	snprintf(x->cgroup, sizeof(x->cgroup), "%s", st->cgroup);
+	rt_state_free(st);
+	/* The exec's command, not the container's. */
+	char **argv = r == 0 ? calloc(n + 1, sizeof(char *)) : NULL;
+	for (size_t i = 0; argv && i < n; i++)
+		if (!(argv[i] = strdup(args[i]))) {
+			crl_strv_free(argv);
+			argv = NULL;
+		}
+	if (r == 0 && !argv)
+		r = crl_error_set(err, ENOMEM, "out of memory");
+	if (r < 0) {
+		exec_ctx_free(x);
+		return r;
 	}
-	if (joiner == 0) {
-		/* Nothing in the container may read this process's memory or exe. */
-		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-		if (set_stdio)
-			for (int i = 0; i < 3; i++) {
-				int fd = stdio[i] >= 0 ? stdio[i] : open("/dev/null", O_RDWR | O_CLOEXEC);
-				if (fd < 0 || dup2(fd, i) < 0)
-					_exit(127);
-			}
-		int keep[8];
-		size_t nk = 0;
-		for (size_t i = 0; i < nfd; i++)
-			keep[nk++] = fds[i];
-		if (tty_sock >= 0)
-			keep[nk++] = tty_sock;
-		close_all_but(keep, nk);
-		rt_cgroup_t *cg = NULL;
-		crl_error_t e = CRL_ERROR_INIT;
-		if (rt_cgroup_open(cgprocs, &cg, &e) < 0 || rt_cgroup_add(cg, getpid(), &e) < 0) {
-			dprintf(STDERR_FILENO, "crio-lite-runtime exec: join the cgroup: %s\n", crl_error_message(&e));
+	crl_strv_free(x->spec->args);
+	x->spec->args = argv;
+	return 0;
+}
+
+/* The joiner: this process joins the container's cgroup and namespaces, forks the command (which enters the
+ * pid namespace) and exits with its status. Dies with its parent. Never returns. */
+__attribute__((noreturn)) static void exec_join(exec_ctx_t *x, const char *cwd, bool set_stdio, const int stdio[3],
+						 int tty_sock)
+{
+	/* Nothing in the container may read this process's memory or exe. */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	if (set_stdio)
+		for (int i = 0; i < 3; i++) {
+			int fd = stdio[i] >= 0 ? stdio[i] : open("/dev/null", O_RDWR | O_CLOEXEC);
+			if (fd < 0 || dup2(fd, i) < 0)
+				_exit(127);
+		}
+	int keep[8];
+	size_t nk = 0;
+	for (size_t i = 0; i < x->nfd; i++)
+		keep[nk++] = x->fds[i];
+	if (tty_sock >= 0)
+		keep[nk++] = tty_sock;
+	close_all_but(keep, nk);
+	rt_cgroup_t *cg = NULL;
+	crl_error_t e = CRL_ERROR_INIT;
+	if (rt_cgroup_open(x->cgroup, &cg, &e) < 0 || rt_cgroup_add(cg, getpid(), &e) < 0) {
+		dprintf(STDERR_FILENO, "crio-lite-runtime exec: join the cgroup: %s\n", crl_error_message(&e));
+		_exit(127);
+	}
+	for (size_t i = 0; i < x->nfd; i++)
+		if (setns(x->fds[i], 0) < 0) {
+			dprintf(STDERR_FILENO, "crio-lite-runtime exec: join a namespace: %s\n", strerror(errno));
 			_exit(127);
 		}
-		for (size_t i = 0; i < nfd; i++)
-			if (setns(fds[i], 0) < 0) {
-				dprintf(STDERR_FILENO, "crio-lite-runtime exec: join a namespace: %s\n", strerror(errno));
-				_exit(127);
-			}
-		/* The exec's command, not the container's. */
-		crl_strv_free(spec->args);
-		spec->args = calloc(n + 1, sizeof(char *));
-		for (size_t i = 0; spec->args && i < n; i++)
-			spec->args[i] = strdup(args[i]);
-		pid_t child = fork();
-		if (child < 0)
-			_exit(127);
-		if (child == 0)
-			exec_inner(spec, cwd ? cwd : spec->cwd, tty_sock);
-		_exit(wait_status(child));
-	}
-	for (size_t i = 0; i < nfd; i++)
-		close(fds[i]);
+	pid_t child = fork();
+	if (child < 0)
+		_exit(127);
+	if (child == 0)
+		exec_inner(x->spec, cwd ? cwd : x->spec->cwd, tty_sock);
+	_exit(wait_status(child));
+}
+
+int rt_exec_spawn(const char *root, const char *id, char *const *args, const char *cwd, bool set_stdio,
+		  const int stdio[3], pid_t *ret_pid, crl_error_t *err)
+{
+	exec_ctx_t x;
+	int r = exec_prepare(root, id, args, &x, err);
+	if (r < 0)
+		return r;
+	fflush(NULL);
+	pid_t joiner = fork();
+	if (joiner < 0)
+		r = crl_error_set_errno(err, errno, "fork");
+	if (joiner == 0)
+		exec_join(&x, cwd, set_stdio, stdio, -1);
+	exec_ctx_free(&x);
 	if (joiner > 0)
 		*ret_pid = joiner;
-	rt_spec_free(spec);
-	rt_state_free(st);
 	return r;
+}
+
+int rt_exec_here(const char *root, const char *id, char *const *args, const char *cwd, bool set_stdio,
+		 const int stdio[3], int tty_sock, int report, crl_error_t *err)
+{
+	exec_ctx_t x;
+	int r = exec_prepare(root, id, args, &x, err);
+	char msg[4200];
+	int n = r < 0 ? snprintf(msg, sizeof(msg), "E%d %s", err->errnum, crl_error_message(err))
+		      : snprintf(msg, sizeof(msg), "ok");
+	if (send(report, msg, (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1, MSG_NOSIGNAL) < 0 && r == 0)
+		r = crl_error_set_errno(err, errno, "exec: report to the caller");
+	if (r < 0) {
+		exec_ctx_free(&x);
+		return r;
+	}
+	close(report);
+	exec_join(&x, cwd, set_stdio, stdio, tty_sock);
 }
 
 int rt_delete(const char *root, const char *id, bool force, crl_error_t *err)

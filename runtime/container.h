@@ -56,9 +56,13 @@ int rt_exec(const char *state_root, const char *id, char *const *args, const cha
  * with stdio[] as the command's stdin, stdout, stderr when set_stdio (-1: /dev/null). */
 int rt_exec_spawn(const char *state_root, const char *id, char *const *args, const char *cwd, bool set_stdio,
 		  const int stdio[3], pid_t *ret_pid, crl_error_t *err);
-/* The same with a terminal made inside the container for the command; its master in *ret_master. */
-int rt_exec_spawn_tty(const char *state_root, const char *id, char *const *args, const char *cwd, pid_t *ret_pid,
-		      int *ret_master, crl_error_t *err);
+/* The same in the calling process, which becomes the joiner (its exit status is the command's): for a caller
+ * that forked it so that none of the exec's preparation touches the caller's own memory. Sends "ok", or "E<errno>
+ * <message>" on a failure before the command runs, as one message on the socket report; returns only on such a
+ * failure. With tty_sock (else -1) the command makes a terminal inside the container and sends its master
+ * there (one byte, SCM_RIGHTS). */
+int rt_exec_here(const char *state_root, const char *id, char *const *args, const char *cwd, bool set_stdio,
+		 const int stdio[3], int tty_sock, int report, crl_error_t *err);
 int rt_update(const char *state_root, const char *id, const rt_resources_t *res, crl_error_t *err);
 
 #include "cgroup.h"

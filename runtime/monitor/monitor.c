@@ -2,7 +2,8 @@
 /* crio-lite-monitor: one per pod. Single-threaded; an epoll loop over a signalfd, the control socket, its
  * clients, and the stdio pipes of containers and exec sessions. It creates containers through the runtime
  * library in a short-lived child (the container's init is reparented to the monitor, a subreaper, so it is
- * still the monitor's to wait for; the create path's memory never becomes the monitor's), owns their stdout/stderr and writes them to CRI log files, records each
+ * still the monitor's to wait for; the create path's memory never becomes the monitor's; an exec's joiner is
+ * likewise a child that prepared the exec itself), owns their stdout/stderr and writes them to CRI log files, records each
  * exit atomically in <dir>/exits/<id>.json (code, signal, OOM kill, start and finish times in ns), and runs
  * exec sessions with an output cap and a timeout. It runs in its own session and outlives whoever started it.
  *
@@ -597,6 +598,80 @@ static void exec_maybe_done(mon_t *m, exec_t *x)
 	free(x);
 }
 
+/* An exec's joiner is a child of ours that prepared the exec itself (rt_exec_here): the container's state and
+ * spec are read in its memory, not ours. Its first message says whether the command runs; with tty the
+ * command's terminal master follows on a second socket. */
+static int exec_in_child(mon_t *m, const char *id, char **argv, const char *cwd, const int stdio[3], bool tty,
+			 pid_t *ret_pid, int *ret_master, crl_error_t *err)
+{
+	int rep[2], tsv[2] = { -1, -1 };
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, rep) < 0)
+		return crl_error_set_errno(err, errno, "socketpair");
+	if (tty && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, tsv) < 0) {
+		close(rep[0]);
+		close(rep[1]);
+		return crl_error_set_errno(err, errno, "socketpair");
+	}
+	pid_t h = fork();
+	if (h == 0) {
+		close(rep[0]);
+		if (tty)
+			close(tsv[0]);
+		crl_error_t e = CRL_ERROR_INIT;
+		rt_exec_here(m->rt_root, id, argv, cwd, true, stdio, tsv[1], rep[1], &e);
+		_exit(127);
+	}
+	int saved = errno;
+	close(rep[1]);
+	if (tty)
+		close(tsv[1]);
+	if (h < 0) {
+		close(rep[0]);
+		if (tty)
+			close(tsv[0]);
+		return crl_error_set_errno(err, saved, "fork");
+	}
+	char msg[4200];
+	ssize_t n;
+	while ((n = recv(rep[0], msg, sizeof(msg) - 1, 0)) < 0 && errno == EINTR)
+		;
+	close(rep[0]);
+	int r = 0;
+	if (n <= 0) {
+		r = crl_error_set(err, EIO, "exec in %s: the joining process died", id);
+	} else {
+		msg[n] = '\0';
+		if (msg[0] == 'E') {
+			char *rest = strchr(msg, ' ');
+			int e = atoi(msg + 1);
+			r = crl_error_set(err, e > 0 ? e : EIO, "%s", rest ? rest + 1 : "exec failed");
+		}
+	}
+	if (r == 0 && tty) {
+		char byte;
+		int master = -1;
+		while ((n = crl_recv_with_fd(tsv[0], &byte, 1, &master)) < 0 && errno == EINTR)
+			;
+		if (n != 1 || master < 0) {
+			if (master >= 0)
+				close(master);
+			kill(h, SIGKILL);
+			r = crl_error_set(err, EIO, "exec: the command's terminal did not arrive");
+		} else {
+			*ret_master = master;
+		}
+	}
+	if (tty)
+		close(tsv[0]);
+	if (r < 0) {
+		while (waitpid(h, NULL, 0) < 0 && errno == EINTR)
+			;
+		return r;
+	}
+	*ret_pid = h;
+	return 0;
+}
+
 static void op_exec(mon_t *m, conn_t *conn, const crl_json_value_t *req)
 {
 	ctr_t *c = need_ctr(m, conn, req);
@@ -642,7 +717,8 @@ static void op_exec(mon_t *m, conn_t *conn, const crl_json_value_t *req)
 	int r;
 	if (tty) {
 		int master = -1;
-		r = rt_exec_spawn_tty(m->rt_root, c->id, argv, cwd, &pid, &master, &err);
+		const int none[3] = { -1, -1, -1 };
+		r = exec_in_child(m, c->id, argv, cwd, none, true, &pid, &master, &err);
 		if (r == 0) {
 			fcntl(master, F_SETFL, O_NONBLOCK);
 			out[0] = master;
@@ -656,7 +732,7 @@ static void op_exec(mon_t *m, conn_t *conn, const crl_json_value_t *req)
 			r = crl_error_set_errno(&err, errno, "pipe");
 		int stdio[3] = { in[0], out[1], errp[1] };
 		if (r == 0)
-			r = rt_exec_spawn(m->rt_root, c->id, argv, cwd, true, stdio, &pid, &err);
+			r = exec_in_child(m, c->id, argv, cwd, stdio, false, &pid, NULL, &err);
 		for (int i = 1; i < 3; i++)
 			if ((i == 1 ? out[1] : errp[1]) >= 0)
 				close(i == 1 ? out[1] : errp[1]);

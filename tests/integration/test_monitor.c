@@ -357,6 +357,12 @@ static void test_signals_and_parent(void **st)
 	v = wait_stopped("sigs");
 	assert_int_equal(get_int(v, "exit_code"), 7);
 	crl_json_value_free(v);
+	/* The joining child finds the container stopped and says so; the error comes back whole. */
+	v = call("{\"v\":1,\"op\":\"exec\",\"id\":\"sigs\",\"args\":[\"true\"]}");
+	assert_false(ok(v));
+	assert_int_equal(get_int(v, "errno"), EBUSY);
+	assert_non_null(strstr(crl_json_get_string(crl_json_get(v, "error")), "container sigs is stopped, not running"));
+	crl_json_value_free(v);
 	expect_ok(call("{\"v\":1,\"op\":\"delete\",\"id\":\"sigs\"}"));
 }
 
