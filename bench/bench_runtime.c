@@ -40,6 +40,30 @@ static int run_quiet(const char *const *args)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+/* The monitor's resident set from /proc/<pid>/status, printed; with BENCH_SMAPS=PREFIX its smaps are kept too. */
+static void monitor_rss(pid_t mpid, int n, const char *when)
+{
+	char sp[64], line[256];
+	snprintf(sp, sizeof(sp), "/proc/%d/status", (int)mpid);
+	FILE *f = fopen(sp, "re");
+	long rss = -1, anon = -1, file = -1;
+	while (f && fgets(line, sizeof(line), f)) {
+		sscanf(line, "VmRSS: %ld", &rss);
+		sscanf(line, "RssAnon: %ld", &anon);
+		sscanf(line, "RssFile: %ld", &file);
+	}
+	if (f)
+		fclose(f);
+	printf("%-40s %ld KiB with %d container%s%s (target <= 1024 KiB; anon %ld, file %ld)\n", "crio-lite-monitor RSS", rss, n,
+	       n > 1 ? "s" : "", when, anon, file);
+	if (getenv("BENCH_SMAPS")) {
+		char cmd[512];
+		snprintf(cmd, sizeof(cmd), "cat /proc/%d/smaps > %s.%d%s", (int)mpid, getenv("BENCH_SMAPS"), n, *when ? ".exec" : "");
+		if (system(cmd) != 0)
+			printf("could not copy the monitor's smaps\n");
+	}
+}
+
 int main(int argc, char **argv)
 {
 	int n = 100;
@@ -157,27 +181,19 @@ int main(int argc, char **argv)
 			crl_json_value_free(td_monitor_call(msock, msg, (size_t)len, true));
 			len = snprintf(msg, sizeof(msg), "{\"v\":1,\"op\":\"start\",\"id\":\"m%d\"}", k);
 			crl_json_value_free(td_monitor_call(msock, msg, (size_t)len, true));
-			if (k == 0 || k == 9) {
-				char sp[64], line[256];
-				snprintf(sp, sizeof(sp), "/proc/%d/status", (int)mpid);
-				FILE *f = fopen(sp, "re");
-				long rss = -1, anon = -1, file = -1;
-				while (f && fgets(line, sizeof(line), f)) {
-					sscanf(line, "VmRSS: %ld", &rss);
-					sscanf(line, "RssAnon: %ld", &anon);
-					sscanf(line, "RssFile: %ld", &file);
-				}
-				if (f)
-					fclose(f);
-				printf("%-40s %ld KiB with %d container%s (target <= 1024 KiB; anon %ld, file %ld)\n",
-				       "crio-lite-monitor RSS", rss, k + 1, k ? "s" : "", anon, file);
-				if (getenv("BENCH_SMAPS")) {
-					snprintf(cmd2, sizeof(cmd2), "cat /proc/%d/smaps > %s.%d", (int)mpid, getenv("BENCH_SMAPS"), k + 1);
-					if (system(cmd2) != 0)
-						printf("could not copy the monitor's smaps\n");
-				}
-			}
+			if (k == 0 || k == 9)
+				monitor_rss(mpid, k + 1, "");
 		}
+		/* An exec per container twice, as probes would. */
+		for (int i = 0; i < 20; i++) {
+			char msg[256];
+			int len = snprintf(msg, sizeof(msg), "{\"v\":1,\"op\":\"exec\",\"id\":\"m%d\",\"args\":[\"true\"]}", i % 10);
+			crl_json_value_t *v = td_monitor_call(msock, msg, (size_t)len, true);
+			bool ok = false;
+			failures += !(v && crl_json_get_bool(crl_json_get(v, "ok"), &ok) && ok);
+			crl_json_value_free(v);
+		}
+		monitor_rss(mpid, 10, ", after 20 execs");
 		for (int k = 0; k < 10; k++) {
 			char msg[256];
 			int len = snprintf(msg, sizeof(msg), "{\"v\":1,\"op\":\"delete\",\"id\":\"m%d\",\"force\":true}", k);
