@@ -247,3 +247,21 @@ const crl_json_value_t *crl_json_array_at(const crl_json_value_t *v, size_t i)
 		return NULL;
 	return v->u.array.values[i];
 }
+
+void crl_json_kv_string(crl_json_t *j, const char *key, const char *s)
+{
+	crl_json_key(j, key);
+	crl_json_string(j, s);
+}
+
+void crl_json_kv_int(crl_json_t *j, const char *key, int64_t v)
+{
+	crl_json_key(j, key);
+	crl_json_int(j, v);
+}
+
+void crl_json_kv_bool(crl_json_t *j, const char *key, bool v)
+{
+	crl_json_key(j, key);
+	crl_json_bool(j, v);
+}

@@ -23,6 +23,10 @@ void crl_json_key(crl_json_t *j, const char *key);
 void crl_json_string(crl_json_t *j, const char *s);
 void crl_json_int(crl_json_t *j, int64_t v);
 void crl_json_bool(crl_json_t *j, bool v);
+/* An object member: key and value in one call. */
+void crl_json_kv_string(crl_json_t *j, const char *key, const char *s);
+void crl_json_kv_int(crl_json_t *j, const char *key, int64_t v);
+void crl_json_kv_bool(crl_json_t *j, const char *key, bool v);
 void crl_json_null(crl_json_t *j);
 /* A copy of the document (NUL-terminated) in *ret; fails when the calls did not form one complete value. Frees the
  * builder either way. A builder crl_json_new could not allocate (NULL) takes every call and fails here with ENOMEM,

@@ -121,24 +121,19 @@ static int save_locked(img_store_t *s, crl_error_t *err)
 {
 	crl_json_t *j = crl_json_new(false);
 	crl_json_object_begin(j);
-	crl_json_key(j, "version");
-	crl_json_int(j, IMG_STORE_VERSION);
+	crl_json_kv_int(j, "version", IMG_STORE_VERSION);
 	crl_json_key(j, "images");
 	crl_json_array_begin(j);
 	for (size_t i = 0; i < s->n_images; i++) {
 		const img_image_t *m = s->images[i];
 		crl_json_object_begin(j);
-		crl_json_key(j, "id");
-		crl_json_string(j, m->id);
+		crl_json_kv_string(j, "id", m->id);
 		json_strv(j, "repo_tags", m->repo_tags, m->n_tags);
 		json_strv(j, "repo_digests", m->repo_digests, m->n_digests);
-		crl_json_key(j, "size");
-		crl_json_int(j, (int64_t)m->size);
-		crl_json_key(j, "user");
-		crl_json_string(j, m->user);
+		crl_json_kv_int(j, "size", (int64_t)m->size);
+		crl_json_kv_string(j, "user", m->user);
 		json_strv(j, "layers", m->layers, m->n_layers);
-		crl_json_key(j, "created_ns");
-		crl_json_int(j, m->created_ns);
+		crl_json_kv_int(j, "created_ns", m->created_ns);
 		crl_json_object_end(j);
 	}
 	crl_json_array_end(j);

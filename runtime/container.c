@@ -28,6 +28,7 @@
 #include "common/timefmt.h"
 #include "common/fs.h"
 #include "common/json.h"
+#include "container-internal.h"
 #include "rootfs.h"
 #include "security.h"
 
@@ -94,7 +95,7 @@ static bool pid_stat(pid_t pid, uint64_t *ret_start, char *ret_state)
 	return p != NULL;
 }
 
-static uint64_t pid_starttime(pid_t pid)
+uint64_t rt_pid_starttime(pid_t pid)
 {
 	uint64_t start = 0;
 	char state;
@@ -105,22 +106,14 @@ char *rt_state_json(const rt_state_t *s)
 {
 	crl_json_t *j = crl_json_new(true);
 	crl_json_object_begin(j);
-	crl_json_key(j, "ociVersion");
-	crl_json_string(j, "1.0.2");
-	crl_json_key(j, "id");
-	crl_json_string(j, s->id);
-	crl_json_key(j, "status");
-	crl_json_string(j, rt_status_name(s->status));
-	crl_json_key(j, "pid");
-	crl_json_int(j, s->status == RT_STOPPED ? 0 : s->pid);
-	crl_json_key(j, "bundle");
-	crl_json_string(j, s->bundle);
-	crl_json_key(j, "rootfs");
-	crl_json_string(j, "");
-	crl_json_key(j, "created");
-	crl_json_string(j, s->created);
-	crl_json_key(j, "owner");
-	crl_json_string(j, "");
+	crl_json_kv_string(j, "ociVersion", "1.0.2");
+	crl_json_kv_string(j, "id", s->id);
+	crl_json_kv_string(j, "status", rt_status_name(s->status));
+	crl_json_kv_int(j, "pid", s->status == RT_STOPPED ? 0 : s->pid);
+	crl_json_kv_string(j, "bundle", s->bundle);
+	crl_json_kv_string(j, "rootfs", "");
+	crl_json_kv_string(j, "created", s->created);
+	crl_json_kv_string(j, "owner", "");
 	crl_json_object_end(j);
 	char *out = NULL;
 	crl_error_t e = CRL_ERROR_INIT;
@@ -133,20 +126,13 @@ static int save_state(int dirfd, const rt_state_t *s, crl_error_t *err)
 {
 	crl_json_t *j = crl_json_new(false);
 	crl_json_object_begin(j);
-	crl_json_key(j, "version");
-	crl_json_int(j, 1);
-	crl_json_key(j, "id");
-	crl_json_string(j, s->id);
-	crl_json_key(j, "bundle");
-	crl_json_string(j, s->bundle);
-	crl_json_key(j, "pid");
-	crl_json_int(j, s->pid);
-	crl_json_key(j, "pid_start");
-	crl_json_int(j, (int64_t)s->pid_start);
-	crl_json_key(j, "cgroup");
-	crl_json_string(j, s->cgroup);
-	crl_json_key(j, "created");
-	crl_json_string(j, s->created);
+	crl_json_kv_int(j, "version", 1);
+	crl_json_kv_string(j, "id", s->id);
+	crl_json_kv_string(j, "bundle", s->bundle);
+	crl_json_kv_int(j, "pid", s->pid);
+	crl_json_kv_int(j, "pid_start", (int64_t)s->pid_start);
+	crl_json_kv_string(j, "cgroup", s->cgroup);
+	crl_json_kv_string(j, "created", s->created);
 	crl_json_object_end(j);
 	return crl_json_save(j, dirfd, STATE_FILE, 0600, err);
 }
@@ -219,7 +205,7 @@ int rt_state(const char *root, const char *id, rt_state_t **ret, crl_error_t *er
 
 /* A terminal from this mount namespace's /dev/ptmx (so its name resolves here): the slave becomes stdio and the
  * controlling terminal of the caller's session; the master in *ret_master. */
-static int open_terminal(int *ret_master, crl_error_t *err)
+int rt_open_terminal(int *ret_master, crl_error_t *err)
 {
 	char name[64];
 	int slave = -1, master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
@@ -287,7 +273,7 @@ static const char *env_get(char **env, const char *key)
 /* A program starts with no signal blocked or ignored, whatever its creator blocks (the monitor blocks SIGCHLD,
  * SIGTERM and SIGINT for its signalfd and ignores SIGPIPE): both survive exec and would make the container
  * deaf to the SIGTERM that stops it. */
-static void reset_signals(void)
+void rt_reset_signals(void)
 {
 	sigset_t none;
 	sigemptyset(&none);
@@ -297,7 +283,7 @@ static void reset_signals(void)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
-static void exec_program(const rt_spec_t *s)
+void rt_exec_program(const rt_spec_t *s)
 {
 	const char *prog = s->args[0];
 	if (strchr(prog, '/')) {
@@ -338,7 +324,7 @@ static int init_main(init_args_t *a)
 		_exit(1);
 	prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
 	/* From here a signal acts on the container as it would on its program (kill of a created container). */
-	reset_signals();
+	rt_reset_signals();
 	const rt_namespace_t *userns = rt_spec_namespace(s, CLONE_NEWUSER);
 	if (userns && !userns->path && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)) {
 		/* Our host ids are not mapped here: become the namespace's root, now that the maps exist. */
@@ -369,7 +355,7 @@ static int init_main(init_args_t *a)
 	char fifo_path[64];
 	snprintf(fifo_path, sizeof(fifo_path), "/proc/self/fd/%d", a->fifo);
 	int master = -1;
-	if (a->opts && a->opts->terminal && open_terminal(&master, &err) < 0)
+	if (a->opts && a->opts->terminal && rt_open_terminal(&master, &err) < 0)
 		child_fail(a->sync, &err);
 	const char *ok = clamped ? "ok:oom_score_adj clamped" : "ok";
 	/* With a terminal, its master goes to our creator, which owns it from now on. */
@@ -396,7 +382,7 @@ static int init_main(init_args_t *a)
 	umask(s->umask >= 0 ? (mode_t)s->umask : 022);
 	/* No fd of ours reaches the program. */
 	syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
-	exec_program(s);
+	rt_exec_program(s);
 	crl_error_set_errno(&err, errno, "exec %s", s->args[0]);
 fail:
 	dprintf(STDERR_FILENO, "crio-lite-runtime: container init: %s\n", crl_error_message(&err));
@@ -591,7 +577,7 @@ int rt_create(const char *state_root, const char *id, const char *bundle, const 
 		goto fail;
 	}
 	st->pid = pid;
-	st->pid_start = pid_starttime(pid);
+	st->pid_start = rt_pid_starttime(pid);
 	st->status = RT_CREATED;
 	if ((r = save_state(dfd, st, err)) < 0)
 		goto fail;
@@ -695,19 +681,6 @@ int rt_kill(const char *root, const char *id, int sig, crl_error_t *err)
 	return r;
 }
 
-static int running_state(const char *root, const char *id, rt_state_t **ret, crl_error_t *err)
-{
-	int r = rt_state(root, id, ret, err);
-	if (r < 0)
-		return r;
-	if ((*ret)->status != RT_RUNNING) {
-		r = crl_error_set(err, EBUSY, "container %s is %s, not running", id, rt_status_name((*ret)->status));
-		rt_state_free(*ret);
-		*ret = NULL;
-	}
-	return r;
-}
-
 int rt_update(const char *root, const char *id, const rt_resources_t *res, crl_error_t *err)
 {
 	rt_state_t *s = NULL;
@@ -736,239 +709,6 @@ int rt_stats(const char *root, const char *id, rt_cgroup_stats_t *ret, crl_error
 	return r;
 }
 
-/* The exec'd command's terminal, made here (inside the container), its master handed to sock. */
-static int terminal_inside(int sock, crl_error_t *err)
-{
-	if (setsid() < 0 && errno != EPERM)
-		return crl_error_set_errno(err, errno, "setsid");
-	int master = -1;
-	int r = open_terminal(&master, err);
-	if (r < 0)
-		return r;
-	r = crl_send_with_fd(sock, "T", 1, master) < 0 ? crl_error_set_errno(err, errno, "hand the terminal over") : 0;
-	close(master);
-	return r;
-}
-
-/* The exec'd process, inside every namespace of the container (pid included: it is a child of the joiner). */
-static void exec_inner(const rt_spec_t *s, const char *cwd, int tty_sock)
-{
-	crl_error_t err = CRL_ERROR_INIT;
-	if (tty_sock >= 0 && terminal_inside(tty_sock, &err) < 0) {
-		dprintf(STDERR_FILENO, "crio-lite-runtime exec: %s\n", crl_error_message(&err));
-		_exit(127);
-	}
-	if (tty_sock >= 0)
-		close(tty_sock);
-	/* Dies with the joiner (killed on a timeout or when its caller goes away); survives exec. */
-	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-	reset_signals();
-	if (chdir(cwd) < 0)
-		crl_error_set_errno(&err, errno, "cwd %s", cwd);
-	else if (rt_apply_apparmor(s->apparmor_profile, &err) < 0 || rt_apply_rlimits(s, &err) < 0 || (s->seccomp && !s->no_new_privileges && rt_apply_seccomp(s->seccomp, &err) < 0) ||
-		 (s->no_new_privileges && rt_apply_no_new_privs(&err) < 0) || rt_apply_user_and_caps(s, &err) < 0 ||
-		 (s->seccomp && s->no_new_privileges && rt_apply_seccomp(s->seccomp, &err) < 0))
-		;
-	else {
-		umask(s->umask >= 0 ? (mode_t)s->umask : 022);
-		syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
-		exec_program(s);
-		crl_error_set_errno(&err, errno, "exec %s", s->args[0]);
-	}
-	dprintf(STDERR_FILENO, "crio-lite-runtime exec: %s\n", crl_error_message(&err));
-	_exit(127);
-}
-
-static int wait_status(pid_t pid)
-{
-	int st = 0;
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
-int rt_exec(const char *root, const char *id, char *const *args, const char *cwd, int *ret_status, crl_error_t *err)
-{
-	pid_t pid = -1;
-	int r = rt_exec_spawn(root, id, args, cwd, false, NULL, &pid, err);
-	if (r == 0)
-		*ret_status = wait_status(pid);
-	return r;
-}
-
-
-/* The joiner never execs: close-on-exec does not help it, so it closes what it inherited (a pipe's other end
- * held open here would keep the command from ever seeing EOF). */
-static void close_all_but(const int *keep, size_t n)
-{
-	DIR *d = opendir("/proc/self/fd");
-	if (!d)
-		return;
-	int dfd = dirfd(d);
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		int fd = atoi(de->d_name);
-		if (de->d_name[0] == '.' || fd < 3 || fd == dfd)
-			continue;
-		bool kept = false;
-		for (size_t i = 0; i < n && !kept; i++)
-			kept = keep[i] == fd;
-		if (!kept)
-			close(fd);
-	}
-	closedir(d);
-}
-
-/* What a joiner needs, found before it forks: the container's spec with the exec's command, its namespaces
- * (opened through its init while it runs; the mount one last) and its cgroup. */
-typedef struct exec_ctx {
-	rt_spec_t *spec;
-	int fds[6];
-	size_t nfd;
-	char cgroup[PATH_MAX];
-} exec_ctx_t;
-
-static void exec_ctx_free(exec_ctx_t *x)
-{
-	for (size_t i = 0; i < x->nfd; i++)
-		close(x->fds[i]);
-	x->nfd = 0;
-	rt_spec_free(x->spec);
-	x->spec = NULL;
-}
-
-static int exec_prepare(const char *root, const char *id, char *const *args, exec_ctx_t *x, crl_error_t *err)
-{
-	memset(x, 0, sizeof(*x));
-	size_t n = 0;
-	while (args && args[n])
-		n++;
-	if (n == 0)
-		return crl_error_set(err, EINVAL, "exec: no command");
-	rt_state_t *st = NULL;
-	int r = running_state(root, id, &st, err);
-	if (r < 0)
-		return r;
-	if ((r = rt_spec_load(st->bundle, &x->spec, err)) < 0) {
-		rt_state_free(st);
-		return r;
-	}
-	static const struct {
-		int type;
-		const char *name;
-	} kinds[] = { { CLONE_NEWIPC, "ipc" }, { CLONE_NEWUTS, "uts" }, { CLONE_NEWNET, "net" },
-		      { CLONE_NEWPID, "pid" }, { CLONE_NEWCGROUP, "cgroup" }, { CLONE_NEWNS, "mnt" } };
-	for (size_t i = 0; i < CRL_ARRAY_SIZE(kinds) && r == 0; i++) {
-		if (!rt_spec_namespace(x->spec, kinds[i].type))
-			continue;
-		char p[64];
-		snprintf(p, sizeof(p), "/proc/%d/ns/%s", (int)st->pid, kinds[i].name);
-		int fd = open(p, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			r = crl_error_set_errno(err, errno, "open %s", p);
-		else
-			x->fds[x->nfd++] = fd;
-	}
-	/* Make sure the pid still is the container's (opened the right namespaces). */
-	if (r == 0 && pid_starttime(st->pid) != st->pid_start)
-		r = crl_error_set(err, ESRCH, "container %s stopped", id);
-	snprintf(x->cgroup, sizeof(x->cgroup), "%s", st->cgroup);
-	rt_state_free(st);
-	/* The exec's command, not the container's. */
-	char **argv = r == 0 ? calloc(n + 1, sizeof(char *)) : NULL;
-	for (size_t i = 0; argv && i < n; i++)
-		if (!(argv[i] = strdup(args[i]))) {
-			crl_strv_free(argv);
-			argv = NULL;
-		}
-	if (r == 0 && !argv)
-		r = crl_error_set(err, ENOMEM, "out of memory");
-	if (r < 0) {
-		exec_ctx_free(x);
-		return r;
-	}
-	crl_strv_free(x->spec->args);
-	x->spec->args = argv;
-	return 0;
-}
-
-/* The joiner: this process joins the container's cgroup and namespaces, forks the command (which enters the
- * pid namespace) and exits with its status. Dies with its parent. Never returns. */
-__attribute__((noreturn)) static void exec_join(exec_ctx_t *x, const char *cwd, bool set_stdio, const int stdio[3],
-						 int tty_sock)
-{
-	/* Nothing in the container may read this process's memory or exe. */
-	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-	if (set_stdio)
-		for (int i = 0; i < 3; i++) {
-			int fd = stdio[i] >= 0 ? stdio[i] : open("/dev/null", O_RDWR | O_CLOEXEC);
-			if (fd < 0 || dup2(fd, i) < 0)
-				_exit(127);
-		}
-	int keep[8];
-	size_t nk = 0;
-	for (size_t i = 0; i < x->nfd; i++)
-		keep[nk++] = x->fds[i];
-	if (tty_sock >= 0)
-		keep[nk++] = tty_sock;
-	close_all_but(keep, nk);
-	rt_cgroup_t *cg = NULL;
-	crl_error_t e = CRL_ERROR_INIT;
-	if (rt_cgroup_open(x->cgroup, &cg, &e) < 0 || rt_cgroup_add(cg, getpid(), &e) < 0) {
-		dprintf(STDERR_FILENO, "crio-lite-runtime exec: join the cgroup: %s\n", crl_error_message(&e));
-		_exit(127);
-	}
-	for (size_t i = 0; i < x->nfd; i++)
-		if (setns(x->fds[i], 0) < 0) {
-			dprintf(STDERR_FILENO, "crio-lite-runtime exec: join a namespace: %s\n", strerror(errno));
-			_exit(127);
-		}
-	pid_t child = fork();
-	if (child < 0)
-		_exit(127);
-	if (child == 0)
-		exec_inner(x->spec, cwd ? cwd : x->spec->cwd, tty_sock);
-	_exit(wait_status(child));
-}
-
-int rt_exec_spawn(const char *root, const char *id, char *const *args, const char *cwd, bool set_stdio,
-		  const int stdio[3], pid_t *ret_pid, crl_error_t *err)
-{
-	exec_ctx_t x;
-	int r = exec_prepare(root, id, args, &x, err);
-	if (r < 0)
-		return r;
-	fflush(NULL);
-	pid_t joiner = fork();
-	if (joiner < 0)
-		r = crl_error_set_errno(err, errno, "fork");
-	if (joiner == 0)
-		exec_join(&x, cwd, set_stdio, stdio, -1);
-	exec_ctx_free(&x);
-	if (joiner > 0)
-		*ret_pid = joiner;
-	return r;
-}
-
-int rt_exec_here(const char *root, const char *id, char *const *args, const char *cwd, bool set_stdio,
-		 const int stdio[3], int tty_sock, int report, crl_error_t *err)
-{
-	exec_ctx_t x;
-	int r = exec_prepare(root, id, args, &x, err);
-	char msg[4200];
-	int n = r < 0 ? snprintf(msg, sizeof(msg), "E%d %s", err->errnum, crl_error_message(err))
-		      : snprintf(msg, sizeof(msg), "ok");
-	if (send(report, msg, (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1, MSG_NOSIGNAL) < 0 && r == 0)
-		r = crl_error_set_errno(err, errno, "exec: report to the caller");
-	if (r < 0) {
-		exec_ctx_free(&x);
-		return r;
-	}
-	close(report);
-	exec_join(&x, cwd, set_stdio, stdio, tty_sock);
-}
-
 int rt_delete(const char *root, const char *id, bool force, crl_error_t *err)
 {
 	rt_state_t *s = NULL;
@@ -983,7 +723,7 @@ int rt_delete(const char *root, const char *id, bool force, crl_error_t *err)
 	if (s->status != RT_STOPPED) {
 		kill(s->pid, SIGKILL);
 		/* Not our child when another process created it: poll until it is gone. */
-		for (int i = 0; i < 500 && pid_starttime(s->pid) == s->pid_start; i++) {
+		for (int i = 0; i < 500 && rt_pid_starttime(s->pid) == s->pid_start; i++) {
 			waitpid(s->pid, NULL, WNOHANG);
 			usleep(10000);
 		}

@@ -50,26 +50,20 @@ static char *network_json(const cni_network_t *net, const char *problem, const c
 	crl_json_t *j = crl_json_new(false);
 	crl_json_object_begin(j);
 	if (net) {
-		crl_json_key(j, "name");
-		crl_json_string(j, net->name);
-		crl_json_key(j, "cniVersion");
-		crl_json_string(j, net->cni_version);
-		crl_json_key(j, "file");
-		crl_json_string(j, net->file);
+		crl_json_kv_string(j, "name", net->name);
+		crl_json_kv_string(j, "cniVersion", net->cni_version);
+		crl_json_kv_string(j, "file", net->file);
 		crl_json_key(j, "plugins");
 		crl_json_array_begin(j);
 		for (char **t = net->plugin_types; *t; t++)
 			crl_json_string(j, *t);
 		crl_json_array_end(j);
 	}
-	crl_json_key(j, "ready");
-	crl_json_bool(j, problem == NULL);
+	crl_json_kv_bool(j, "ready", problem == NULL);
 	if (problem) {
-		crl_json_key(j, "error");
-		crl_json_string(j, problem);
+		crl_json_kv_string(j, "error", problem);
 	}
-	crl_json_key(j, "podCIDR");
-	crl_json_string(j, pod_cidr);
+	crl_json_kv_string(j, "podCIDR", pod_cidr);
 	crl_json_object_end(j);
 	char *out = NULL;
 	crl_error_t e = CRL_ERROR_INIT;

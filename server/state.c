@@ -16,10 +16,8 @@ int srv_state_save_runtime_config(srv_daemon_t *d, const char *pod_cidr, crl_err
 {
 	crl_json_t *j = crl_json_new(false);
 	crl_json_object_begin(j);
-	crl_json_key(j, "version");
-	crl_json_int(j, SRV_STATE_VERSION);
-	crl_json_key(j, "pod_cidr");
-	crl_json_string(j, pod_cidr);
+	crl_json_kv_int(j, "version", SRV_STATE_VERSION);
+	crl_json_kv_string(j, "pod_cidr", pod_cidr);
 	crl_json_object_end(j);
 	int r = crl_json_save(j, d->root_fd, RUNTIME_CONFIG_FILE, 0600, err);
 	if (r < 0)

@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Inside crio-lite-monitor: its state, and what monitor.c (the loop, the protocol) and ops.c (containers and
+ * exec sessions) share. */
+#pragma once
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sched.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/base64.h"
+#include "common/cleanup.h"
+#include "common/fdpass.h"
+#include "common/fs.h"
+#include "common/json.h"
+#include "crilog.h"
+#include "runtime/cgroup.h"
+#include "runtime/container.h"
+
+#define PROTOCOL 1
+#define MAX_MSG (1 << 20)
+#define DEFAULT_EXEC_OUTPUT (16 * 1024 * 1024)
+
+enum { SRC_SIGNAL, SRC_LISTEN, SRC_CONN, SRC_CTR, SRC_EXEC };
+
+typedef struct src {
+	int kind;
+	void *obj;
+	int stream; /* 1 stdout, 2 stderr */
+	int fd;
+} src_t;
+
+struct ctr;
+
+typedef struct conn {
+	src_t src;
+	char *in;
+	size_t len, cap;
+	bool dead;
+	struct ctr *attached; /* streaming this container's stdio */
+	struct exec_s *exec;  /* streaming this exec session's stdio */
+	struct conn *next;
+} conn_t;
+
+typedef struct ctr {
+	char *id;
+	pid_t pid;
+	src_t out, err;
+	crl_crilog_t *log;
+	char *cgroup;
+	int64_t started_ns, finished_ns;
+	int in_fd;  /* the container's stdin (pipe or pty master), -1 */
+	int master; /* pty master while being set up, -1 */
+	bool tty;
+	bool exited;
+	int exit_code, signal;
+	bool oom;
+	struct ctr *next;
+} ctr_t;
+
+typedef struct exec_s {
+	conn_t *conn;
+	pid_t pid;
+	src_t out, err;
+	char *buf[3];
+	size_t len[3];
+	size_t cap;
+	bool truncated, timed_out, exited;
+	int status;
+	int64_t deadline_ms; /* 0: none */
+	bool stream, tty;
+	int in_fd;
+	struct exec_s *next;
+} exec_t;
+
+#define MAX_PINS 4
+
+typedef struct mon {
+	int ep;
+	char pins[MAX_PINS][16]; /* namespace types pinned under <dir>/ns */
+	size_t n_pins;
+	src_t sig, listen;
+	char *dir, *rt_root;
+	int dirfd;
+	ctr_t *ctrs;
+	conn_t *conns;
+	exec_t *execs;
+	bool stop;
+} mon_t;
+
+/* monitor.c: the loop and the protocol. */
+int64_t mon_now_ns(clockid_t c);
+void mon_watch(mon_t *m, src_t *s);
+void mon_unwatch(mon_t *m, src_t *s);
+/* A response: begin, add members, end (sends it and frees the builder). */
+crl_json_t *mon_reply_begin(bool ok);
+void mon_reply_end(conn_t *c, crl_json_t *j);
+void mon_reply_error(conn_t *c, crl_error_t *err);
+void mon_reply_ok(conn_t *c);
+
+/* ops.c: containers and exec sessions. */
+void mon_ctr_free(mon_t *m, ctr_t *c);
+void mon_on_ctr_exit(mon_t *m, ctr_t *c, int status);
+/* The request's container, or NULL after an ENOENT reply. */
+ctr_t *mon_need_ctr(mon_t *m, conn_t *conn, const crl_json_value_t *req);
+void mon_op_create(mon_t *m, conn_t *conn, const crl_json_value_t *req);
+void mon_op_state(mon_t *m, conn_t *conn, const crl_json_value_t *req);
+void mon_op_simple(mon_t *m, conn_t *conn, const char *op, const crl_json_value_t *req);
+void mon_op_exec(mon_t *m, conn_t *conn, const crl_json_value_t *req);
+/* An exec session whose process exited and whose output is drained replies and goes. */
+void mon_exec_maybe_done(mon_t *m, exec_t *x);
