@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,11 +49,20 @@ typedef struct src {
 
 struct ctr;
 
+/* Output waiting for a client that is slow to read: streamed frames beyond this drop the client rather than
+ * stall the loop (and every container's log with it). */
+#define MAX_STREAM_QUEUE (8 << 20)
+
 typedef struct conn {
 	src_t src;
+	int ep;  /* the loop's epoll, to ask for EPOLLOUT while output waits */
 	char *in;
 	size_t len, cap;
-	bool dead;
+	char *out; /* frames not yet sent: out[out_off..out_len) */
+	size_t out_off, out_len, out_cap;
+	bool want_out; /* EPOLLOUT asked for */
+	bool closing;  /* close once the queued output is sent */
+	bool dead;     /* drop now */
 	struct ctr *attached; /* streaming this container's stdio */
 	struct exec_s *exec;  /* streaming this exec session's stdio */
 	struct conn *next;
@@ -113,6 +123,8 @@ crl_json_t *mon_reply_begin(bool ok);
 void mon_reply_end(conn_t *c, crl_json_t *j);
 void mon_reply_error(conn_t *c, crl_error_t *err);
 void mon_reply_ok(conn_t *c);
+/* No more requests from c: it goes once what is queued for it is sent. */
+void mon_conn_close(conn_t *c);
 
 /* ops.c: containers and exec sessions. */
 void mon_ctr_free(mon_t *m, ctr_t *c);

@@ -59,18 +59,91 @@ void mon_unwatch(mon_t *m, src_t *s)
 
 /* --- responses --- */
 
-static void send_msg(conn_t *c, const char *json, size_t len)
+static void want_out(conn_t *c, bool on)
+{
+	if (c->want_out == on)
+		return;
+	struct epoll_event ev = { .events = EPOLLIN | (on ? EPOLLOUT : 0), .data.ptr = &c->src };
+	epoll_ctl(c->ep, EPOLL_CTL_MOD, c->src.fd, &ev);
+	c->want_out = on;
+}
+
+/* Sends what is queued without blocking; the rest waits for EPOLLOUT. */
+static void flush_out(conn_t *c)
+{
+	while (!c->dead && c->out_off < c->out_len) {
+		ssize_t n = send(c->src.fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n > 0) {
+			c->out_off += (size_t)n;
+		} else if (n < 0 && errno == EINTR) {
+			continue;
+		} else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			want_out(c, true);
+			return;
+		} else {
+			c->dead = true;
+		}
+	}
+	c->out_off = c->out_len = 0;
+	want_out(c, false);
+	if (c->closing)
+		c->dead = true;
+}
+
+void mon_conn_close(conn_t *c)
+{
+	c->closing = true;
+	if (c->out_off >= c->out_len)
+		c->dead = true;
+}
+
+/* Queues one frame (4-byte big-endian length, then the JSON) and sends what it can. A reply is always queued; a
+ * streamed frame for a client that has let MAX_STREAM_QUEUE pile up drops that client. */
+static void send_msg(conn_t *c, const char *json, size_t len, bool stream)
 {
 	if (c->dead)
 		return;
-	unsigned char hdr[4] = { (unsigned char)(len >> 24), (unsigned char)(len >> 16), (unsigned char)(len >> 8),
-				 (unsigned char)len };
-	/* Replies are small or awaited by a reading client: a blocking write is fine. */
-	int fl = fcntl(c->src.fd, F_GETFL);
-	fcntl(c->src.fd, F_SETFL, fl & ~O_NONBLOCK);
-	if (send(c->src.fd, hdr, 4, MSG_NOSIGNAL) != 4 || send(c->src.fd, json, len, MSG_NOSIGNAL) != (ssize_t)len)
+	size_t pending = c->out_len - c->out_off;
+	if (stream && pending > MAX_STREAM_QUEUE) {
 		c->dead = true;
-	fcntl(c->src.fd, F_SETFL, fl);
+		return;
+	}
+	if (c->out_off > 0 && c->out_off == c->out_len)
+		c->out_off = c->out_len = 0;
+	if (c->out_len + 4 + len > c->out_cap) {
+		if (c->out_off) {
+			memmove(c->out, c->out + c->out_off, pending);
+			c->out_len = pending;
+			c->out_off = 0;
+		}
+		size_t cap = c->out_cap ? c->out_cap : 4096;
+		while (cap < c->out_len + 4 + len)
+			cap *= 2;
+		char *n = cap != c->out_cap ? realloc(c->out, cap) : c->out;
+		if (!n) {
+			c->dead = true;
+			return;
+		}
+		c->out = n;
+		c->out_cap = cap;
+	}
+	unsigned char *h = (unsigned char *)c->out + c->out_len;
+	h[0] = (unsigned char)(len >> 24), h[1] = (unsigned char)(len >> 16), h[2] = (unsigned char)(len >> 8), h[3] = (unsigned char)len;
+	memcpy(c->out + c->out_len + 4, json, len);
+	c->out_len += 4 + len;
+	flush_out(c);
+}
+
+static void send_json(conn_t *c, crl_json_t *j, bool stream)
+{
+	crl_json_object_end(j);
+	char *out = NULL;
+	size_t len = 0;
+	crl_error_t e = CRL_ERROR_INIT;
+	if (crl_json_finish(j, &out, &len, &e) == 0)
+		send_msg(c, out, len, stream);
+	crl_error_clear(&e);
+	free(out);
 }
 
 crl_json_t *mon_reply_begin(bool ok)
@@ -84,14 +157,7 @@ crl_json_t *mon_reply_begin(bool ok)
 
 void mon_reply_end(conn_t *c, crl_json_t *j)
 {
-	crl_json_object_end(j);
-	char *out = NULL;
-	size_t len = 0;
-	crl_error_t e = CRL_ERROR_INIT;
-	if (crl_json_finish(j, &out, &len, &e) == 0)
-		send_msg(c, out, len);
-	crl_error_clear(&e);
-	free(out);
+	send_json(c, j, false);
 }
 
 /* One frame of streamed output; *b64 caches the encoding across the clients of one read. */
@@ -102,7 +168,7 @@ static void send_data(conn_t *c, int stream, const char *buf, size_t len, char *
 	crl_json_t *j = mon_reply_begin(true);
 	crl_json_kv_string(j, "stream", stream == 2 ? "stderr" : "stdout");
 	crl_json_kv_string(j, "data", *b64);
-	mon_reply_end(c, j);
+	send_json(c, j, true);
 }
 
 void mon_reply_error(conn_t *c, crl_error_t *err)
@@ -223,8 +289,12 @@ static void handle_request(mon_t *m, conn_t *conn, const char *text)
 	crl_json_value_free(req);
 }
 
-static void on_conn(mon_t *m, conn_t *c)
+static void on_conn(mon_t *m, conn_t *c, uint32_t events)
 {
+	if (events & EPOLLOUT)
+		flush_out(c);
+	if (c->dead || c->closing || !(events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+		return;
 	if (c->len + 65536 > c->cap) {
 		size_t cap = c->cap ? c->cap * 2 : 65536;
 		if (cap > MAX_MSG + 4 + 65536)
@@ -244,14 +314,14 @@ static void on_conn(mon_t *m, conn_t *c)
 		return;
 	}
 	c->len += (size_t)r;
-	while (c->len >= 4 && !c->dead) {
+	while (c->len >= 4 && !c->dead && !c->closing) {
 		unsigned char *h = (unsigned char *)c->in;
 		size_t n = (size_t)h[0] << 24 | (size_t)h[1] << 16 | (size_t)h[2] << 8 | h[3];
 		if (n > MAX_MSG) {
 			crl_error_t err = CRL_ERROR_INIT;
 			crl_error_set(&err, EMSGSIZE, "message of %zu bytes is over the %d limit", n, MAX_MSG);
 			mon_reply_error(c, &err);
-			c->dead = true;
+			mon_conn_close(c);
 			return;
 		}
 		if (c->len < 4 + n)
@@ -518,13 +588,14 @@ int main(int argc, char **argv)
 					break;
 				}
 				cn->src = (src_t){ SRC_CONN, cn, 0, fd };
+				cn->ep = m.ep;
 				cn->next = m.conns;
 				m.conns = cn;
 				mon_watch(&m, &cn->src);
 				break;
 			}
 			case SRC_CONN:
-				on_conn(&m, s->obj);
+				on_conn(&m, s->obj, evs[i].events);
 				break;
 			default:
 				on_output(&m, s);
@@ -544,6 +615,7 @@ int main(int argc, char **argv)
 			mon_unwatch(&m, &cn->src);
 			*p = cn->next;
 			free(cn->in);
+			free(cn->out);
 			free(cn);
 		}
 	}
@@ -565,8 +637,15 @@ int main(int argc, char **argv)
 	while (m.conns) {
 		conn_t *cn = m.conns;
 		m.conns = cn->next;
+		/* The last replies (shutdown's) still go out to a client that reads them within a second. */
+		for (int i = 0; i < 100 && !cn->dead && cn->out_off < cn->out_len; i++) {
+			struct pollfd p = { cn->src.fd, POLLOUT, 0 };
+			if (poll(&p, 1, 10) > 0)
+				flush_out(cn);
+		}
 		mon_unwatch(&m, &cn->src);
 		free(cn->in);
+		free(cn->out);
 		free(cn);
 	}
 	mon_unwatch(&m, &m.listen);

@@ -17,7 +17,7 @@ void mon_ctr_free(mon_t *m, ctr_t *c)
 	for (conn_t *cn = m->conns; cn; cn = cn->next)
 		if (cn->attached == c) {
 			cn->attached = NULL;
-			cn->dead = true;
+			mon_conn_close(cn);
 		}
 	if (c->in_fd >= 0)
 		close(c->in_fd);
@@ -85,7 +85,7 @@ void mon_on_ctr_exit(mon_t *m, ctr_t *c, int status)
 			crl_json_kv_int(j, "exit_code", c->exit_code);
 			mon_reply_end(cn, j);
 			cn->attached = NULL;
-			cn->dead = true;
+			mon_conn_close(cn);
 		}
 }
 
@@ -347,7 +347,7 @@ void mon_exec_maybe_done(mon_t *m, exec_t *x)
 	}
 	if (x->conn && x->stream) {
 		x->conn->exec = NULL;
-		x->conn->dead = true;
+		mon_conn_close(x->conn);
 	}
 	if (x->in_fd >= 0)
 		close(x->in_fd);

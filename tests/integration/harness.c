@@ -213,6 +213,10 @@ crl_json_value_t *td_monitor_call(const char *sock, const void *msg, size_t len,
 	crl_json_value_t *v = NULL;
 	unsigned char h[4] = { (unsigned char)(len >> 24), (unsigned char)(len >> 16), (unsigned char)(len >> 8),
 			       (unsigned char)len };
+	/* A monitor that stopped answering fails the call instead of hanging the test. */
+	struct timeval tv = { .tv_sec = 30 };
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || (frame && write(fd, h, 4) != 4) ||
 	    (len && msg && write(fd, msg, len) != (ssize_t)len) || !read_full(fd, h, 4)) {
 		close(fd);

@@ -675,6 +675,48 @@ static void test_attach_tty(void **st)
 	expect_ok(call("{\"v\":1,\"op\":\"delete\",\"id\":\"tty\"}"));
 }
 
+/* A client that attaches and stops reading must not stall the monitor (nor, through it, the containers whose
+ * output it logs): its frames queue up to a cap, then it is dropped. */
+static void test_slow_client(void **st)
+{
+	(void)st;
+	make_bundle("flood", "sleep 0.3; head -c 30000000 /dev/zero | tr '\\0' x; exec sleep 60", NULL);
+	expect_ok(call("{\"v\":1,\"op\":\"create\",\"id\":\"flood\",\"bundle\":\"%s/b-flood\",\"log_path\":\"%s/flood.log\"}", dir, dir));
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int small = 4096;
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	memcpy(a.sun_path, sock, strlen(sock) + 1);
+	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	send_frame(fd, "{\"v\":1,\"op\":\"attach\",\"id\":\"flood\"}");
+	crl_json_value_t *v = recv_frame(fd);
+	assert_true(ok(v));
+	crl_json_value_free(v);
+	expect_ok(call("{\"v\":1,\"op\":\"start\",\"id\":\"flood\"}"));
+	/* Never reading fd again: the whole flood still reaches the log, and the monitor keeps answering. */
+	char log[256];
+	snprintf(log, sizeof(log), "%s/flood.log", dir);
+	struct stat sb = { 0 };
+	for (int i = 0; i < 600 && (stat(log, &sb) < 0 || sb.st_size < 30000000); i++) {
+		expect_ok(call("{\"v\":1,\"op\":\"version\"}"));
+		usleep(100000);
+	}
+	assert_true(sb.st_size >= 30000000);
+	/* Dropped: what was in flight, then end of stream, far less than the 40 MB of frames the flood made. */
+	struct timeval tv = { .tv_sec = 10 };
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	char buf[65536];
+	size_t total = 0;
+	ssize_t r;
+	while ((r = read(fd, buf, sizeof(buf))) > 0)
+		total += (size_t)r;
+	assert_int_equal(r, 0);
+	assert_true(total < 16u << 20);
+	close(fd);
+	expect_ok(call("{\"v\":1,\"op\":\"delete\",\"id\":\"flood\",\"force\":true}"));
+	unlink(log);
+}
+
 static void test_exec_stream(void **st)
 {
 	(void)st;
@@ -749,6 +791,7 @@ int main(void)
 		cmocka_unit_test(test_attach_stdin),
 		cmocka_unit_test(test_attach_tty),
 		cmocka_unit_test(test_exec_stream),
+		cmocka_unit_test(test_slow_client),
 		cmocka_unit_test(test_shutdown),
 	};
 	return cmocka_run_group_tests_name("monitor", tests, setup, teardown);
