@@ -560,6 +560,10 @@ int img_store_stage(img_store_t *s, char **ret_path, int *ret_fd, crl_error_t *e
 
 int img_store_commit_layer(img_store_t *s, const char *stage_path, const char *diff_id, crl_error_t *err)
 {
+	/* The unpacked files reach the disk before the layer becomes visible: a power loss must not leave a listed
+	 * image with short files. One syncfs for the whole staged tree (same file system as the store). */
+	if (syncfs(s->layers_fd) < 0)
+		return crl_error_set_errno(err, errno, "sync layer %s to disk", diff_id);
 	if (renameat(AT_FDCWD, stage_path, s->layers_fd, hex_of(diff_id)) < 0)
 		return crl_error_set_errno(err, errno, "move layer %s into place", diff_id);
 	if (fsync(s->layers_fd) < 0)
