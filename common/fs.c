@@ -250,17 +250,10 @@ int crl_fs_open_beneath_nofollow(int rootfd, const char *path, int flags, crl_er
 	return crl_error_set_errno(err, errno, "open %s below its root", path);
 }
 
-static int rm_rf_at(int parent, const char *name, int depth)
+/* Calls visit(dirfd, name, ctx) for each entry of the directory fd (taken over: closed here) but "." and "..";
+ * stops at the first negative errno visit returns, or keeps going and returns the first when keep_going. */
+static int walk_dir(int fd, int (*visit)(int dirfd, const char *name, void *ctx), void *ctx, bool keep_going)
 {
-	if (depth > 256)
-		return -ELOOP;
-	if (unlinkat(parent, name, 0) == 0 || errno == ENOENT)
-		return 0;
-	if (errno != EISDIR && errno != EPERM)
-		return -errno;
-	int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
 	DIR *d = fdopendir(fd);
 	if (!d) {
 		int e = errno;
@@ -272,11 +265,36 @@ static int rm_rf_at(int parent, const char *name, int depth)
 	while ((de = readdir(d))) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
-		int e = rm_rf_at(dirfd(d), de->d_name, depth + 1);
+		int e = visit(dirfd(d), de->d_name, ctx);
 		if (e < 0 && r == 0)
 			r = e;
+		if (r < 0 && !keep_going)
+			break;
 	}
 	closedir(d);
+	return r;
+}
+
+static int rm_rf_at(int parent, const char *name, int depth);
+
+static int rm_entry(int dirfd, const char *name, void *ctx)
+{
+	return rm_rf_at(dirfd, name, *(int *)ctx + 1);
+}
+
+static int rm_rf_at(int parent, const char *name, int depth)
+{
+	if (depth > 256)
+		return -ELOOP;
+	if (unlinkat(parent, name, 0) == 0 || errno == ENOENT)
+		return 0;
+	if (errno != EISDIR && errno != EPERM)
+		return -errno;
+	int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	/* Everything that can go goes, even after a failure. */
+	int r = walk_dir(fd, rm_entry, &depth, true);
 	if (unlinkat(parent, name, AT_REMOVEDIR) < 0 && errno != ENOENT && r == 0)
 		r = -errno;
 	return r;
@@ -336,35 +354,32 @@ static bool inode_seen(inode_set_t *s, dev_t dev, ino_t ino)
 	}
 }
 
-static int usage_at(int fd, inode_set_t *seen, uint64_t *bytes, uint64_t *inodes, int depth)
+typedef struct usage {
+	inode_set_t seen;
+	uint64_t bytes, inodes;
+	int depth;
+} usage_t;
+
+static int usage_entry(int dirfd, const char *name, void *ctx)
 {
-	if (depth > 4096)
+	usage_t *u = ctx;
+	struct stat st;
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return 0; /* removed while we walked */
+	if (st.st_nlink > 1 && !S_ISDIR(st.st_mode) && inode_seen(&u->seen, st.st_dev, st.st_ino))
+		return 0;
+	u->bytes += (uint64_t)st.st_blocks * 512;
+	u->inodes += 1;
+	if (!S_ISDIR(st.st_mode))
+		return 0;
+	if (u->depth >= 4096)
 		return -ELOOP;
-	DIR *d = fdopendir(fd);
-	if (!d) {
-		int e = errno;
-		close(fd);
-		return -e;
-	}
-	int r = 0;
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		struct stat st;
-		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-			continue; /* removed while we walked */
-		if (st.st_nlink > 1 && !S_ISDIR(st.st_mode) && inode_seen(seen, st.st_dev, st.st_ino))
-			continue;
-		*bytes += (uint64_t)st.st_blocks * 512;
-		*inodes += 1;
-		if (S_ISDIR(st.st_mode)) {
-			int sub = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			if (sub >= 0 && (r = usage_at(sub, seen, bytes, inodes, depth + 1)) < 0)
-				break;
-		}
-	}
-	closedir(d);
+	int sub = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (sub < 0)
+		return 0;
+	u->depth++;
+	int r = walk_dir(sub, usage_entry, u, false);
+	u->depth--;
 	return r;
 }
 
@@ -379,13 +394,12 @@ int crl_fs_usage(const char *path, uint64_t *ret_bytes, uint64_t *ret_inodes, cr
 		close(fd);
 		return crl_error_set_errno(err, e, "stat %s", path);
 	}
-	uint64_t bytes = (uint64_t)st.st_blocks * 512, inodes = 1;
-	inode_set_t seen = { 0 };
-	int r = usage_at(fd, &seen, &bytes, &inodes, 0);
-	free(seen.keys);
+	usage_t u = { .bytes = (uint64_t)st.st_blocks * 512, .inodes = 1 };
+	int r = walk_dir(fd, usage_entry, &u, false);
+	free(u.seen.keys);
 	if (r < 0)
 		return crl_error_set_errno(err, -r, "disk usage of %s", path);
-	*ret_bytes = bytes;
-	*ret_inodes = inodes;
+	*ret_bytes = u.bytes;
+	*ret_inodes = u.inodes;
 	return 0;
 }

@@ -129,6 +129,35 @@ static void test_utf8(void **state)
 	assert_true(crl_utf8_valid(out, n));
 }
 
+/* Disk usage counts every inode once (hard links too) and follows no symlink; rm -rf removes a tree with an
+ * unwritable directory in it and leaves what a symlink points at. */
+static void test_usage_and_rm_rf(void **state)
+{
+	(void)state;
+	char cmd[1024];
+	snprintf(cmd, sizeof(cmd),
+		 "set -e; cd %s; mkdir -p u/a/b u/ro; head -c 40960 /dev/zero > u/a/f; ln u/a/f u/a/b/hard; "
+		 "head -c 8192 /dev/zero > u/ro/g; chmod 555 u/ro; mkdir keep; head -c 4096 /dev/zero > keep/k; "
+		 "ln -s ../keep u/a/link",
+		 dir);
+	assert_int_equal(system(cmd), 0);
+	char u[128];
+	snprintf(u, sizeof(u), "%s/u", dir);
+	uint64_t bytes = 0, inodes = 0;
+	crl_error_t err = CRL_ERROR_INIT;
+	assert_int_equal(crl_fs_usage(u, &bytes, &inodes, &err), 0);
+	/* u, a, b, ro, f (once), g, link */
+	assert_int_equal(inodes, 7);
+	assert_true(bytes >= 40960 + 8192);
+	assert_true(bytes < 40960 * 2 + 8192 + 64 * 1024); /* the hard link not counted twice, keep/ not entered */
+	assert_int_equal(crl_fs_rm_rf(u, &err), 0);
+	assert_int_equal(access(u, F_OK), -1);
+	snprintf(cmd, sizeof(cmd), "%s/keep/k", dir);
+	assert_int_equal(access(cmd, F_OK), 0);
+	assert_true(crl_fs_usage("/nonexistent-crl", &bytes, &inodes, &err) < 0);
+	crl_error_clear(&err);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -136,6 +165,7 @@ int main(void)
 		cmocka_unit_test(test_read_refuses_symlinks_and_dirs),
 		cmocka_unit_test(test_open_in_root_stays_inside),
 		cmocka_unit_test(test_utf8),
+		cmocka_unit_test(test_usage_and_rm_rf),
 	};
 	return cmocka_run_group_tests_name("fs", tests, setup, teardown);
 }
