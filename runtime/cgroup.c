@@ -78,6 +78,14 @@ static int v2_write(const char *path, const char *file, const char *value, crl_e
 	return 0;
 }
 
+/* Whether the cgroup has that file (memory.swap.max exists only with swap accounting). */
+static bool v2_has_file(const char *path, const char *file)
+{
+	char p[4096];
+	snprintf(p, sizeof(p), "%s%s/%s", v2_root(), path, file);
+	return access(p, F_OK) == 0;
+}
+
 static int v2_write_int(const char *path, const char *file, int64_t v, crl_error_t *err)
 {
 	char b[32];
@@ -96,17 +104,22 @@ static int v2_create(const char *path, crl_error_t *err)
 	if (fd >= 0)
 		close(fd);
 	ctrls[n > 0 ? n : 0] = '\0';
-	char enable[600] = "";
-	size_t o = 0;
-	for (char *save = NULL, *t = strtok_r(ctrls, " \n", &save); t; t = strtok_r(NULL, " \n", &save))
-		o += (size_t)snprintf(enable + o, sizeof(enable) - o, "%s+%s", o ? " " : "", t);
+	char *names[32];
+	size_t nn = 0;
+	for (char *save = NULL, *t = strtok_r(ctrls, " \n", &save); t && nn < 32; t = strtok_r(NULL, " \n", &save))
+		names[nn++] = t;
 	char cur[4096] = "";
 	for (const char *p = path; *p;) {
 		const char *next = strchr(p + 1, '/');
 		size_t len = next ? (size_t)(next - path) : strlen(path);
-		/* Enable in the parent before making the child. */
-		if (enable[0])
-			v2_write(cur, "cgroup.subtree_control", enable, err), crl_error_clear(err);
+		/* Enable in the parent before making the child, one controller at a time: one the kernel refuses
+		 * (cpu while a realtime task sits in the parent, say) must not keep the others off. */
+		for (size_t i = 0; i < nn; i++) {
+			char plus[40];
+			snprintf(plus, sizeof(plus), "+%s", names[i]);
+			v2_write(cur, "cgroup.subtree_control", plus, err);
+			crl_error_clear(err);
+		}
 		snprintf(cur, sizeof(cur), "%.*s", (int)len, path);
 		snprintf(buf, sizeof(buf), "%s%s", root, cur);
 		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
@@ -259,8 +272,10 @@ static int apply_v2(const rt_resources_t *res, const char *path, crl_error_t *er
 	if (!have("memory") && v2_has("memory")) {
 		if (res->memory_limit > 0)
 			r = v2_write_int(path, "memory.max", res->memory_limit, err);
-		/* OCI swap is memory + swap; v2 counts swap alone. */
-		if (r == 0 && res->memory_swap > 0 && res->memory_limit > 0 && res->memory_swap >= res->memory_limit)
+		/* OCI swap is memory + swap (-1: unlimited); v2 counts swap alone. */
+		if (r == 0 && res->memory_swap == -1 && res->memory_limit > 0 && v2_has_file(path, "memory.swap.max"))
+			r = v2_write(path, "memory.swap.max", "max", err);
+		else if (r == 0 && res->memory_swap > 0 && res->memory_limit > 0 && res->memory_swap >= res->memory_limit)
 			r = v2_write_int(path, "memory.swap.max", res->memory_swap - res->memory_limit, err);
 	}
 	if (r == 0 && !have("cpu") && v2_has("cpu")) {
