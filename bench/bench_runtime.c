@@ -64,6 +64,22 @@ static void monitor_rss(pid_t mpid, int n, const char *when)
 	}
 }
 
+/* Starts a monitor for a pod directory; waits for its socket; its pid. */
+static pid_t start_monitor(const char *mon, const char *podir, const char *rtroot)
+{
+	char cmd[1024], sockp[320];
+	snprintf(cmd, sizeof(cmd), "%s --dir %s --runtime-root %s </dev/null >/dev/null 2>&1 & echo $!", mon, podir, rtroot);
+	snprintf(sockp, sizeof(sockp), "%s/monitor.sock", podir);
+	const char *sh[] = { "/bin/sh", "-c", cmd, NULL };
+	char *out = NULL;
+	td_run(sh, &out, 10000);
+	pid_t pid = out ? atoi(out) : -1;
+	free(out);
+	for (int i = 0; i < 200 && access(sockp, F_OK) != 0; i++)
+		usleep(10000);
+	return pid;
+}
+
 int main(int argc, char **argv)
 {
 	int n = 100;
@@ -167,14 +183,7 @@ int main(int argc, char **argv)
 	if (mon && system(cmd2) == 0) {
 		snprintf(p2, sizeof(p2), "%s/config.json", b2);
 		td_write_file(p2, cfg2);
-		snprintf(cmd2, sizeof(cmd2), "%s --dir %s --runtime-root %s </dev/null >/dev/null 2>&1 & echo $!", mon, mdir, rtr);
-		const char *sh[] = { "/bin/sh", "-c", cmd2, NULL };
-		char *out = NULL;
-		td_run(sh, &out, 10000);
-		pid_t mpid = atoi(out);
-		free(out);
-		for (int i = 0; i < 200 && access(msock, F_OK) != 0; i++)
-			usleep(10000);
+		pid_t mpid = start_monitor(mon, mdir, rtr);
 		for (int k = 0; k < 10; k++) {
 			char msg[1024];
 			int len = snprintf(msg, sizeof(msg), "{\"v\":1,\"op\":\"create\",\"id\":\"m%d\",\"bundle\":\"%s\",\"log_path\":\"%s/m%d.log\"}", k, b2, dir, k);
@@ -200,6 +209,39 @@ int main(int argc, char **argv)
 			crl_json_value_free(td_monitor_call(msock, msg, (size_t)len, true));
 		}
 		crl_json_value_free(td_monitor_call_str(msock, "{\"v\":1,\"op\":\"shutdown\"}"));
+		/* Ten pods, a monitor each with one container: what a pod costs once the monitors share their text. */
+		pid_t pods[10];
+		uint64_t pss = 0;
+		for (int k = 0; k < 10; k++) {
+			char pd[300], ps[320], msg[1024];
+			snprintf(pd, sizeof(pd), "%s/pod%d", dir, k);
+			snprintf(ps, sizeof(ps), "%s/monitor.sock", pd);
+			pods[k] = start_monitor(mon, pd, rtr);
+			int len = snprintf(msg, sizeof(msg), "{\"v\":1,\"op\":\"create\",\"id\":\"p%d\",\"bundle\":\"%s\",\"log_path\":\"%s/p%d.log\"}", k, b2, dir, k);
+			crl_json_value_free(td_monitor_call(ps, msg, (size_t)len, true));
+			len = snprintf(msg, sizeof(msg), "{\"v\":1,\"op\":\"start\",\"id\":\"p%d\"}", k);
+			crl_json_value_free(td_monitor_call(ps, msg, (size_t)len, true));
+		}
+		for (int k = 0; k < 10; k++) {
+			char sp[64], line[256];
+			snprintf(sp, sizeof(sp), "/proc/%d/smaps_rollup", (int)pods[k]);
+			FILE *f = fopen(sp, "re");
+			unsigned long v = 0;
+			while (f && fgets(line, sizeof(line), f))
+				if (sscanf(line, "Pss: %lu", &v) == 1)
+					pss += v;
+			if (f)
+				fclose(f);
+		}
+		printf("%-40s %llu KiB per pod (PSS: 10 monitors, one container each, sharing their text)\n",
+		       "crio-lite-monitor", (unsigned long long)(pss / 10));
+		for (int k = 0; k < 10; k++) {
+			char ps[320], msg[256];
+			snprintf(ps, sizeof(ps), "%s/pod%d/monitor.sock", dir, k);
+			int len = snprintf(msg, sizeof(msg), "{\"v\":1,\"op\":\"delete\",\"id\":\"p%d\",\"force\":true}", k);
+			crl_json_value_free(td_monitor_call(ps, msg, (size_t)len, true));
+			crl_json_value_free(td_monitor_call_str(ps, "{\"v\":1,\"op\":\"shutdown\"}"));
+		}
 	}
 	printf("failures: %d\n", failures);
 	td_sweep(dir, ours, st_ours);
