@@ -63,6 +63,7 @@ void rt_state_free(rt_state_t *s)
 	free(s->bundle);
 	free(s->cgroup);
 	free(s->created);
+	free(s->rootfs);
 	free(s);
 }
 
@@ -111,7 +112,7 @@ char *rt_state_json(const rt_state_t *s)
 	crl_json_kv_string(j, "status", rt_status_name(s->status));
 	crl_json_kv_int(j, "pid", s->status == RT_STOPPED ? 0 : s->pid);
 	crl_json_kv_string(j, "bundle", s->bundle);
-	crl_json_kv_string(j, "rootfs", "");
+	crl_json_kv_string(j, "rootfs", s->rootfs ? s->rootfs : "");
 	crl_json_kv_string(j, "created", s->created);
 	crl_json_kv_string(j, "owner", "");
 	crl_json_object_end(j);
@@ -133,6 +134,7 @@ static int save_state(int dirfd, const rt_state_t *s, crl_error_t *err)
 	crl_json_kv_int(j, "pid_start", (int64_t)s->pid_start);
 	crl_json_kv_string(j, "cgroup", s->cgroup);
 	crl_json_kv_string(j, "created", s->created);
+	crl_json_kv_string(j, "rootfs", s->rootfs);
 	crl_json_object_end(j);
 	return crl_json_save(j, dirfd, STATE_FILE, 0600, err);
 }
@@ -170,6 +172,7 @@ int rt_state(const char *root, const char *id, rt_state_t **ret, crl_error_t *er
 	const char *bundle = crl_json_get_string(crl_json_get(doc, "bundle"));
 	const char *cg = crl_json_get_string(crl_json_get(doc, "cgroup"));
 	const char *created = crl_json_get_string(crl_json_get(doc, "created"));
+	const char *rootfs = crl_json_get_string(crl_json_get(doc, "rootfs"));
 	if (!s || !crl_json_get_int(crl_json_get(doc, "version"), &v) || v != 1 ||
 	    !crl_json_get_int(crl_json_get(doc, "pid"), &pid) || !crl_json_get_int(crl_json_get(doc, "pid_start"), &start) ||
 	    !bundle || !cg || !created) {
@@ -181,6 +184,7 @@ int rt_state(const char *root, const char *id, rt_state_t **ret, crl_error_t *er
 	s->bundle = strdup(bundle);
 	s->cgroup = strdup(cg);
 	s->created = strdup(created);
+	s->rootfs = strdup(rootfs ? rootfs : ""); /* state written before rootfs was recorded has none */
 	s->pid = (pid_t)pid;
 	s->pid_start = (uint64_t)start;
 	crl_json_value_free(doc);
@@ -195,7 +199,7 @@ int rt_state(const char *root, const char *id, rt_state_t **ret, crl_error_t *er
 		s->status = RT_CREATED;
 	else
 		s->status = RT_RUNNING;
-	if (!s->id || !s->bundle || !s->cgroup || !s->created) {
+	if (!s->id || !s->bundle || !s->cgroup || !s->created || !s->rootfs) {
 		rt_state_free(s);
 		return crl_error_set(err, ENOMEM, "out of memory");
 	}
@@ -572,7 +576,7 @@ int rt_create(const char *state_root, const char *id, const char *bundle, const 
 	char created[64];
 	now_rfc3339(created, sizeof(created));
 	if (!st || !(st->id = strdup(id)) || !(st->bundle = strdup(bundle_abs)) || !(st->cgroup = strdup(rt_cgroup_path(cg))) ||
-	    !(st->created = strdup(created))) {
+	    !(st->created = strdup(created)) || !(st->rootfs = strdup(root_abs))) {
 		r = crl_error_set(err, ENOMEM, "out of memory");
 		goto fail;
 	}

@@ -21,6 +21,7 @@ typedef struct rt_state {
 	uint64_t pid_start; /* /proc/<pid>/stat starttime: tells a reused pid apart */
 	char *cgroup;
 	char *created; /* RFC 3339 */
+	char *rootfs;  /* absolute, symlinks resolved */
 	rt_status_t status;
 } rt_state_t;
 

@@ -568,6 +568,9 @@ static void test_lifecycle(void **state_)
 	const char *stat_[] = { runtime_bin(), "--root", state, "state", "life", NULL };
 	td_run(stat_, &out, 10000);
 	expect(out, "\"status\": \"created\"");
+	char want_rootfs[300];
+	snprintf(want_rootfs, sizeof(want_rootfs), "\"rootfs\": \"%s\"", rootfs);
+	expect(out, want_rootfs);
 	free(out);
 	char marker[256];
 	snprintf(marker, sizeof(marker), "%s/marker", rootfs);
