@@ -8,12 +8,14 @@
  * With process.terminal the container gets a terminal made inside it; its master goes, as with runc, over the
  * unix socket S (SCM_RIGHTS, the terminal's name as the message), and S is required then.
  *   crio-lite-runtime [--root DIR] list
- *   crio-lite-runtime [--root DIR] exec [--cwd DIR] ID [--] CMD [ARG...]
+ *   crio-lite-runtime [--root DIR] exec [--cwd DIR] [-e K=V]... [-u UID[:GID]] [-t --console-socket S] [-d]
+ *                                 [--pid-file F] [-p PROCESS.json] ID [--] [CMD [ARG...]]
  *   crio-lite-runtime [--root DIR] update [--memory N] [--memory-swap N] [--pids-limit N] [--cpu-shares N]
  *                                 [--cpu-quota N] [--cpu-period N] [--cpuset-cpus S] [--cpuset-mems S] ID
  *   crio-lite-runtime [--root DIR] events --stats ID
  * Errors go to stderr with exit status 1; `run` exits with the container's status (128 + signal). */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
@@ -28,7 +30,9 @@
 #include <unistd.h>
 
 #include "common/error.h"
+#include "common/cleanup.h"
 #include "common/fdpass.h"
+#include "common/fs.h"
 #include "container.h"
 
 #define DEFAULT_ROOT "/run/crio-lite-runtime"
@@ -44,7 +48,8 @@ static int usage(void)
 {
 	fprintf(stderr, "usage: crio-lite-runtime [--root DIR] create|run --bundle DIR [--pid-file F] [--console-socket S] ID\n"
 			"       crio-lite-runtime [--root DIR] start|state ID | kill ID [SIGNAL] | delete [--force] ID | list\n"
-			"       crio-lite-runtime [--root DIR] exec [--cwd DIR] ID [--] CMD [ARG...]\n"
+			"       crio-lite-runtime [--root DIR] exec [--cwd DIR] [-e K=V]... [-u UID[:GID]] [-t --console-socket S] [-d]\n"
+			"                         [--pid-file F] [-p PROCESS.json] ID [--] [CMD [ARG...]]\n"
 			"       crio-lite-runtime [--root DIR] update [--memory N] [--memory-swap N] [--pids-limit N] [--cpu-shares N]\n"
 			"                         [--cpu-quota N] [--cpu-period N] [--cpuset-cpus S] [--cpuset-mems S] ID\n"
 			"       crio-lite-runtime [--root DIR] events --stats ID\n");
@@ -127,8 +132,9 @@ static int cmd_list(const char *root)
 	return 0;
 }
 
-/* runc's console socket: connect to path and pass the terminal's master, its name as the message. */
-static int send_console(const char *path, int master, crl_error_t *err)
+/* runc's console socket: a connection to path, where a terminal's master goes (SCM_RIGHTS, its name as the
+ * message). */
+static int console_connect(const char *path, crl_error_t *err)
 {
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
 	if (strlen(path) >= sizeof(a.sun_path))
@@ -141,6 +147,14 @@ static int send_console(const char *path, int master, crl_error_t *err)
 			close(fd);
 		return crl_error_set_errno(err, e, "--console-socket %s", path);
 	}
+	return fd;
+}
+
+static int send_console(const char *path, int master, crl_error_t *err)
+{
+	int fd = console_connect(path, err);
+	if (fd < 0)
+		return fd;
 	char name[64];
 	if (ptsname_r(master, name, sizeof(name)) != 0)
 		snprintf(name, sizeof(name), "/dev/ptmx");
@@ -149,6 +163,94 @@ static int send_console(const char *path, int master, crl_error_t *err)
 			: 0;
 	close(fd);
 	return r;
+}
+
+/* exec [--cwd D] [-e|--env K=V]... [-u|--user UID[:GID]] [-t|--tty] [--console-socket S] [-d|--detach]
+ *      [--pid-file F] [-p|--process F] ID [--] [CMD...]: runc's flags. */
+static int cmd_exec(const char *root, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "cwd", required_argument, NULL, 'c' },	   { "env", required_argument, NULL, 'e' },
+		{ "user", required_argument, NULL, 'u' },	   { "tty", no_argument, NULL, 't' },
+		{ "console-socket", required_argument, NULL, 's' }, { "detach", no_argument, NULL, 'd' },
+		{ "pid-file", required_argument, NULL, 'P' },	   { "process", required_argument, NULL, 'p' },
+		{ NULL, 0, NULL, 0 },
+	};
+	rt_exec_opts_t o = { .tty_sock = -1 };
+	const char *console = NULL, *pid_file = NULL, *process = NULL;
+	bool tty = false;
+	char *env[65] = { NULL };
+	size_t ne = 0;
+	crl_error_t err = CRL_ERROR_INIT;
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+e:u:tdp:", opts, NULL)) != -1) {
+		if (c == 'c')
+			o.cwd = optarg;
+		else if (c == 'e' && ne < 64)
+			env[ne++] = optarg;
+		else if (c == 'u') {
+			char *end = NULL;
+			unsigned long uid = strtoul(optarg, &end, 10), gid = 0;
+			if (*end == ':')
+				gid = strtoul(end + 1, &end, 10);
+			if (end == optarg || *end || uid > 0xFFFFFFFFUL || gid > 0xFFFFFFFFUL) {
+				fprintf(stderr, "crio-lite-runtime: exec --user '%s': want UID[:GID]\n", optarg);
+				return 1;
+			}
+			o.set_user = true;
+			o.uid = (uint32_t)uid;
+			o.gid = (uint32_t)gid;
+		} else if (c == 't')
+			tty = true;
+		else if (c == 's')
+			console = optarg;
+		else if (c == 'd')
+			o.detach = true;
+		else if (c == 'P')
+			pid_file = optarg;
+		else if (c == 'p')
+			process = optarg;
+		else
+			return usage();
+	}
+	if (optind >= argc)
+		return usage();
+	const char *id = argv[optind++];
+	if (optind < argc && strcmp(argv[optind], "--") == 0)
+		optind++;
+	o.args = optind < argc ? argv + optind : NULL;
+	o.env = env;
+	if (tty && !console && !process) {
+		fprintf(stderr, "crio-lite-runtime: exec --tty needs --console-socket\n");
+		return 1;
+	}
+	if (console && !tty && !process) {
+		fprintf(stderr, "crio-lite-runtime: exec --console-socket given without --tty\n");
+		return 1;
+	}
+	_cleanup_free_ char *pjson = NULL;
+	if (process && crl_fs_read_file(AT_FDCWD, process, 1 << 20, &pjson, NULL, &err) < 0)
+		return fail(&err);
+	o.process_json = pjson;
+	if (console && (o.tty_sock = console_connect(console, &err)) < 0)
+		return fail(&err);
+	pid_t pid = -1;
+	int r = rt_exec_spawn(root, id, &o, &pid, &err);
+	if (o.tty_sock >= 0)
+		close(o.tty_sock);
+	if (r < 0)
+		return fail(&err);
+	if (pid_file && rt_write_pid_file(pid_file, pid, &err) < 0) {
+		kill(pid, SIGKILL);
+		return fail(&err);
+	}
+	if (o.detach)
+		return 0;
+	int st = 0;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
 int main(int argc, char **argv)
@@ -230,25 +332,8 @@ int main(int argc, char **argv)
 	}
 	if (sub_argc < 2)
 		return usage();
-	if (strcmp(cmd, "exec") == 0) {
-		int k = 1;
-		const char *cwd = NULL;
-		if (k + 1 < sub_argc && strcmp(sub_argv[k], "--cwd") == 0) {
-			cwd = sub_argv[k + 1];
-			k += 2;
-		}
-		if (k >= sub_argc)
-			return usage();
-		const char *id = sub_argv[k++];
-		if (k < sub_argc && strcmp(sub_argv[k], "--") == 0)
-			k++;
-		if (k >= sub_argc)
-			return usage();
-		int status = 0;
-		if (rt_exec(root, id, sub_argv + k, cwd, &status, &err) < 0)
-			return fail(&err);
-		return status;
-	}
+	if (strcmp(cmd, "exec") == 0)
+		return cmd_exec(root, sub_argc, sub_argv);
 	if (strcmp(cmd, "update") == 0) {
 		rt_resources_t res = { -1, -1, -1, -1, -1, NULL, NULL, -1 };
 		static const char *const names[] = { "--memory", "--memory-swap", "--cpu-shares", "--cpu-quota",

@@ -445,6 +445,25 @@ static void now_rfc3339(char *buf, size_t n)
 	snprintf(buf, n, "%s", t);
 }
 
+int rt_write_pid_file(const char *path, pid_t pid, crl_error_t *err)
+{
+	char p[32];
+	int len = snprintf(p, sizeof(p), "%d", (int)pid);
+	_cleanup_free_ char *dn = strdup(path);
+	if (!dn)
+		return crl_error_set(err, ENOMEM, "out of memory");
+	char *slash = strrchr(dn, '/');
+	_cleanup_close_ int pdir = -1;
+	const char *name = path;
+	if (slash) {
+		*slash = '\0';
+		if ((pdir = open(dn[0] ? dn : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+			return crl_error_set_errno(err, errno, "pid file %s", path);
+		name = slash + 1;
+	}
+	return crl_fs_write_atomic(slash ? pdir : AT_FDCWD, name, p, (size_t)len, 0644, err);
+}
+
 int rt_create(const char *state_root, const char *id, const char *bundle, const rt_create_opts_t *opts,
 	      rt_state_t **ret, crl_error_t *err)
 {
@@ -585,25 +604,8 @@ int rt_create(const char *state_root, const char *id, const char *bundle, const 
 	st->status = RT_CREATED;
 	if ((r = save_state(dfd, st, err)) < 0)
 		goto fail;
-	if (opts && opts->pid_file) {
-		char p[32];
-		int len = snprintf(p, sizeof(p), "%d", (int)pid);
-		char *dn = strdup(opts->pid_file), *slash = dn ? strrchr(dn, '/') : NULL;
-		int pdir = AT_FDCWD;
-		const char *name = opts->pid_file;
-		if (slash) {
-			*slash = '\0';
-			pdir = open(dn[0] ? dn : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-			name = slash + 1;
-		}
-		r = pdir >= 0 || pdir == AT_FDCWD ? crl_fs_write_atomic(pdir, name, p, (size_t)len, 0644, err)
-						  : crl_error_set_errno(err, errno, "pid file %s", opts->pid_file);
-		if (pdir >= 0)
-			close(pdir);
-		free(dn);
-		if (r < 0)
-			goto fail;
-	}
+	if (opts && opts->pid_file && (r = rt_write_pid_file(opts->pid_file, pid, err)) < 0)
+		goto fail;
 	close(sv[0]);
 	close(fifo);
 	close(dfd);

@@ -39,6 +39,8 @@ typedef struct rt_create_opts {
 bool rt_id_valid(const char *id);
 const char *rt_status_name(rt_status_t s);
 
+/* Writes pid to path atomically (runc's --pid-file). */
+int rt_write_pid_file(const char *path, pid_t pid, crl_error_t *err);
 int rt_create(const char *state_root, const char *id, const char *bundle, const rt_create_opts_t *opts,
 	      rt_state_t **ret, crl_error_t *err);
 int rt_start(const char *state_root, const char *id, crl_error_t *err);
@@ -48,22 +50,31 @@ int rt_kill(const char *state_root, const char *id, int sig, crl_error_t *err);
 int rt_delete(const char *state_root, const char *id, bool force, crl_error_t *err);
 void rt_state_free(rt_state_t *s);
 
-/* Runs args in the running container: its namespaces and cgroup, the security settings of its spec (user,
- * capabilities, no_new_privs, seccomp, rlimits), cwd (NULL: the spec's). Waits; returns the exit status
- * (128 + signal for a signal) in *ret_status. stdio is the caller's. */
-int rt_exec(const char *state_root, const char *id, char *const *args, const char *cwd, int *ret_status,
-	    crl_error_t *err);
-/* The same without waiting: the joiner's pid (its exit status is the command's, 128 + signal for a signal),
- * with stdio[] as the command's stdin, stdout, stderr when set_stdio (-1: /dev/null). */
-int rt_exec_spawn(const char *state_root, const char *id, char *const *args, const char *cwd, bool set_stdio,
-		  const int stdio[3], pid_t *ret_pid, crl_error_t *err);
-/* The same in the calling process, which becomes the joiner (its exit status is the command's): for a caller
- * that forked it so that none of the exec's preparation touches the caller's own memory. Sends "ok", or "E<errno>
- * <message>" on a failure before the command runs, as one message on the socket report; returns only on such a
- * failure. With tty_sock (else -1) the command makes a terminal inside the container and sends its master
- * there (one byte, SCM_RIGHTS). */
-int rt_exec_here(const char *state_root, const char *id, char *const *args, const char *cwd, bool set_stdio,
-		 const int stdio[3], int tty_sock, int report, crl_error_t *err);
+/* An exec: a process of its own in a running container's namespaces and cgroup. */
+typedef struct rt_exec_opts {
+	char *const *args;        /* the command; with process_json it may be NULL (the process's args) */
+	const char *cwd;          /* NULL: the process's */
+	const char *process_json; /* an OCI process object in place of the container's (runc exec --process) */
+	char *const *env;         /* KEY=VALUE entries added to the process's environment (runc exec --env) */
+	bool set_user;            /* run as uid:gid (runc exec --user) */
+	uint32_t uid, gid;
+	bool set_stdio;           /* stdio[] as the command's stdin, stdout, stderr (-1: /dev/null) */
+	int stdio[3];
+	int tty_sock; /* -1, or a unix socket: the command makes a terminal inside the container and sends its
+		       * master there (SCM_RIGHTS, the terminal's name as the message), as runc's console socket */
+	bool detach;  /* the joiner outlives its caller (no parent-death signal) */
+} rt_exec_opts_t;
+
+/* Runs the exec with the security settings of its process (the container's spec's unless process_json):
+ * user, capabilities, no_new_privs, rlimits, AppArmor, and the container's seccomp. Waits; the exit status
+ * (128 + signal for a signal) in *ret_status. */
+int rt_exec(const char *state_root, const char *id, const rt_exec_opts_t *o, int *ret_status, crl_error_t *err);
+/* The same without waiting: the joiner's pid (its exit status is the command's, 128 + signal for a signal). */
+int rt_exec_spawn(const char *state_root, const char *id, const rt_exec_opts_t *o, pid_t *ret_pid, crl_error_t *err);
+/* The same in the calling process, which becomes the joiner: for a caller that forked it so that none of the
+ * exec's preparation touches the caller's own memory. Sends "ok", or "E<errno> <message>" on a failure before
+ * the command runs, as one message on the socket report; returns only on such a failure. */
+int rt_exec_here(const char *state_root, const char *id, const rt_exec_opts_t *o, int report, crl_error_t *err);
 int rt_update(const char *state_root, const char *id, const rt_resources_t *res, crl_error_t *err);
 
 #include "cgroup.h"

@@ -47,7 +47,10 @@ static int terminal_inside(int sock, crl_error_t *err)
 	int r = rt_open_terminal(&master, err);
 	if (r < 0)
 		return r;
-	r = crl_send_with_fd(sock, "T", 1, master) < 0 ? crl_error_set_errno(err, errno, "hand the terminal over") : 0;
+	char name[64];
+	if (ptsname_r(master, name, sizeof(name)) != 0)
+		snprintf(name, sizeof(name), "/dev/ptmx");
+	r = crl_send_with_fd(sock, name, strlen(name), master) < 0 ? crl_error_set_errno(err, errno, "hand the terminal over") : 0;
 	close(master);
 	return r;
 }
@@ -89,15 +92,14 @@ static int wait_status(pid_t pid)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
-int rt_exec(const char *root, const char *id, char *const *args, const char *cwd, int *ret_status, crl_error_t *err)
+int rt_exec(const char *root, const char *id, const rt_exec_opts_t *o, int *ret_status, crl_error_t *err)
 {
 	pid_t pid = -1;
-	int r = rt_exec_spawn(root, id, args, cwd, false, NULL, &pid, err);
+	int r = rt_exec_spawn(root, id, o, &pid, err);
 	if (r == 0)
 		*ret_status = wait_status(pid);
 	return r;
 }
-
 
 /* The joiner never execs: close-on-exec does not help it, so it closes what it inherited (a pipe's other end
  * held open here would keep the command from ever seeing EOF). */
@@ -139,14 +141,70 @@ static void exec_ctx_free(exec_ctx_t *x)
 	x->spec = NULL;
 }
 
-static int exec_prepare(const char *root, const char *id, char *const *args, exec_ctx_t *x, crl_error_t *err)
+/* The exec's process: the container's, or the one the caller gives (process_json); then its own command, cwd,
+ * extra environment and user. */
+static int exec_process(rt_spec_t *spec, const rt_exec_opts_t *o, crl_error_t *err)
+{
+	if (o->process_json) {
+		int r = rt_spec_parse_process(o->process_json, spec, err);
+		if (r < 0)
+			return crl_error_wrap(err, "exec --process");
+	}
+	size_t n = 0, ne = 0, ns = 0;
+	while (o->args && o->args[n])
+		n++;
+	while (o->env && o->env[ne])
+		ne++;
+	while (spec->env && spec->env[ns])
+		ns++;
+	if (n == 0 && !o->process_json)
+		return crl_error_set(err, EINVAL, "exec: no command");
+	if (n > 0) {
+		char **argv = calloc(n + 1, sizeof(char *));
+		for (size_t i = 0; argv && i < n; i++)
+			if (!(argv[i] = strdup(o->args[i]))) {
+				crl_strv_free(argv);
+				argv = NULL;
+			}
+		if (!argv)
+			return crl_error_set(err, ENOMEM, "out of memory");
+		crl_strv_free(spec->args);
+		spec->args = argv;
+	}
+	if (o->cwd) {
+		if (o->cwd[0] != '/')
+			return crl_error_set(err, EINVAL, "exec: cwd '%s' is not absolute", o->cwd);
+		char *c = strdup(o->cwd);
+		if (!c)
+			return crl_error_set(err, ENOMEM, "out of memory");
+		free(spec->cwd);
+		spec->cwd = c;
+	}
+	if (ne > 0) {
+		char **env = realloc(spec->env, (ns + ne + 1) * sizeof(char *));
+		if (!env)
+			return crl_error_set(err, ENOMEM, "out of memory");
+		spec->env = env;
+		for (size_t i = 0; i < ne; i++) {
+			if (!strchr(o->env[i], '='))
+				return crl_error_set(err, EINVAL, "exec: environment entry '%s' is not KEY=VALUE", o->env[i]);
+			env[ns] = NULL;
+			if (!(env[ns] = strdup(o->env[i])))
+				return crl_error_set(err, ENOMEM, "out of memory");
+			env[++ns] = NULL;
+		}
+	}
+	if (o->set_user) {
+		spec->uid = o->uid;
+		spec->gid = o->gid;
+		spec->n_additional_gids = 0;
+	}
+	return 0;
+}
+
+static int exec_prepare(const char *root, const char *id, const rt_exec_opts_t *o, exec_ctx_t *x, crl_error_t *err)
 {
 	memset(x, 0, sizeof(*x));
-	size_t n = 0;
-	while (args && args[n])
-		n++;
-	if (n == 0)
-		return crl_error_set(err, EINVAL, "exec: no command");
 	rt_state_t *st = NULL;
 	int r = running_state(root, id, &st, err);
 	if (r < 0)
@@ -176,35 +234,31 @@ static int exec_prepare(const char *root, const char *id, char *const *args, exe
 		r = crl_error_set(err, ESRCH, "container %s stopped", id);
 	snprintf(x->cgroup, sizeof(x->cgroup), "%s", st->cgroup);
 	rt_state_free(st);
-	/* The exec's command, not the container's. */
-	char **argv = r == 0 ? calloc(n + 1, sizeof(char *)) : NULL;
-	for (size_t i = 0; argv && i < n; i++)
-		if (!(argv[i] = strdup(args[i]))) {
-			crl_strv_free(argv);
-			argv = NULL;
-		}
-	if (r == 0 && !argv)
-		r = crl_error_set(err, ENOMEM, "out of memory");
-	if (r < 0) {
+	if (r == 0)
+		r = exec_process(x->spec, o, err);
+	/* As runc: the exec's own terminal setting, not the container's; a given process must agree with the socket. */
+	if (r == 0 && !o->process_json)
+		x->spec->terminal = o->tty_sock >= 0;
+	else if (r == 0 && x->spec->terminal && o->tty_sock < 0)
+		r = crl_error_set(err, EINVAL, "exec: process.terminal is true: the terminal needs a console socket");
+	else if (r == 0 && !x->spec->terminal && o->tty_sock >= 0)
+		r = crl_error_set(err, EINVAL, "exec: a console socket given but process.terminal is false");
+	if (r < 0)
 		exec_ctx_free(x);
-		return r;
-	}
-	crl_strv_free(x->spec->args);
-	x->spec->args = argv;
-	return 0;
+	return r;
 }
 
 /* The joiner: this process joins the container's cgroup and namespaces, forks the command (which enters the
- * pid namespace) and exits with its status. Dies with its parent. Never returns. */
-__attribute__((noreturn)) static void exec_join(exec_ctx_t *x, const char *cwd, bool set_stdio, const int stdio[3],
-						 int tty_sock)
+ * pid namespace) and exits with its status. Dies with its parent unless detached. Never returns. */
+__attribute__((noreturn)) static void exec_join(exec_ctx_t *x, const rt_exec_opts_t *o)
 {
 	/* Nothing in the container may read this process's memory or exe. */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-	if (set_stdio)
+	if (!o->detach)
+		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	if (o->set_stdio)
 		for (int i = 0; i < 3; i++) {
-			int fd = stdio[i] >= 0 ? stdio[i] : open("/dev/null", O_RDWR | O_CLOEXEC);
+			int fd = o->stdio[i] >= 0 ? o->stdio[i] : open("/dev/null", O_RDWR | O_CLOEXEC);
 			if (fd < 0 || dup2(fd, i) < 0)
 				_exit(127);
 		}
@@ -212,8 +266,8 @@ __attribute__((noreturn)) static void exec_join(exec_ctx_t *x, const char *cwd, 
 	size_t nk = 0;
 	for (size_t i = 0; i < x->nfd; i++)
 		keep[nk++] = x->fds[i];
-	if (tty_sock >= 0)
-		keep[nk++] = tty_sock;
+	if (o->tty_sock >= 0)
+		keep[nk++] = o->tty_sock;
 	close_all_but(keep, nk);
 	rt_cgroup_t *cg = NULL;
 	crl_error_t e = CRL_ERROR_INIT;
@@ -230,15 +284,14 @@ __attribute__((noreturn)) static void exec_join(exec_ctx_t *x, const char *cwd, 
 	if (child < 0)
 		_exit(127);
 	if (child == 0)
-		exec_inner(x->spec, cwd ? cwd : x->spec->cwd, tty_sock);
+		exec_inner(x->spec, x->spec->cwd, o->tty_sock);
 	_exit(wait_status(child));
 }
 
-int rt_exec_spawn(const char *root, const char *id, char *const *args, const char *cwd, bool set_stdio,
-		  const int stdio[3], pid_t *ret_pid, crl_error_t *err)
+int rt_exec_spawn(const char *root, const char *id, const rt_exec_opts_t *o, pid_t *ret_pid, crl_error_t *err)
 {
 	exec_ctx_t x;
-	int r = exec_prepare(root, id, args, &x, err);
+	int r = exec_prepare(root, id, o, &x, err);
 	if (r < 0)
 		return r;
 	fflush(NULL);
@@ -246,18 +299,17 @@ int rt_exec_spawn(const char *root, const char *id, char *const *args, const cha
 	if (joiner < 0)
 		r = crl_error_set_errno(err, errno, "fork");
 	if (joiner == 0)
-		exec_join(&x, cwd, set_stdio, stdio, -1);
+		exec_join(&x, o);
 	exec_ctx_free(&x);
 	if (joiner > 0)
 		*ret_pid = joiner;
 	return r;
 }
 
-int rt_exec_here(const char *root, const char *id, char *const *args, const char *cwd, bool set_stdio,
-		 const int stdio[3], int tty_sock, int report, crl_error_t *err)
+int rt_exec_here(const char *root, const char *id, const rt_exec_opts_t *o, int report, crl_error_t *err)
 {
 	exec_ctx_t x;
-	int r = exec_prepare(root, id, args, &x, err);
+	int r = exec_prepare(root, id, o, &x, err);
 	char msg[4200];
 	int n = r < 0 ? snprintf(msg, sizeof(msg), "E%d %s", err->errnum, crl_error_message(err))
 		      : snprintf(msg, sizeof(msg), "ok");
@@ -268,6 +320,5 @@ int rt_exec_here(const char *root, const char *id, char *const *args, const char
 		return r;
 	}
 	close(report);
-	exec_join(&x, cwd, set_stdio, stdio, tty_sock);
+	exec_join(&x, o);
 }
-

@@ -39,17 +39,34 @@ static void strv_free(char **v)
 	crl_strv_free(v);
 }
 
+/* Frees the process fields of s, for a new process object to take their place. */
+static void clear_process(rt_spec_t *s)
+{
+	strv_free(s->args);
+	strv_free(s->env);
+	free(s->cwd);
+	free(s->additional_gids);
+	free(s->rlimits);
+	free(s->apparmor_profile);
+	s->args = s->env = NULL;
+	s->cwd = s->apparmor_profile = NULL;
+	s->additional_gids = NULL;
+	s->rlimits = NULL;
+	s->n_additional_gids = s->n_rlimits = 0;
+	s->terminal = s->has_caps = s->no_new_privileges = s->has_oom_score_adj = false;
+	memset(s->caps, 0, sizeof(s->caps));
+	s->uid = s->gid = 0;
+	s->umask = -1;
+	s->oom_score_adj = 0;
+}
+
 void rt_spec_free(rt_spec_t *s)
 {
 	if (!s)
 		return;
+	clear_process(s);
 	free(s->root_path);
 	free(s->hostname);
-	free(s->additional_gids);
-	strv_free(s->args);
-	strv_free(s->env);
-	free(s->cwd);
-	free(s->rlimits);
 	for (size_t i = 0; i < s->n_mounts; i++) {
 		free(s->mounts[i].destination);
 		free(s->mounts[i].type);
@@ -78,7 +95,6 @@ void rt_spec_free(rt_spec_t *s)
 	for (size_t i = 0; i < s->n_devices; i++)
 		free(s->devices[i].path);
 	free(s->devices);
-	free(s->apparmor_profile);
 	for (size_t i = 0; i < s->n_sysctl; i++) {
 		free(s->sysctl[i].key);
 		free(s->sysctl[i].value);
@@ -478,6 +494,82 @@ static int parse_dev_rules(jv *list, rt_resources_t *res, crl_error_t *err)
 	return 0;
 }
 
+/* The process object: what runs, as whom, with which privileges. Also an exec's own process (runc's
+ * exec --process). */
+static int parse_process(jv *proc, rt_spec_t *s, crl_error_t *err)
+{
+	if (!crl_json_is_object(proc))
+		return crl_error_set(err, EINVAL, "config.json: process is required (an object)");
+	jv *user = crl_json_get(proc, "user");
+	int64_t v;
+	int r;
+	if ((r = get_bool(proc, "terminal", "process", &s->terminal, err)) < 0 ||
+	    (r = get_strv(proc, "args", "process", &s->args, err)) < 0 || (r = get_strv(proc, "env", "process", &s->env, err)) < 0 ||
+	    (r = get_str(proc, "cwd", "process", true, &s->cwd, err)) < 0 ||
+	    (r = get_bool(proc, "noNewPrivileges", "process", &s->no_new_privileges, err)) < 0)
+		return r;
+	if (!s->args || !s->args[0])
+		return crl_error_set(err, EINVAL, "config.json: process.args must name a program");
+	if (s->cwd[0] != '/')
+		return crl_error_set(err, EINVAL, "config.json: process.cwd '%s' is not absolute", s->cwd);
+	if (!s->env && !(s->env = calloc(1, sizeof(char *))))
+		return crl_error_set(err, ENOMEM, "out of memory");
+	v = 0;
+	if ((r = get_int(user, "uid", "process.user", &v, err)) < 0)
+		return r;
+	s->uid = (uint32_t)v;
+	v = 0;
+	if ((r = get_int(user, "gid", "process.user", &v, err)) < 0)
+		return r;
+	s->gid = (uint32_t)v;
+	v = -1;
+	if ((r = get_int(user, "umask", "process.user", &v, err)) < 0)
+		return r;
+	s->umask = (int)v;
+	jv *gids = crl_json_get(user, "additionalGids");
+	size_t ng = crl_json_array_len(gids);
+	if (ng > 65536)
+		return crl_error_set(err, EINVAL, "config.json: too many additionalGids");
+	s->additional_gids = calloc(ng ? ng : 1, sizeof(uint32_t));
+	for (size_t i = 0; s->additional_gids && i < ng; i++) {
+		int64_t g;
+		if (!crl_json_get_int(crl_json_array_at(gids, i), &g) || g < 0 || g > 0xFFFFFFFFLL)
+			return crl_error_set(err, EINVAL, "config.json: process.user.additionalGids[%zu] is not a gid", i);
+		s->additional_gids[s->n_additional_gids++] = (uint32_t)g;
+	}
+	jv *caps = crl_json_get(proc, "capabilities");
+	if (caps) {
+		s->has_caps = true;
+		if ((r = parse_caps(caps, s->caps, err)) < 0)
+			return r;
+	}
+	if ((r = parse_rlimits(crl_json_get(proc, "rlimits"), s, err)) < 0)
+		return r;
+	if (crl_json_get(proc, "oomScoreAdj")) {
+		int64_t o = 0;
+		if ((r = get_int(proc, "oomScoreAdj", "process", &o, err)) < 0)
+			return r;
+		if (o < -1000 || o > 1000)
+			return crl_error_set(err, EINVAL, "config.json: process.oomScoreAdj %lld is outside -1000..1000", (long long)o);
+		s->has_oom_score_adj = true;
+		s->oom_score_adj = (int)o;
+	}
+	if ((r = get_str(proc, "apparmorProfile", "process", false, &s->apparmor_profile, err)) < 0)
+		return r;
+	return 0;
+}
+
+int rt_spec_parse_process(const char *json, rt_spec_t *s, crl_error_t *err)
+{
+	crl_json_value_t *doc = NULL;
+	if (crl_json_parse(json, &doc, err) < 0)
+		return crl_error_wrap(err, "process.json");
+	clear_process(s);
+	int r = parse_process(doc, s, err);
+	crl_json_value_free(doc);
+	return r;
+}
+
 int rt_spec_parse(const char *json, rt_spec_t **ret, crl_error_t *err)
 {
 	crl_json_value_t *doc = NULL;
@@ -493,83 +585,15 @@ int rt_spec_parse(const char *json, rt_spec_t **ret, crl_error_t *err)
 	s->resources = (rt_resources_t){ -1, -1, -1, -1, -1, NULL, NULL, -1, NULL, 0, NULL, 0 };
 	jv *root = crl_json_get(doc, "root");
 	jv *proc = crl_json_get(doc, "process");
-	jv *user = crl_json_get(proc, "user");
 	jv *linux_ = crl_json_get(doc, "linux");
-	int64_t v;
 	if (!crl_json_is_object(doc)) {
 		r = crl_error_set(err, EINVAL, "config.json is not a JSON object");
 		goto out;
 	}
-	if (!proc) {
-		r = crl_error_set(err, EINVAL, "config.json: process is required");
-		goto out;
-	}
 	if ((r = get_str(root, "path", "root", true, &s->root_path, err)) < 0 ||
 	    (r = get_bool(root, "readonly", "root", &s->root_readonly, err)) < 0 ||
-	    (r = get_str(doc, "hostname", "", false, &s->hostname, err)) < 0 ||
-	    (r = get_bool(proc, "terminal", "process", &s->terminal, err)) < 0 ||
-	    (r = get_strv(proc, "args", "process", &s->args, err)) < 0 || (r = get_strv(proc, "env", "process", &s->env, err)) < 0 ||
-	    (r = get_str(proc, "cwd", "process", true, &s->cwd, err)) < 0 ||
-	    (r = get_bool(proc, "noNewPrivileges", "process", &s->no_new_privileges, err)) < 0)
+	    (r = get_str(doc, "hostname", "", false, &s->hostname, err)) < 0 || (r = parse_process(proc, s, err)) < 0)
 		goto out;
-	if (!s->args || !s->args[0]) {
-		r = crl_error_set(err, EINVAL, "config.json: process.args must name a program");
-		goto out;
-	}
-	if (s->cwd[0] != '/') {
-		r = crl_error_set(err, EINVAL, "config.json: process.cwd '%s' is not absolute", s->cwd);
-		goto out;
-	}
-	if (!s->env && !(s->env = calloc(1, sizeof(char *)))) {
-		r = crl_error_set(err, ENOMEM, "out of memory");
-		goto out;
-	}
-	v = 0;
-	if ((r = get_int(user, "uid", "process.user", &v, err)) < 0)
-		goto out;
-	s->uid = (uint32_t)v;
-	v = 0;
-	if ((r = get_int(user, "gid", "process.user", &v, err)) < 0)
-		goto out;
-	s->gid = (uint32_t)v;
-	v = -1;
-	if ((r = get_int(user, "umask", "process.user", &v, err)) < 0)
-		goto out;
-	s->umask = (int)v;
-	jv *gids = crl_json_get(user, "additionalGids");
-	size_t ng = crl_json_array_len(gids);
-	if (ng > 65536) {
-		r = crl_error_set(err, EINVAL, "config.json: too many additionalGids");
-		goto out;
-	}
-	s->additional_gids = calloc(ng ? ng : 1, sizeof(uint32_t));
-	for (size_t i = 0; s->additional_gids && i < ng; i++) {
-		int64_t g;
-		if (!crl_json_get_int(crl_json_array_at(gids, i), &g) || g < 0 || g > 0xFFFFFFFFLL) {
-			r = crl_error_set(err, EINVAL, "config.json: process.user.additionalGids[%zu] is not a gid", i);
-			goto out;
-		}
-		s->additional_gids[s->n_additional_gids++] = (uint32_t)g;
-	}
-	jv *caps = crl_json_get(proc, "capabilities");
-	if (caps) {
-		s->has_caps = true;
-		if ((r = parse_caps(caps, s->caps, err)) < 0)
-			goto out;
-	}
-	if ((r = parse_rlimits(crl_json_get(proc, "rlimits"), s, err)) < 0)
-		goto out;
-	if (crl_json_get(proc, "oomScoreAdj")) {
-		int64_t o = 0;
-		if ((r = get_int(proc, "oomScoreAdj", "process", &o, err)) < 0)
-			goto out;
-		if (o < -1000 || o > 1000) {
-			r = crl_error_set(err, EINVAL, "config.json: process.oomScoreAdj %lld is outside -1000..1000", (long long)o);
-			goto out;
-		}
-		s->has_oom_score_adj = true;
-		s->oom_score_adj = (int)o;
-	}
 	if ((r = parse_mounts(crl_json_get(doc, "mounts"), s, err)) < 0)
 		goto out;
 	jv *nss = crl_json_get(linux_, "namespaces");
@@ -617,8 +641,7 @@ int rt_spec_parse(const char *json, rt_spec_t **ret, crl_error_t *err)
 		goto out;
 	}
 	if ((r = parse_dev_rules(crl_json_get(res, "devices"), &s->resources, err)) < 0 ||
-	    (r = parse_devices(crl_json_get(linux_, "devices"), s, err)) < 0 ||
-	    (r = get_str(proc, "apparmorProfile", "process", false, &s->apparmor_profile, err)) < 0)
+	    (r = parse_devices(crl_json_get(linux_, "devices"), s, err)) < 0)
 		goto out;
 	jv *hp = crl_json_get(res, "hugepageLimits");
 	size_t nhp = crl_json_array_len(hp);

@@ -153,6 +153,10 @@ typedef struct rt_spec {
 #define RT_ANN_SECCOMP_PROFILE "org.crio-lite.seccomp.profile"
 
 int rt_spec_parse(const char *json, rt_spec_t **ret, crl_error_t *err);
+/* Replaces the process of s (args, env, cwd, user, capabilities, rlimits, noNewPrivileges, oomScoreAdj,
+ * apparmorProfile, terminal) with a process object given as JSON: an exec's own process, as runc's exec
+ * --process takes it. */
+int rt_spec_parse_process(const char *json, rt_spec_t *s, crl_error_t *err);
 /* Reads <bundle>/config.json. */
 int rt_spec_load(const char *bundle, rt_spec_t **ret, crl_error_t *err);
 void rt_spec_free(rt_spec_t *s);

@@ -381,7 +381,9 @@ static int exec_in_child(mon_t *m, const char *id, char **argv, const char *cwd,
 		if (tty)
 			close(tsv[0]);
 		crl_error_t e = CRL_ERROR_INIT;
-		rt_exec_here(m->rt_root, id, argv, cwd, true, stdio, tsv[1], rep[1], &e);
+		rt_exec_opts_t o = { .args = argv, .cwd = cwd, .set_stdio = true, .tty_sock = tsv[1] };
+		memcpy(o.stdio, stdio, sizeof(o.stdio));
+		rt_exec_here(m->rt_root, id, &o, rep[1], &e);
 		_exit(127);
 	}
 	int saved = errno;

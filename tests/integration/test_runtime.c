@@ -14,6 +14,7 @@
 #include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/stat.h>
@@ -624,6 +625,32 @@ static bool read_until(int fd, char *buf, size_t n, const char *want)
 	return strstr(buf, want) != NULL;
 }
 
+/* A console socket at path, listening (runc's protocol: a terminal's master arrives on a connection). */
+static int console_listen(const char *path)
+{
+	int ls = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	assert_true(ls >= 0 && strlen(path) < sizeof(a.sun_path));
+	memcpy(a.sun_path, path, strlen(path) + 1);
+	assert_int_equal(bind(ls, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(ls, 4), 0);
+	return ls;
+}
+
+/* The master that came over the console socket (closed after), its name in name. */
+static int console_receive(int ls, char *name, size_t n)
+{
+	int c = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
+	assert_true(c >= 0);
+	int master = -1;
+	ssize_t r = crl_recv_with_fd(c, name, n - 1, &master);
+	assert_true(r > 0 && master >= 0);
+	name[r] = '\0';
+	close(c);
+	close(ls);
+	return master;
+}
+
 /* process.terminal through runc's console socket: the master arrives over it, named; the container's stdio is
  * the terminal (a tty, job control) and what is typed reaches it. */
 static void test_console_socket(void **state_)
@@ -656,23 +683,11 @@ static void test_console_socket(void **state_)
 	const char *stat_[] = { runtime_bin(), "--root", state, "state", "tty", NULL };
 	free(cli_expect(1, stat_));
 
-	int ls = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	memcpy(a.sun_path, sockp, strlen(sockp) + 1);
-	assert_int_equal(bind(ls, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(listen(ls, 4), 0);
+	int ls = console_listen(sockp);
 	free(cli_expect(0, deaf));
-	int c = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
-	assert_true(c >= 0);
 	char name[128];
-	int master = -1;
-	ssize_t n = crl_recv_with_fd(c, name, sizeof(name) - 1, &master);
-	assert_true(n > 0);
-	name[n] = '\0';
-	assert_true(master >= 0);
+	int master = console_receive(ls, name, sizeof(name));
 	assert_int_equal(strncmp(name, "/dev/pts/", 9), 0);
-	close(c);
-	close(ls);
 	struct winsize ws = { .ws_row = 33, .ws_col = 101 };
 	assert_int_equal(ioctl(master, TIOCSWINSZ, &ws), 0);
 	const char *start[] = { runtime_bin(), "--root", state, "start", "tty", NULL };
@@ -875,6 +890,87 @@ static void test_exec_update_stats(void **state_)
 	free(out);
 }
 
+/* exec with runc's flags, as conmon drives it: --env, --user, --cwd; --process with --detach and --pid-file
+ * (the exit status comes to the subreaper that inherits the detached joiner); --tty with a console socket. */
+static void test_exec_runc_flags(void **state_)
+{
+	(void)state_;
+	char b[256];
+	snprintf(b, sizeof(b), "%s/b-rx", dir);
+	bundle_opts_t o = { .script = "exec sleep 60", .mounts = ",{\"destination\":\"/tmp\",\"type\":\"tmpfs\",\"source\":\"tmpfs\"}" };
+	make_bundle(b, &o);
+	const char *create[] = { runtime_bin(), "--root", state, "create", "--bundle", b, "rx", NULL };
+	const char *start[] = { runtime_bin(), "--root", state, "start", "rx", NULL };
+	free(cli_expect(0, create));
+	free(cli_expect(0, start));
+	const char *ex[] = { runtime_bin(), "--root", state, "exec", "--env", "FOO=bar", "-u", "1000:1001", "--cwd", "/tmp", "rx",
+			     "--", "sh", "-c", "echo $FOO; id -u; id -g; pwd; echo $PATH", NULL };
+	char *out = cli_expect(0, ex);
+	expect(out, "bar\n1000\n1001\n/tmp\n/bin\n");
+	free(out);
+
+	/* Detached, from a process.json; this test inherits the joiner (a subreaper, as conmon is). */
+	assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), 0);
+	char proc[256], pidf[256];
+	snprintf(proc, sizeof(proc), "%s/rx-process.json", dir);
+	snprintf(pidf, sizeof(pidf), "%s/rx.pid", dir);
+	td_write_file(proc, "{\"args\":[\"sh\",\"-c\",\"sleep 0.3; exit 6\"],\"cwd\":\"/\",\"env\":[\"PATH=/bin\"],"
+			    "\"user\":{\"uid\":0,\"gid\":0},\"terminal\":false}");
+	const char *det[] = { runtime_bin(), "--root", state, "exec", "--pid-file", pidf, "--process", proc, "--detach", "rx", NULL };
+	free(cli_expect(0, det));
+	char *pidtext = NULL;
+	crl_error_t err = CRL_ERROR_INIT;
+	assert_int_equal(crl_fs_read_file(AT_FDCWD, pidf, 64, &pidtext, NULL, &err), 0);
+	pid_t jp = atoi(pidtext);
+	free(pidtext);
+	assert_true(jp > 0);
+	int st = 0;
+	assert_int_equal(waitpid(jp, &st, 0), jp);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 6);
+
+	/* A terminal through the console socket. */
+	char sockp[100];
+	snprintf(sockp, sizeof(sockp), "%s/rx.sock", dir);
+	int ls = console_listen(sockp);
+	const char *tty[] = { runtime_bin(), "--root", state, "exec", "-t", "--console-socket", sockp, "-d", "--pid-file", pidf,
+			      "rx", "sh", "-c", "tty; read x; echo got:$x", NULL };
+	free(cli_expect(0, tty));
+	char name[64];
+	int master = console_receive(ls, name, sizeof(name));
+	char buf[4096];
+	if (!read_until(master, buf, sizeof(buf), name))
+		fail_msg("the exec's tty did not name '%s': '%s'", name, buf);
+	assert_int_equal(write(master, "hi\n", 3), 3);
+	if (!read_until(master, buf, sizeof(buf), "got:hi"))
+		fail_msg("typed input did not reach the exec: '%s'", buf);
+	close(master);
+	assert_int_equal(crl_fs_read_file(AT_FDCWD, pidf, 64, &pidtext, NULL, &err), 0);
+	jp = atoi(pidtext);
+	free(pidtext);
+	assert_int_equal(waitpid(jp, &st, 0), jp);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
+
+	/* What runc refuses, refused with the reason. */
+	const char *notty[] = { runtime_bin(), "--root", state, "exec", "-t", "rx", "true", NULL };
+	out = cli_expect(1, notty);
+	expect(out, "needs --console-socket");
+	free(out);
+	const char *nocmd[] = { runtime_bin(), "--root", state, "exec", "rx", NULL };
+	out = cli_expect(1, nocmd);
+	expect(out, "no command");
+	free(out);
+	td_write_file(proc, "{\"args\":[\"true\"],\"cwd\":\"relative\"}");
+	const char *badp[] = { runtime_bin(), "--root", state, "exec", "--process", proc, "rx", NULL };
+	out = cli_expect(1, badp);
+	expect(out, "exec --process");
+	expect(out, "is not absolute");
+	free(out);
+	const char *del[] = { runtime_bin(), "--root", state, "delete", "--force", "rx", NULL };
+	free(cli_expect(0, del));
+}
+
 static void test_mount_propagation(void **state_)
 {
 	(void)state_;
@@ -1030,6 +1126,7 @@ int main(void)
 		cmocka_unit_test(test_escapes),
 		cmocka_unit_test(test_overlay_rootfs),
 		cmocka_unit_test(test_exec_update_stats),
+		cmocka_unit_test(test_exec_runc_flags),
 		cmocka_unit_test(test_mount_propagation),
 		cmocka_unit_test(test_user_namespace),
 		cmocka_unit_test(test_host_binary_unreachable),
