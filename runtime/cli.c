@@ -10,7 +10,7 @@
  *   crio-lite-runtime [--root DIR] list
  *   crio-lite-runtime [--root DIR] exec [--cwd DIR] [-e K=V]... [-u UID[:GID]] [-t --console-socket S] [-d]
  *                                 [--pid-file F] [-p PROCESS.json] ID [--] [CMD [ARG...]]
- *   crio-lite-runtime [--root DIR] update [--memory N] [--memory-swap N] [--pids-limit N] [--cpu-shares N]
+ *   crio-lite-runtime [--root DIR] update [-r|--resources FILE|-] [--memory N] [--memory-swap N] [--pids-limit N] [--cpu-shares N]
  *                                 [--cpu-quota N] [--cpu-period N] [--cpuset-cpus S] [--cpuset-mems S] ID
  *   crio-lite-runtime [--root DIR] events --stats ID
  * Errors go to stderr with exit status 1; `run` exits with the container's status (128 + signal). */
@@ -50,7 +50,7 @@ static int usage(void)
 			"       crio-lite-runtime [--root DIR] start|state ID | kill ID [SIGNAL] | delete [--force] ID | list\n"
 			"       crio-lite-runtime [--root DIR] exec [--cwd DIR] [-e K=V]... [-u UID[:GID]] [-t --console-socket S] [-d]\n"
 			"                         [--pid-file F] [-p PROCESS.json] ID [--] [CMD [ARG...]]\n"
-			"       crio-lite-runtime [--root DIR] update [--memory N] [--memory-swap N] [--pids-limit N] [--cpu-shares N]\n"
+			"       crio-lite-runtime [--root DIR] update [-r|--resources FILE|-] [--memory N] [--memory-swap N] [--pids-limit N] [--cpu-shares N]\n"
 			"                         [--cpu-quota N] [--cpu-period N] [--cpuset-cpus S] [--cpuset-mems S] ID\n"
 			"       crio-lite-runtime [--root DIR] events --stats ID\n");
 	return 2;
@@ -129,6 +129,42 @@ static int cmd_list(const char *root)
 		rt_state_free(s);
 	}
 	closedir(d);
+	return 0;
+}
+
+/* All of stdin, at most max bytes, NUL-terminated. */
+static int read_stdin(size_t max, char **ret, crl_error_t *err)
+{
+	size_t len = 0, cap = 4096;
+	char *buf = malloc(cap);
+	for (;;) {
+		if (!buf)
+			return crl_error_set(err, ENOMEM, "out of memory");
+		if (len + 1 >= cap) {
+			if (cap > max) {
+				free(buf);
+				return crl_error_set(err, EFBIG, "standard input is over %zu bytes", max);
+			}
+			char *n = realloc(buf, cap *= 2);
+			if (!n)
+				free(buf);
+			buf = n;
+			continue;
+		}
+		ssize_t r = read(STDIN_FILENO, buf + len, cap - len - 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			int e = errno;
+			free(buf);
+			return crl_error_set_errno(err, e, "read standard input");
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+	}
+	buf[len] = '\0';
+	*ret = buf;
 	return 0;
 }
 
@@ -336,6 +372,16 @@ int main(int argc, char **argv)
 		return cmd_exec(root, sub_argc, sub_argv);
 	if (strcmp(cmd, "update") == 0) {
 		rt_resources_t res = { -1, -1, -1, -1, -1, NULL, NULL, -1 };
+		/* runc's -r/--resources FILE|-: a LinuxResources JSON object; flags after it override its fields. */
+		_cleanup_free_ char *rjson = NULL;
+		if (sub_argc > 3 && (strcmp(sub_argv[1], "--resources") == 0 || strcmp(sub_argv[1], "-r") == 0)) {
+			int r = strcmp(sub_argv[2], "-") == 0 ? read_stdin(1 << 20, &rjson, &err)
+							     : crl_fs_read_file(AT_FDCWD, sub_argv[2], 1 << 20, &rjson, NULL, &err);
+			if (r < 0 || rt_resources_parse(rjson, &res, &err) < 0)
+				return fail(&err);
+			sub_argv += 2;
+			sub_argc -= 2;
+		}
 		static const char *const names[] = { "--memory", "--memory-swap", "--cpu-shares", "--cpu-quota",
 						     "--cpu-period", "--pids-limit" };
 		int64_t *fields[] = { &res.memory_limit, &res.memory_swap, &res.cpu_shares, &res.cpu_quota, &res.cpu_period,
@@ -349,24 +395,36 @@ int main(int argc, char **argv)
 					long long v = strtoll(sub_argv[k + 1], &end, 10);
 					if (*end) {
 						fprintf(stderr, "crio-lite-runtime: %s wants a number\n", names[f]);
+						rt_resources_free(&res);
 						return 1;
 					}
 					*fields[f] = v;
 					known = true;
 				}
-			if (strcmp(sub_argv[k], "--cpuset-cpus") == 0) {
-				res.cpuset_cpus = sub_argv[k + 1];
-				known = true;
-			} else if (strcmp(sub_argv[k], "--cpuset-mems") == 0) {
-				res.cpuset_mems = sub_argv[k + 1];
+			char **str = strcmp(sub_argv[k], "--cpuset-cpus") == 0   ? &res.cpuset_cpus
+				     : strcmp(sub_argv[k], "--cpuset-mems") == 0 ? &res.cpuset_mems
+										 : NULL;
+			if (str) {
+				free(*str);
+				if (!(*str = strdup(sub_argv[k + 1]))) {
+					crl_error_set(&err, ENOMEM, "out of memory");
+					rt_resources_free(&res);
+					return fail(&err);
+				}
 				known = true;
 			}
-			if (!known)
+			if (!known) {
+				rt_resources_free(&res);
 				return usage();
+			}
 		}
-		if (k + 1 != sub_argc)
+		if (k + 1 != sub_argc) {
+			rt_resources_free(&res);
 			return usage();
-		return rt_update(root, sub_argv[k], &res, &err) < 0 ? fail(&err) : 0;
+		}
+		int r = rt_update(root, sub_argv[k], &res, &err);
+		rt_resources_free(&res);
+		return r < 0 ? fail(&err) : 0;
 	}
 	if (strcmp(cmd, "events") == 0 && sub_argc == 3 && strcmp(sub_argv[1], "--stats") == 0) {
 		rt_cgroup_stats_t s;

@@ -34,6 +34,15 @@ int rt_cap_from_name(const char *name)
 	return -1;
 }
 
+static void kv_free(rt_kv_t *kv, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(kv[i].key);
+		free(kv[i].value);
+	}
+	free(kv);
+}
+
 static void strv_free(char **v)
 {
 	crl_strv_free(v);
@@ -81,30 +90,12 @@ void rt_spec_free(rt_spec_t *s)
 	free(s->rootfs_propagation);
 	free(s->uid_mappings);
 	free(s->gid_mappings);
-	free(s->resources.cpuset_cpus);
-	free(s->resources.cpuset_mems);
-	for (size_t i = 0; i < s->resources.n_hugepages; i++)
-		free(s->resources.hugepages[i].page_size);
-	free(s->resources.hugepages);
-	for (size_t i = 0; i < s->resources.n_unified; i++) {
-		free(s->resources.unified[i].key);
-		free(s->resources.unified[i].value);
-	}
-	free(s->resources.unified);
-	free(s->resources.devices);
+	rt_resources_free(&s->resources);
 	for (size_t i = 0; i < s->n_devices; i++)
 		free(s->devices[i].path);
 	free(s->devices);
-	for (size_t i = 0; i < s->n_sysctl; i++) {
-		free(s->sysctl[i].key);
-		free(s->sysctl[i].value);
-	}
-	free(s->sysctl);
-	for (size_t i = 0; i < s->n_annotations; i++) {
-		free(s->annotations[i].key);
-		free(s->annotations[i].value);
-	}
-	free(s->annotations);
+	kv_free(s->sysctl, s->n_sysctl);
+	kv_free(s->annotations, s->n_annotations);
 	strv_free(s->overlay_lower);
 	free(s->overlay_upper);
 	free(s->overlay_work);
@@ -494,6 +485,101 @@ static int parse_dev_rules(jv *list, rt_resources_t *res, crl_error_t *err)
 	return 0;
 }
 
+/* An object of strings as key-value pairs (at most 4096); key_ok (NULL: any key) vets each key. */
+static int parse_kv(jv *obj, const char *where, bool (*key_ok)(const char *), rt_kv_t **ret, size_t *ret_n, crl_error_t *err)
+{
+	if (obj && !crl_json_is_object(obj))
+		return crl_error_set(err, EINVAL, "config.json: %s must be an object", where);
+	size_t n = crl_json_object_len(obj);
+	if (n > 4096)
+		return crl_error_set(err, EINVAL, "config.json: %s has %zu entries (at most 4096)", where, n);
+	if (!(*ret = calloc(n ? n : 1, sizeof(**ret))))
+		return crl_error_set(err, ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		const char *key = crl_json_object_key(obj, i);
+		const char *val = crl_json_get_string(crl_json_object_value(obj, i));
+		if (!val)
+			return crl_error_set(err, EINVAL, "config.json: %s.%s must be a string", where, key);
+		if (key_ok && !key_ok(key))
+			return crl_error_set(err, EINVAL, "config.json: %s.%s: not a controller file", where, key);
+		if (!((*ret)[i].key = strdup(key)) || !((*ret)[i].value = strdup(val)))
+			return crl_error_set(err, ENOMEM, "out of memory");
+		(*ret_n)++;
+	}
+	return 0;
+}
+
+/* A file of the container's own cgroup: a plain "controller.knob" name. */
+static bool cgroup_file_name(const char *k)
+{
+	return *k && !strchr(k, '/') && !strstr(k, "..") && strchr(k, '.') && strncmp(k, "cgroup.", 7) != 0;
+}
+
+/* linux.resources (also what runc's update --resources reads). Fields not given stay unset (-1). */
+static int parse_resources(jv *j, rt_resources_t *res, crl_error_t *err)
+{
+	*res = (rt_resources_t){ -1, -1, -1, -1, -1, NULL, NULL, -1, NULL, 0, NULL, 0, NULL, 0 };
+	if (j && !crl_json_is_object(j))
+		return crl_error_set(err, EINVAL, "config.json: linux.resources must be an object");
+	jv *mem = crl_json_get(j, "memory"), *cpu = crl_json_get(j, "cpu"), *pids = crl_json_get(j, "pids");
+	int r;
+	if ((r = get_int(mem, "limit", "linux.resources.memory", &res->memory_limit, err)) < 0 ||
+	    (r = get_int(mem, "swap", "linux.resources.memory", &res->memory_swap, err)) < 0 ||
+	    (r = get_int(cpu, "shares", "linux.resources.cpu", &res->cpu_shares, err)) < 0 ||
+	    (r = get_int(cpu, "quota", "linux.resources.cpu", &res->cpu_quota, err)) < 0 ||
+	    (r = get_int(cpu, "period", "linux.resources.cpu", &res->cpu_period, err)) < 0 ||
+	    (r = get_str(cpu, "cpus", "linux.resources.cpu", false, &res->cpuset_cpus, err)) < 0 ||
+	    (r = get_str(cpu, "mems", "linux.resources.cpu", false, &res->cpuset_mems, err)) < 0 ||
+	    (r = get_int(pids, "limit", "linux.resources.pids", &res->pids_limit, err)) < 0 ||
+	    (r = parse_dev_rules(crl_json_get(j, "devices"), res, err)) < 0)
+		return r;
+	jv *hp = crl_json_get(j, "hugepageLimits");
+	size_t nhp = 0;
+	void *room = NULL;
+	if ((r = array_room(hp, "linux.resources.hugepageLimits", sizeof(*res->hugepages), &room, &nhp, err)) < 0)
+		return r;
+	res->hugepages = room;
+	for (size_t i = 0; i < nhp; i++) {
+		jv *e = crl_json_array_at(hp, i);
+		const char *ps = crl_json_get_string(crl_json_get(e, "pageSize"));
+		int64_t lim = -1;
+		crl_json_get_int(crl_json_get(e, "limit"), &lim);
+		if (!ps || !*ps || strchr(ps, '/') || strchr(ps, '.') || strlen(ps) > 16 || lim < 0)
+			return crl_error_set(err, EINVAL, "config.json: linux.resources.hugepageLimits[%zu] needs a pageSize and a limit", i);
+		res->hugepages[i] = (rt_hugepage_limit_t){ strdup(ps), (uint64_t)lim };
+		res->n_hugepages++;
+	}
+	if ((r = parse_kv(crl_json_get(j, "unified"), "linux.resources.unified", cgroup_file_name, &res->unified,
+			  &res->n_unified, err)) < 0)
+		return r;
+	return 0;
+}
+
+void rt_resources_free(rt_resources_t *res)
+{
+	free(res->cpuset_cpus);
+	free(res->cpuset_mems);
+	for (size_t i = 0; i < res->n_hugepages; i++)
+		free(res->hugepages[i].page_size);
+	free(res->hugepages);
+	kv_free(res->unified, res->n_unified);
+	free(res->devices);
+	memset(res, 0, sizeof(*res));
+}
+
+int rt_resources_parse(const char *json, rt_resources_t *ret, crl_error_t *err)
+{
+	crl_json_value_t *doc = NULL;
+	if (crl_json_parse(json, &doc, err) < 0)
+		return crl_error_wrap(err, "resources");
+	int r = parse_resources(doc, ret, err);
+	crl_json_value_free(doc);
+	if (r < 0)
+		rt_resources_free(ret);
+	return r;
+}
+
+
 /* The process object: what runs, as whom, with which privileges. Also an exec's own process (runc's
  * exec --process). */
 static int parse_process(jv *proc, rt_spec_t *s, crl_error_t *err)
@@ -582,7 +668,6 @@ int rt_spec_parse(const char *json, rt_spec_t **ret, crl_error_t *err)
 		return crl_error_set(err, ENOMEM, "out of memory");
 	}
 	s->umask = -1;
-	s->resources = (rt_resources_t){ -1, -1, -1, -1, -1, NULL, NULL, -1, NULL, 0, NULL, 0 };
 	jv *root = crl_json_get(doc, "root");
 	jv *proc = crl_json_get(doc, "process");
 	jv *linux_ = crl_json_get(doc, "linux");
@@ -597,9 +682,12 @@ int rt_spec_parse(const char *json, rt_spec_t **ret, crl_error_t *err)
 	if ((r = parse_mounts(crl_json_get(doc, "mounts"), s, err)) < 0)
 		goto out;
 	jv *nss = crl_json_get(linux_, "namespaces");
-	size_t nn = crl_json_array_len(nss);
-	s->namespaces = calloc(nn ? nn : 1, sizeof(*s->namespaces));
-	for (size_t i = 0; s->namespaces && i < nn; i++) {
+	size_t nn = 0;
+	void *room = NULL;
+	if ((r = array_room(nss, "linux.namespaces", sizeof(*s->namespaces), &room, &nn, err)) < 0)
+		goto out;
+	s->namespaces = room;
+	for (size_t i = 0; i < nn; i++) {
 		jv *ns = crl_json_array_at(nss, i);
 		const char *t = crl_json_get_string(crl_json_get(ns, "type"));
 		int flag = ns_type(t);
@@ -621,16 +709,7 @@ int rt_spec_parse(const char *json, rt_spec_t **ret, crl_error_t *err)
 	    (r = get_strv(linux_, "maskedPaths", "linux", &s->masked_paths, err)) < 0 ||
 	    (r = get_strv(linux_, "readonlyPaths", "linux", &s->readonly_paths, err)) < 0)
 		goto out;
-	jv *res = crl_json_get(linux_, "resources");
-	jv *mem = crl_json_get(res, "memory"), *cpu = crl_json_get(res, "cpu"), *pids = crl_json_get(res, "pids");
-	if ((r = get_int(mem, "limit", "linux.resources.memory", &s->resources.memory_limit, err)) < 0 ||
-	    (r = get_int(mem, "swap", "linux.resources.memory", &s->resources.memory_swap, err)) < 0 ||
-	    (r = get_int(cpu, "shares", "linux.resources.cpu", &s->resources.cpu_shares, err)) < 0 ||
-	    (r = get_int(cpu, "quota", "linux.resources.cpu", &s->resources.cpu_quota, err)) < 0 ||
-	    (r = get_int(cpu, "period", "linux.resources.cpu", &s->resources.cpu_period, err)) < 0 ||
-	    (r = get_str(cpu, "cpus", "linux.resources.cpu", false, &s->resources.cpuset_cpus, err)) < 0 ||
-	    (r = get_str(cpu, "mems", "linux.resources.cpu", false, &s->resources.cpuset_mems, err)) < 0 ||
-	    (r = get_int(pids, "limit", "linux.resources.pids", &s->resources.pids_limit, err)) < 0)
+	if ((r = parse_resources(crl_json_get(linux_, "resources"), &s->resources, err)) < 0)
 		goto out;
 	if ((r = parse_idmaps(crl_json_get(linux_, "uidMappings"), "uidMappings", &s->uid_mappings, &s->n_uid_mappings, err)) < 0 ||
 	    (r = parse_idmaps(crl_json_get(linux_, "gidMappings"), "gidMappings", &s->gid_mappings, &s->n_gid_mappings, err)) < 0)
@@ -640,68 +719,13 @@ int rt_spec_parse(const char *json, rt_spec_t **ret, crl_error_t *err)
 		r = crl_error_set(err, EINVAL, "config.json: a new user namespace needs linux.uidMappings and linux.gidMappings");
 		goto out;
 	}
-	if ((r = parse_dev_rules(crl_json_get(res, "devices"), &s->resources, err)) < 0 ||
-	    (r = parse_devices(crl_json_get(linux_, "devices"), s, err)) < 0)
+	if ((r = parse_devices(crl_json_get(linux_, "devices"), s, err)) < 0)
 		goto out;
-	jv *hp = crl_json_get(res, "hugepageLimits");
-	size_t nhp = crl_json_array_len(hp);
-	s->resources.hugepages = calloc(nhp ? nhp : 1, sizeof(*s->resources.hugepages));
-	for (size_t i = 0; s->resources.hugepages && i < nhp; i++) {
-		jv *e = crl_json_array_at(hp, i);
-		const char *ps = crl_json_get_string(crl_json_get(e, "pageSize"));
-		int64_t lim = -1;
-		crl_json_get_int(crl_json_get(e, "limit"), &lim);
-		if (!ps || !*ps || strchr(ps, '/') || strchr(ps, '.') || strlen(ps) > 16 || lim < 0) {
-			r = crl_error_set(err, EINVAL, "config.json: linux.resources.hugepageLimits[%zu] needs a pageSize and a limit", i);
-			goto out;
-		}
-		s->resources.hugepages[i] = (rt_hugepage_limit_t){ strdup(ps), (uint64_t)lim };
-		s->resources.n_hugepages++;
-	}
-	jv *uni = crl_json_get(res, "unified");
-	size_t nu = crl_json_object_len(uni);
-	s->resources.unified = calloc(nu ? nu : 1, sizeof(*s->resources.unified));
-	for (size_t i = 0; s->resources.unified && i < nu; i++) {
-		const char *k = crl_json_object_key(uni, i);
-		const char *val = crl_json_get_string(crl_json_object_value(uni, i));
-		/* A file of the container's own cgroup: a plain "controller.knob" name. */
-		if (!val || !k || !*k || strchr(k, '/') || strstr(k, "..") || !strchr(k, '.') || strncmp(k, "cgroup.", 7) == 0) {
-			r = crl_error_set(err, EINVAL, "config.json: linux.resources.unified.%s: not a controller file or not a string", k ? k : "");
-			goto out;
-		}
-		s->resources.unified[i].key = strdup(k);
-		s->resources.unified[i].value = strdup(val);
-		s->resources.n_unified++;
-	}
-	jv *sysctl = crl_json_get(linux_, "sysctl");
-	if (crl_json_is_object(sysctl)) {
-		size_t n = crl_json_object_len(sysctl);
-		s->sysctl = calloc(n ? n : 1, sizeof(*s->sysctl));
-		for (size_t i = 0; s->sysctl && i < n; i++) {
-			const char *key = crl_json_object_key(sysctl, i);
-			const char *val = crl_json_get_string(crl_json_object_value(sysctl, i));
-			if (!val) {
-				r = crl_error_set(err, EINVAL, "config.json: linux.sysctl.%s must be a string", key);
-				goto out;
-			}
-			s->sysctl[i].key = strdup(key);
-			s->sysctl[i].value = strdup(val);
-			s->n_sysctl++;
-		}
-	}
-	jv *ann = crl_json_get(doc, "annotations");
-	size_t na = crl_json_object_len(ann);
-	s->annotations = calloc(na ? na : 1, sizeof(*s->annotations));
-	for (size_t i = 0; s->annotations && i < na; i++) {
-		const char *key = crl_json_object_key(ann, i);
-		const char *val = crl_json_get_string(crl_json_object_value(ann, i));
-		if (!val) {
-			r = crl_error_set(err, EINVAL, "config.json: annotations.%s must be a string", key);
-			goto out;
-		}
-		s->annotations[i].key = strdup(key);
-		s->annotations[i].value = strdup(val);
-		s->n_annotations++;
+	if ((r = parse_kv(crl_json_get(linux_, "sysctl"), "linux.sysctl", NULL, &s->sysctl, &s->n_sysctl, err)) < 0 ||
+	    (r = parse_kv(crl_json_get(doc, "annotations"), "annotations", NULL, &s->annotations, &s->n_annotations, err)) < 0)
+		goto out;
+	for (size_t i = 0; i < s->n_annotations; i++) {
+		const char *key = s->annotations[i].key, *val = s->annotations[i].value;
 		if (strcmp(key, RT_ANN_OVERLAY_UPPER) == 0)
 			s->overlay_upper = strdup(val);
 		else if (strcmp(key, RT_ANN_OVERLAY_WORK) == 0)

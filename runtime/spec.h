@@ -157,6 +157,9 @@ int rt_spec_parse(const char *json, rt_spec_t **ret, crl_error_t *err);
  * apparmorProfile, terminal) with a process object given as JSON: an exec's own process, as runc's exec
  * --process takes it. */
 int rt_spec_parse_process(const char *json, rt_spec_t *s, crl_error_t *err);
+/* A LinuxResources object as JSON (runc's update --resources); fields not given are -1 / NULL. */
+int rt_resources_parse(const char *json, rt_resources_t *ret, crl_error_t *err);
+void rt_resources_free(rt_resources_t *res);
 /* Reads <bundle>/config.json. */
 int rt_spec_load(const char *bundle, rt_spec_t **ret, crl_error_t *err);
 void rt_spec_free(rt_spec_t *s);

@@ -881,6 +881,19 @@ static void test_exec_update_stats(void **state_)
 	if (strstr(out, "\"oom_kills\":0"))
 		fail_msg("no OOM kill counted: %s", out);
 	free(out);
+	/* runc's update --resources FILE (a LinuxResources object, as CRI-O writes it); a flag after it wins. */
+	char resf[256];
+	snprintf(resf, sizeof(resf), "%s/svc-resources.json", dir);
+	td_write_file(resf, "{\"memory\":{\"limit\":50331648},\"pids\":{\"limit\":23},\"cpu\":{\"cpus\":\"0\"}}");
+	const char *upr[] = { runtime_bin(), "--root", state, "update", "--resources", resf, "--pids-limit", "29", "svc", NULL };
+	free(cli_expect(0, upr));
+	assert_int_equal(rt(ex2, &out), 0);
+	expect(out, "50331648\n29\n");
+	free(out);
+	td_write_file(resf, "{\"memory\":{\"limit\":\"lots\"}}");
+	out = cli_expect(1, upr);
+	expect(out, "linux.resources.memory.limit must be an integer");
+	free(out);
 	/* exec into a container that is not running. */
 	const char *killc[] = { runtime_bin(), "--root", state, "delete", "--force", "svc", NULL };
 	assert_int_equal(rt(killc, &out), 0);
