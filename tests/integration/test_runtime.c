@@ -984,6 +984,103 @@ static void test_exec_runc_flags(void **state_)
 	free(cli_expect(0, del));
 }
 
+/* Runs conmon (Debian's) with crio-lite-runtime as its runtime; waits for conmon's own foreground process. */
+static void conmon(const char *id, const char *bundle, const char *const *extra)
+{
+	char pidf[256], log[256], exits[256], socks[256], rootarg[256];
+	snprintf(pidf, sizeof(pidf), "%s/conmon-%s.pid", dir, id);
+	snprintf(log, sizeof(log), "k8s-file:%s/conmon-%s.log", dir, id);
+	snprintf(exits, sizeof(exits), "%s/conmon-exits-%s", dir, id);
+	snprintf(socks, sizeof(socks), "%s/conmon-socks", dir);
+	snprintf(rootarg, sizeof(rootarg), "%s", state);
+	mkdir(exits, 0755);
+	mkdir(socks, 0755);
+	const char *args[32] = { "/usr/bin/conmon", "--api-version", "1", "-c", id, "-u", id, "-n", id, "-r", runtime_bin(), "-b", bundle,
+				 "-p", pidf, "-l", log, "--exit-dir", exits, "--socket-dir-path", socks, "--runtime-arg", "--root",
+				 "--runtime-arg", rootarg };
+	size_t n = 25;
+	for (size_t i = 0; extra && extra[i] && n < 31; i++)
+		args[n++] = extra[i];
+	args[n] = NULL;
+	char *out = NULL;
+	int st = td_run(args, &out, 30000);
+	if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0))
+		fail_msg("conmon: %s", out);
+	free(out);
+}
+
+/* The exit code conmon recorded for id, waiting for it to appear. */
+static int conmon_exit_code(const char *id)
+{
+	char p[300];
+	snprintf(p, sizeof(p), "%s/conmon-exits-%s/%s", dir, id, id);
+	for (int i = 0; i < 500 && access(p, F_OK) != 0; i++)
+		usleep(20000);
+	char *text = NULL;
+	crl_error_t err = CRL_ERROR_INIT;
+	if (crl_fs_read_file(AT_FDCWD, p, 64, &text, NULL, &err) < 0)
+		fail_msg("no exit file from conmon: %s", crl_error_message(&err));
+	int code = atoi(text);
+	free(text);
+	return code;
+}
+
+/* crio-lite-runtime standing in for runc under conmon, the monitor CRI-O and Podman use: create (conmon owns
+ * the stdio and writes the CRI log), start, the exit code in conmon's exit file; and an exec conmon runs with
+ * --process --detach --pid-file. */
+static void test_under_conmon(void **state_)
+{
+	(void)state_;
+	/* conmon double-forks: its orphans come to this test (a subreaper) to be reaped, not left as zombies. */
+	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+	char b[256], pidf[300];
+	snprintf(b, sizeof(b), "%s/b-cm", dir);
+	bundle_opts_t o = { .script = "echo out-line; echo err-line >&2; exit 3" };
+	make_bundle(b, &o);
+	conmon("cm", b, NULL);
+	snprintf(pidf, sizeof(pidf), "%s/conmon-cm.pid", dir);
+	for (int i = 0; i < 500 && access(pidf, F_OK) != 0; i++)
+		usleep(20000);
+	const char *start[] = { runtime_bin(), "--root", state, "start", "cm", NULL };
+	free(cli_expect(0, start));
+	assert_int_equal(conmon_exit_code("cm"), 3);
+	char *log = NULL;
+	char lp[300];
+	snprintf(lp, sizeof(lp), "%s/conmon-cm.log", dir);
+	crl_error_t err = CRL_ERROR_INIT;
+	assert_int_equal(crl_fs_read_file(AT_FDCWD, lp, 1 << 20, &log, NULL, &err), 0);
+	expect(log, " stdout F out-line\n");
+	expect(log, " stderr F err-line\n");
+	free(log);
+	const char *del[] = { runtime_bin(), "--root", state, "delete", "cm", NULL };
+	free(cli_expect(0, del));
+
+	/* An exec through conmon into a running container. */
+	char b2[256], proc[300];
+	snprintf(b2, sizeof(b2), "%s/b-cmx", dir);
+	bundle_opts_t o2 = { .script = "exec sleep 60" };
+	make_bundle(b2, &o2);
+	const char *create[] = { runtime_bin(), "--root", state, "create", "--bundle", b2, "cmx", NULL };
+	const char *start2[] = { runtime_bin(), "--root", state, "start", "cmx", NULL };
+	free(cli_expect(0, create));
+	free(cli_expect(0, start2));
+	snprintf(proc, sizeof(proc), "%s/cmx-process.json", dir);
+	td_write_file(proc, "{\"args\":[\"sh\",\"-c\",\"echo exec-line; exit 4\"],\"cwd\":\"/\",\"env\":[\"PATH=/bin\"],"
+			    "\"user\":{\"uid\":0,\"gid\":0}}");
+	const char *ex[] = { "-e", "--exec-process-spec", proc, NULL };
+	conmon("cmx", b2, ex);
+	assert_int_equal(conmon_exit_code("cmx"), 4);
+	snprintf(lp, sizeof(lp), "%s/conmon-cmx.log", dir);
+	assert_int_equal(crl_fs_read_file(AT_FDCWD, lp, 1 << 20, &log, NULL, &err), 0);
+	expect(log, " stdout F exec-line\n");
+	free(log);
+	const char *del2[] = { runtime_bin(), "--root", state, "delete", "--force", "cmx", NULL };
+	free(cli_expect(0, del2));
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+	prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
+}
+
 static void test_mount_propagation(void **state_)
 {
 	(void)state_;
@@ -1140,6 +1237,7 @@ int main(void)
 		cmocka_unit_test(test_overlay_rootfs),
 		cmocka_unit_test(test_exec_update_stats),
 		cmocka_unit_test(test_exec_runc_flags),
+		cmocka_unit_test(test_under_conmon),
 		cmocka_unit_test(test_mount_propagation),
 		cmocka_unit_test(test_user_namespace),
 		cmocka_unit_test(test_host_binary_unreachable),
