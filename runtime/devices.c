@@ -163,7 +163,7 @@ int rt_devices_bpf_attach(int cgfd, const rt_dev_rule_t *rules, size_t n, crl_er
 	if (!prog)
 		return crl_error_set(err, ENOMEM, "out of memory");
 	size_t len = compile(rules, n, prog);
-	static char log[4096];
+	char log[4096];
 	union bpf_attr a;
 	memset(&a, 0, sizeof(a));
 	a.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;

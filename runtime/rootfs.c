@@ -149,7 +149,11 @@ static int mount_cgroups(int rootfd, const rt_mount_t *m, const char *tp, const 
 		snprintf(src, sizeof(src), "/sys/fs/cgroup%s", cgroup_path);
 		if (mount(src, tp, NULL, MS_BIND, NULL) < 0)
 			return crl_error_set_errno(err, errno, "mount cgroup %s on %s", src, m->destination);
-		if (make_readonly_tree(tp) < 0)
+		/* tp names the directory under the new mount: reopen the destination to reach the mount itself. */
+		_cleanup_close_ int top = crl_fs_open_in_root(rootfd, m->destination, O_PATH, 0, err);
+		if (top < 0)
+			return top;
+		if (make_readonly_tree_at(top, "") < 0)
 			return crl_error_set_errno(err, errno, "make %s read-only", m->destination);
 		return 0;
 	}
