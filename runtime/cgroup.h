@@ -11,8 +11,8 @@
  * where one is mounted, else to the v2 hierarchy (/sys/fs/cgroup, or /sys/fs/cgroup/unified on a hybrid host);
  * devices to the v1 controller and, on the v2 hierarchy, a BPF device program (devices.h). A container's cgroup
  * is spec cgroupsPath (absolute below each hierarchy's root; a relative path is placed below /crio-lite), or
- * /crio-lite/<id>. This machine is hybrid (v2 holds only hugetlb): the pure v2 memory, cpu and pids paths have
- * not run here. */
+ * /crio-lite/<id>. This machine is hybrid (v2 holds only hugetlb): the pure v2 memory, cpu and pids paths are
+ * checked by tests/unit/test_cgroup_v2.c against a v2 host's file layout. */
 
 typedef struct rt_cgroup rt_cgroup_t;
 
