@@ -33,6 +33,8 @@ typedef struct srv_method {
 const srv_method_t *srv_grpc_methods(size_t *ret_n);
 /* By path ("/runtime.v1.RuntimeService/Version"); NULL when unknown. */
 const srv_method_t *srv_grpc_find_method(const char *path, size_t len);
+/* The method's protobuf-c descriptor (its input and output message types). */
+const ProtobufCMethodDescriptor *srv_grpc_method_descriptor(const srv_method_t *m);
 
 int srv_grpc_start(srv_daemon_t *d, const char *socket_path, srv_grpc_t **ret, crl_error_t *err);
 /* Stops accepting calls, ends streams, lets in-flight calls finish for grace_ms, then cancels the rest, and
