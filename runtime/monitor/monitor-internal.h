@@ -52,6 +52,9 @@ struct ctr;
 /* Output waiting for a client that is slow to read: streamed frames beyond this drop the client rather than
  * stall the loop (and every container's log with it). */
 #define MAX_STREAM_QUEUE (8 << 20)
+/* Connections at once (each an fd and its buffers); exec sessions at once (each a joiner and pipes). */
+#define MAX_CONNS 256
+#define MAX_EXECS 256
 
 typedef struct conn {
 	src_t src;

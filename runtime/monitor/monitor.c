@@ -581,6 +581,18 @@ int main(int argc, char **argv)
 			}
 			case SRC_LISTEN: {
 				int fd = accept4(s->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+				size_t nconn = 0;
+				for (conn_t *x = m.conns; x; x = x->next)
+					nconn++;
+				/* Past MAX_CONNS a client is told why and let go: fds and memory stay bounded. */
+				if (fd >= 0 && nconn >= MAX_CONNS) {
+					static const char busy[] = "{\"v\":1,\"ok\":false,\"errno\":24,\"error\":\"too many connections\"}";
+					unsigned char h[4] = { 0, 0, 0, (unsigned char)(sizeof(busy) - 1) };
+					if (send(fd, h, 4, MSG_NOSIGNAL | MSG_DONTWAIT) == 4)
+						send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+					close(fd);
+					break;
+				}
 				conn_t *cn = fd >= 0 ? calloc(1, sizeof(*cn)) : NULL;
 				if (!cn) {
 					if (fd >= 0)

@@ -470,6 +470,13 @@ void mon_op_exec(mon_t *m, conn_t *conn, const crl_json_value_t *req)
 		crl_error_set(&err, EINVAL, "exec with stdin or tty needs stream");
 		return mon_reply_error(conn, &err);
 	}
+	size_t running = 0;
+	for (exec_t *e = m->execs; e; e = e->next)
+		running++;
+	if (running >= MAX_EXECS) {
+		crl_error_set(&err, EAGAIN, "%zu exec sessions already run in this pod (at most %d)", running, MAX_EXECS);
+		return mon_reply_error(conn, &err);
+	}
 	exec_t *x = calloc(1, sizeof(*x));
 	if (!x) {
 		crl_error_set(&err, ENOMEM, "out of memory");

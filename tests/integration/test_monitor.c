@@ -675,6 +675,40 @@ static void test_attach_tty(void **st)
 	expect_ok(call("{\"v\":1,\"op\":\"delete\",\"id\":\"tty\"}"));
 }
 
+/* Connections are bounded: past 256 at once a client gets EMFILE and is let go; once others leave, calls work. */
+static void test_connection_limit(void **st)
+{
+	(void)st;
+	int fds[256];
+	for (int i = 0; i < 256; i++)
+		fds[i] = attach_conn();
+	/* The monitor has accepted them all once it answers nothing but the refusal. */
+	crl_json_value_t *v = NULL;
+	for (int i = 0; i < 100; i++) {
+		v = call("{\"v\":1,\"op\":\"version\"}");
+		if (!ok(v))
+			break;
+		crl_json_value_free(v);
+		v = NULL;
+		usleep(20000);
+	}
+	assert_non_null(v);
+	assert_int_equal(get_int(v, "errno"), EMFILE);
+	assert_non_null(strstr(crl_json_get_string(crl_json_get(v, "error")), "too many connections"));
+	crl_json_value_free(v);
+	for (int i = 0; i < 256; i++)
+		close(fds[i]);
+	bool back = false;
+	for (int i = 0; i < 100 && !back; i++) {
+		v = call("{\"v\":1,\"op\":\"version\"}");
+		back = ok(v);
+		crl_json_value_free(v);
+		if (!back)
+			usleep(20000);
+	}
+	assert_true(back);
+}
+
 /* A client that attaches and stops reading must not stall the monitor (nor, through it, the containers whose
  * output it logs): its frames queue up to a cap, then it is dropped. */
 static void test_slow_client(void **st)
@@ -792,6 +826,7 @@ int main(void)
 		cmocka_unit_test(test_attach_tty),
 		cmocka_unit_test(test_exec_stream),
 		cmocka_unit_test(test_slow_client),
+		cmocka_unit_test(test_connection_limit),
 		cmocka_unit_test(test_shutdown),
 	};
 	return cmocka_run_group_tests_name("monitor", tests, setup, teardown);
