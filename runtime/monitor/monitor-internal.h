@@ -55,6 +55,8 @@ struct ctr;
 /* Connections at once (each an fd and its buffers); exec sessions at once (each a joiner and pipes). */
 #define MAX_CONNS 256
 #define MAX_EXECS 256
+/* Containers a pod may hold, running or exited and not yet deleted. */
+#define MAX_CTRS 1024
 
 typedef struct conn {
 	src_t src;

@@ -180,6 +180,13 @@ void mon_op_create(mon_t *m, conn_t *conn, const crl_json_value_t *req)
 		crl_error_set(&err, EINVAL, "create needs id, bundle and log_path");
 		return mon_reply_error(conn, &err);
 	}
+	size_t n = 0;
+	for (ctr_t *k = m->ctrs; k; k = k->next)
+		n++;
+	if (n >= MAX_CTRS) {
+		crl_error_set(&err, EAGAIN, "this pod already has %zu containers (at most %d)", n, MAX_CTRS);
+		return mon_reply_error(conn, &err);
+	}
 	if (find_ctr(m, id)) {
 		crl_error_set(&err, EEXIST, "container %s already exists", id);
 		return mon_reply_error(conn, &err);
