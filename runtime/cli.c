@@ -15,6 +15,8 @@
  *   crio-lite-runtime [--root DIR] events --stats ID
  * Errors go to stderr with exit status 1; `run` exits with the container's status (128 + signal). */
 #include <errno.h>
+#include <stdarg.h>
+#include <time.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
@@ -33,13 +35,57 @@
 #include "common/cleanup.h"
 #include "common/fdpass.h"
 #include "common/fs.h"
+#include "common/json.h"
+#include "common/timefmt.h"
 #include "container.h"
 
 #define DEFAULT_ROOT "/run/crio-lite-runtime"
 
+/* runc's --log FILE and --log-format text|json: where this program's own messages go (stderr by default). A
+ * caller that hands its stdio to the container (conmon, the pod monitor) keeps them out of the container's log
+ * this way. */
+static const char *log_path;
+static bool log_json;
+
+static void say(const char *level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(const char *level, const char *fmt, ...)
+{
+	char msg[4096];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	int fd = log_path ? open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600) : STDERR_FILENO;
+	if (fd < 0)
+		fd = STDERR_FILENO;
+	if (log_json) {
+		crl_json_t *j = crl_json_new(false);
+		crl_json_object_begin(j);
+		crl_json_kv_string(j, "level", level);
+		crl_json_kv_string(j, "msg", msg);
+		struct timespec ts;
+		char t[CRL_RFC3339_MAX];
+		clock_gettime(CLOCK_REALTIME, &ts);
+		crl_rfc3339_utc(t, ts.tv_sec, ts.tv_nsec, 9);
+		crl_json_kv_string(j, "time", t);
+		crl_json_object_end(j);
+		char *out = NULL;
+		size_t len = 0;
+		crl_error_t e = CRL_ERROR_INIT;
+		if (crl_json_finish(j, &out, &len, &e) == 0)
+			dprintf(fd, "%s\n", out);
+		crl_error_clear(&e);
+		free(out);
+	} else {
+		dprintf(fd, "crio-lite-runtime: %s%s%s\n", strcmp(level, "error") ? level : "", strcmp(level, "error") ? ": " : "", msg);
+	}
+	if (fd != STDERR_FILENO)
+		close(fd);
+}
+
 static int fail(crl_error_t *err)
 {
-	fprintf(stderr, "crio-lite-runtime: %s\n", crl_error_message(err));
+	say("error", "%s", crl_error_message(err));
 	crl_error_clear(err);
 	return 1;
 }
@@ -231,7 +277,7 @@ static int cmd_exec(const char *root, int argc, char **argv)
 			if (*end == ':')
 				gid = strtoul(end + 1, &end, 10);
 			if (end == optarg || *end || uid > 0xFFFFFFFFUL || gid > 0xFFFFFFFFUL) {
-				fprintf(stderr, "crio-lite-runtime: exec --user '%s': want UID[:GID]\n", optarg);
+				say("error", "exec --user '%s': want UID[:GID]", optarg);
 				return 1;
 			}
 			o.set_user = true;
@@ -258,11 +304,11 @@ static int cmd_exec(const char *root, int argc, char **argv)
 	o.args = optind < argc ? argv + optind : NULL;
 	o.env = env;
 	if (tty && !console && !process) {
-		fprintf(stderr, "crio-lite-runtime: exec --tty needs --console-socket\n");
+		say("error", "exec --tty needs --console-socket");
 		return 1;
 	}
 	if (console && !tty && !process) {
-		fprintf(stderr, "crio-lite-runtime: exec --console-socket given without --tty\n");
+		say("error", "exec --console-socket given without --tty");
 		return 1;
 	}
 	_cleanup_free_ char *pjson = NULL;
@@ -298,6 +344,21 @@ int main(int argc, char **argv)
 			root = argv[++i];
 		else if (strncmp(argv[i], "--root=", 7) == 0)
 			root = argv[i] + 7;
+		else if (strcmp(argv[i], "--log") == 0 && i + 1 < argc)
+			log_path = argv[++i];
+		else if (strncmp(argv[i], "--log=", 6) == 0)
+			log_path = argv[i] + 6;
+		else if ((strcmp(argv[i], "--log-format") == 0 && i + 1 < argc) || strncmp(argv[i], "--log-format=", 13) == 0) {
+			const char *f = argv[i][12] == '=' ? argv[i] + 13 : argv[++i];
+			if (strcmp(f, "json") != 0 && strcmp(f, "text") != 0) {
+				fprintf(stderr, "crio-lite-runtime: --log-format %s: text or json\n", f);
+				return 2;
+			}
+			log_json = strcmp(f, "json") == 0;
+		} else if (strcmp(argv[i], "--systemd-cgroup") == 0) {
+			say("error", "--systemd-cgroup: only the cgroupfs driver is implemented");
+			return 1;
+		}
 		else if (strcmp(argv[i], "--version") == 0 || strcmp(argv[i], "-v") == 0) {
 			printf("crio-lite-runtime version %s\nspec: 1.0.2\n", CRL_VERSION);
 			return 0;
@@ -325,22 +386,28 @@ int main(int argc, char **argv)
 		if (rt_spec_load(a.bundle, &spec, &err) < 0)
 			return fail(&err);
 		bool terminal = spec->terminal;
+		int oom = spec->oom_score_adj;
 		rt_spec_free(spec);
 		if (terminal && !a.console_socket) {
-			fprintf(stderr, "crio-lite-runtime: process.terminal is true: the terminal needs --console-socket\n");
+			say("error", "process.terminal is true: the terminal needs --console-socket");
 			return 1;
 		}
 		if (!terminal && a.console_socket) {
-			fprintf(stderr, "crio-lite-runtime: --console-socket given but process.terminal is false\n");
+			say("error", "--console-socket given but process.terminal is false");
 			return 1;
 		}
 		int master = -1;
-		rt_create_opts_t o = { .pid_file = a.pid_file, .terminal = terminal, .ret_master = &master };
+		bool clamped = false;
+		rt_create_opts_t o = { .pid_file = a.pid_file, .terminal = terminal, .ret_master = &master,
+				       .ret_oom_clamped = &clamped };
 		rt_state_t *s = NULL;
 		if (rt_create(root, a.id, a.bundle, &o, &s, &err) < 0)
 			return fail(&err);
 		pid_t pid = s->pid;
 		rt_state_free(s);
+		if (clamped)
+			say("warning", "oom_score_adj %d would lower the score and this process may not; the inherited value "
+				       "was kept", oom);
 		if (master >= 0) {
 			int r = send_console(a.console_socket, master, &err);
 			close(master);
@@ -394,7 +461,7 @@ int main(int argc, char **argv)
 					char *end = NULL;
 					long long v = strtoll(sub_argv[k + 1], &end, 10);
 					if (*end) {
-						fprintf(stderr, "crio-lite-runtime: %s wants a number\n", names[f]);
+						say("error", "%s wants a number", names[f]);
 						rt_resources_free(&res);
 						return 1;
 					}
@@ -453,7 +520,7 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "kill") == 0 && (sub_argc == 2 || sub_argc == 3)) {
 		int sig = parse_signal(sub_argc == 3 ? sub_argv[2] : NULL);
 		if (sig < 0) {
-			fprintf(stderr, "crio-lite-runtime: unknown signal '%s'\n", sub_argv[2]);
+			say("error", "unknown signal '%s'", sub_argv[2]);
 			return 1;
 		}
 		return rt_kill(root, sub_argv[1], sig, &err) < 0 ? fail(&err) : 0;

@@ -588,9 +588,8 @@ int rt_create(const char *state_root, const char *id, const char *bundle, const 
 		}
 		*opts->ret_master = master;
 	}
-	if (strstr(msg, "oom_score_adj clamped"))
-		fprintf(stderr, "crio-lite-runtime: warning: oom_score_adj %d lowered the score; this process may not, "
-				"kept the inherited value\n", spec->oom_score_adj);
+	if (opts && opts->ret_oom_clamped)
+		*opts->ret_oom_clamped = strstr(msg, "oom_score_adj clamped") != NULL;
 	st = calloc(1, sizeof(*st));
 	char created[64];
 	now_rfc3339(created, sizeof(created));

@@ -33,6 +33,9 @@ typedef struct rt_create_opts {
 	 * init's stdio and controlling terminal; its master comes back in *ret_master. */
 	bool terminal;
 	int *ret_master;
+	/* Set when the spec's oomScoreAdj would lower the score and this process may not (no CAP_SYS_RESOURCE):
+	 * the inherited value was kept. The caller warns as it sees fit. */
+	bool *ret_oom_clamped;
 } rt_create_opts_t;
 
 /* Container ids: [A-Za-z0-9][A-Za-z0-9_.-]{0,127}. */

@@ -1190,6 +1190,21 @@ static void test_bad_specs(void **state_)
 	expect_refused("badns", &o2, "unsupported type 'time-travel'");
 	bundle_opts_t o3 = { .script = "true", .linux_ = "\"sysctl\":{\"kernel.panic\":\"1\"}" };
 	expect_refused("badsysctl", &o3, "sysctl kernel.panic is not namespaced");
+	/* runc's --log and --log-format json: the message goes to the file, not to stdio (which a container may own). */
+	char logf[256], b[256];
+	snprintf(logf, sizeof(logf), "%s/runtime-log.json", dir);
+	snprintf(b, sizeof(b), "%s/b-badcap", dir);
+	const char *logged[] = { runtime_bin(), "--root", state, "--log", logf, "--log-format", "json", "create", "--bundle", b,
+				 "badcap2", NULL };
+	out = cli_expect(1, logged);
+	assert_string_equal(out, "");
+	free(out);
+	char *log = NULL;
+	crl_error_t err = CRL_ERROR_INIT;
+	assert_int_equal(crl_fs_read_file(AT_FDCWD, logf, 1 << 16, &log, NULL, &err), 0);
+	expect(log, "{\"level\":\"error\",\"msg\":\"");
+	expect(log, "unknown capability 'CAP_FLY'");
+	free(log);
 	const char *bad_id[] = { runtime_bin(), "--root", state, "state", "../etc", NULL };
 	out = cli_expect(1, bad_id);
 	expect(out, "invalid container id");
