@@ -15,8 +15,9 @@ test_pkgs=(
 	# The image tests: a real registry, images built from busybox-static (zstd for zstd layers), htpasswd for
 	# the basic-auth registry; tests/fixtures/registry.py is python3 (already there: meson needs it).
 	docker-registry busybox-static zstd apache2-utils python3
-	# crio-lite-runtime stands in for runc under the tooling that drives runc: conmon drives it in a test.
-	conmon
+	# crio-lite-runtime stands in for runc under the tooling that drives runc: conmon drives it in a test. And the
+	# monitor drives an external OCI runtime for a RuntimeClass handler: tested with Debian's runc.
+	conmon runc
 )
 pkgs=("${build_pkgs[@]}")
 [ "$what" = test ] && pkgs+=("${test_pkgs[@]}")

@@ -86,6 +86,7 @@ typedef struct ctr {
 	bool exited;
 	int exit_code, signal;
 	bool oom;
+	char *runtime, *runtime_root; /* an external OCI runtime and its --root, or NULL: the runtime library */
 	struct ctr *next;
 } ctr_t;
 
@@ -142,3 +143,13 @@ void mon_op_simple(mon_t *m, conn_t *conn, const char *op, const crl_json_value_
 void mon_op_exec(mon_t *m, conn_t *conn, const crl_json_value_t *req);
 /* An exec session whose process exited and whose output is drained replies and goes. */
 void mon_exec_maybe_done(mon_t *m, exec_t *x);
+
+/* external.c: containers of an external OCI runtime, driven with runc's command line. */
+/* Creates c (its runtime and runtime_root set) from bundle with o's stdio or terminal: c->pid, c->cgroup, and
+ * the terminal's master in *o->ret_master. */
+int mon_ext_create(mon_t *m, ctr_t *c, const char *bundle, const rt_create_opts_t *o, crl_error_t *err);
+/* `runtime exec --detach`: the exec's pid (the monitor inherits it), with stdio or a terminal (its master). */
+int mon_ext_exec(mon_t *m, const ctr_t *c, char **argv, const char *cwd, const int stdio[3], bool tty, pid_t *ret_pid,
+		 int *ret_master, crl_error_t *err);
+/* Any other command: start ID, kill ID SIG, delete --force ID. */
+int mon_ext_run(mon_t *m, const ctr_t *c, const char *const *args, crl_error_t *err);

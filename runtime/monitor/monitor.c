@@ -23,7 +23,10 @@
  *   state   id                                -> status pid exit_code signal oom_killed started_at finished_at
  *   delete  id [force]
  *   reopen_log id
- *   create  also takes stdin (a pipe the monitor holds) and tty (a pty: stdout and stderr merge)
+ *   create  also takes stdin (a pipe the monitor holds) and tty (a pty: stdout and stderr merge), and
+ *           runtime (an absolute path to an external OCI runtime, runc's command line) with runtime_root (its
+ *           --root; default <dir>/runtime-root): that container's create, start, kill, delete and exec run the
+ *           binary (--log <dir>/runtime.log --log-format json; its message comes back on failure)
  *   attach  id                                -> then the connection streams: the monitor sends
  *                                                {"stream":"stdout"|"stderr","data":<base64>} and finally
  *                                                {"exit_code":N}; the client may send {"stdin":<base64>},

@@ -26,6 +26,8 @@ void mon_ctr_free(mon_t *m, ctr_t *c)
 	crl_crilog_close(c->log);
 	free(c->id);
 	free(c->cgroup);
+	free(c->runtime);
+	free(c->runtime_root);
 	free(c);
 }
 
@@ -205,6 +207,25 @@ void mon_op_create(mon_t *m, conn_t *conn, const crl_json_value_t *req)
 	crl_json_get_bool(crl_json_get(req, "stdin"), &want_stdin);
 	crl_json_get_bool(crl_json_get(req, "tty"), &tty);
 	int in[2] = { -1, -1 };
+	/* A RuntimeClass handler's external OCI runtime: an absolute path to an executable, and its --root. */
+	const char *runtime = crl_json_get_string(crl_json_get(req, "runtime"));
+	const char *runtime_root = crl_json_get_string(crl_json_get(req, "runtime_root"));
+	if (runtime) {
+		char def[PATH_MAX];
+		snprintf(def, sizeof(def), "%s/runtime-root", m->dir);
+		if (runtime[0] != '/' || access(runtime, X_OK) != 0) {
+			crl_error_set(&err, EINVAL, "runtime '%s' is not an absolute path to an executable", runtime);
+			goto fail;
+		}
+		if (runtime_root && runtime_root[0] != '/') {
+			crl_error_set(&err, EINVAL, "runtime_root '%s' is not absolute", runtime_root);
+			goto fail;
+		}
+		if (!(c->runtime = strdup(runtime)) || !(c->runtime_root = strdup(runtime_root ? runtime_root : def))) {
+			crl_error_set(&err, ENOMEM, "out of memory");
+			goto fail;
+		}
+	}
 	if (crl_crilog_open(log_path, &c->log, &err) < 0)
 		goto fail;
 	rt_create_opts_t o = { .set_stdio = true, .stdio = { -1, -1, -1 } };
@@ -224,7 +245,7 @@ void mon_op_create(mon_t *m, conn_t *conn, const crl_json_value_t *req)
 			o.stdio[0] = in[0];
 		}
 	}
-	if (create_in_child(m, id, bundle, &o, &c->pid, &c->cgroup, &err) < 0)
+	if ((c->runtime ? mon_ext_create(m, c, bundle, &o, &err) : create_in_child(m, id, bundle, &o, &c->pid, &c->cgroup, &err)) < 0)
 		goto fail;
 	if (tty) {
 		fcntl(c->master, F_SETFL, O_NONBLOCK);
@@ -297,8 +318,10 @@ void mon_op_simple(mon_t *m, conn_t *conn, const char *op, const crl_json_value_
 		return;
 	crl_error_t err = CRL_ERROR_INIT;
 	int r = 0;
+	char sigbuf[16];
 	if (strcmp(op, "start") == 0) {
-		r = rt_start(m->rt_root, c->id, &err);
+		const char *args[] = { "start", c->id, NULL };
+		r = c->runtime ? mon_ext_run(m, c, args, &err) : rt_start(m->rt_root, c->id, &err);
 		if (r == 0)
 			c->started_ns = mon_now_ns(CLOCK_REALTIME);
 	} else if (strcmp(op, "kill") == 0) {
@@ -308,7 +331,11 @@ void mon_op_simple(mon_t *m, conn_t *conn, const char *op, const crl_json_value_
 			r = crl_error_set(&err, EINVAL, "bad signal %lld", (long long)sig);
 		else if (c->exited)
 			r = crl_error_set(&err, ESRCH, "container %s has exited", c->id);
-		else
+		else if (c->runtime) {
+			snprintf(sigbuf, sizeof(sigbuf), "%d", (int)sig);
+			const char *args[] = { "kill", c->id, sigbuf, NULL };
+			r = mon_ext_run(m, c, args, &err);
+		} else
 			r = rt_kill(m->rt_root, c->id, (int)sig, &err);
 	} else if (strcmp(op, "reopen_log") == 0) {
 		r = crl_crilog_reopen(c->log, &err);
@@ -317,7 +344,8 @@ void mon_op_simple(mon_t *m, conn_t *conn, const char *op, const crl_json_value_
 		crl_json_get_bool(crl_json_get(req, "force"), &force);
 		if (!c->exited && !force)
 			r = crl_error_set(&err, EBUSY, "container %s is running", c->id);
-		else if ((r = rt_delete(m->rt_root, c->id, true, &err)) == 0) {
+		else if ((r = c->runtime ? mon_ext_run(m, c, (const char *const[]){ "delete", "--force", c->id, NULL }, &err)
+					 : rt_delete(m->rt_root, c->id, true, &err)) == 0) {
 			char name[300];
 			snprintf(name, sizeof(name), "exits/%s.json", c->id);
 			unlinkat(m->dirfd, name, 0);
@@ -497,7 +525,8 @@ void mon_op_exec(mon_t *m, conn_t *conn, const crl_json_value_t *req)
 	if (tty) {
 		int master = -1;
 		const int none[3] = { -1, -1, -1 };
-		r = exec_in_child(m, c->id, argv, cwd, none, true, &pid, &master, &err);
+		r = c->runtime ? mon_ext_exec(m, c, argv, cwd, none, true, &pid, &master, &err)
+			       : exec_in_child(m, c->id, argv, cwd, none, true, &pid, &master, &err);
 		if (r == 0) {
 			fcntl(master, F_SETFL, O_NONBLOCK);
 			out[0] = master;
@@ -511,7 +540,8 @@ void mon_op_exec(mon_t *m, conn_t *conn, const crl_json_value_t *req)
 			r = crl_error_set_errno(&err, errno, "pipe");
 		int stdio[3] = { in[0], out[1], errp[1] };
 		if (r == 0)
-			r = exec_in_child(m, c->id, argv, cwd, stdio, false, &pid, NULL, &err);
+			r = c->runtime ? mon_ext_exec(m, c, argv, cwd, stdio, false, &pid, NULL, &err)
+				       : exec_in_child(m, c->id, argv, cwd, stdio, false, &pid, NULL, &err);
 		for (int i = 1; i < 3; i++)
 			if ((i == 1 ? out[1] : errp[1]) >= 0)
 				close(i == 1 ? out[1] : errp[1]);

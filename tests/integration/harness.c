@@ -255,6 +255,8 @@ void td_sweep(const char *dir, const char *runtime_bin, const char *state_root)
 	}
 	if (d)
 		closedir(d);
+	if (!dir)
+		return;
 	FILE *mi = fopen("/proc/self/mountinfo", "re");
 	char line[4096];
 	while (mi && fgets(line, sizeof(line), mi)) {

@@ -46,5 +46,5 @@ int td_fixture(const char *const *args, char **out);
 crl_json_value_t *td_monitor_call(const char *sock, const void *msg, size_t len, bool frame);
 crl_json_value_t *td_monitor_call_str(const char *sock, const char *msg);
 /* After runtime tests: force-deletes the containers left in state_root (with runtime_bin), detaches mounts left
- * below dir, removes dir, and removes the runtime's parent cgroups once empty. */
+ * below dir, removes dir, and removes the runtime's parent cgroups once empty (dir NULL: only the first). */
 void td_sweep(const char *dir, const char *runtime_bin, const char *state_root);

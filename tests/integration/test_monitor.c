@@ -178,6 +178,12 @@ static int teardown(void **st)
 		for (int i = 0; i < 100 && kill(p, 0) == 0; i++)
 			usleep(10000);
 	}
+	/* Containers of the external runtimes, each deleted by the runtime that made it. */
+	char ext[128];
+	snprintf(ext, sizeof(ext), "%s/rt-ours", dir);
+	td_sweep(NULL, bin("CRIO_LITE_RUNTIME_BIN", "./crio-lite-runtime"), ext);
+	snprintf(ext, sizeof(ext), "%s/rt-runc", dir);
+	td_sweep(NULL, "/usr/sbin/runc", ext);
 	td_sweep(dir, bin("CRIO_LITE_RUNTIME_BIN", "./crio-lite-runtime"), rtroot);
 	return 0;
 }
@@ -709,6 +715,87 @@ static void test_connection_limit(void **st)
 	assert_true(back);
 }
 
+/* A RuntimeClass handler's external OCI runtime: the monitor drives the binary with runc's command line (as
+ * conmon does) and still owns the container's stdio, log, exit record and exec sessions. Run with
+ * crio-lite-runtime itself and with Debian's runc. */
+static void external_runtime(const char *runtime, const char *tag)
+{
+	char id[64], rroot[128];
+	snprintf(id, sizeof(id), "ext-%s", tag);
+	snprintf(rroot, sizeof(rroot), "%s/rt-%s", dir, tag);
+	make_bundle(id, "echo started-$0; trap 'echo bye; exit 9' TERM; while true; do sleep 0.05; done", NULL);
+	crl_json_value_t *v = call("{\"v\":1,\"op\":\"create\",\"id\":\"%s\",\"bundle\":\"%s/b-%s\",\"log_path\":\"%s/%s.log\","
+				   "\"runtime\":\"%s\",\"runtime_root\":\"%s\"}", id, dir, id, dir, id, runtime, rroot);
+	if (!ok(v))
+		fail_msg("create with %s: %s", runtime, crl_json_get_string(crl_json_get(v, "error")));
+	pid_t pid = (pid_t)get_int(v, "pid");
+	crl_json_value_free(v);
+	/* The init is the monitor's now that the runtime has exited. */
+	char p[64], *status = NULL, want[64];
+	snprintf(p, sizeof(p), "/proc/%d/status", (int)pid);
+	crl_error_t err = CRL_ERROR_INIT;
+	assert_int_equal(crl_fs_read_file(AT_FDCWD, p, 1 << 16, &status, NULL, &err), 0);
+	snprintf(want, sizeof(want), "\nPPid:\t%d\n", (int)mon_pid);
+	assert_non_null(strstr(status, want));
+	free(status);
+	expect_ok(call("{\"v\":1,\"op\":\"start\",\"id\":\"%s\"}", id));
+	v = call("{\"v\":1,\"op\":\"exec\",\"id\":\"%s\",\"args\":[\"sh\",\"-c\",\"hostname; echo oops >&2; exit 5\"]}", id);
+	if (!ok(v))
+		fail_msg("exec with %s: %s", runtime, crl_json_get_string(crl_json_get(v, "error")));
+	assert_int_equal(get_int(v, "exit_code"), 5);
+	size_t n = 0;
+	char *out = b64(v, "stdout", &n);
+	assert_string_equal(out, "mon\n");
+	free(out);
+	out = b64(v, "stderr", &n);
+	assert_string_equal(out, "oops\n");
+	free(out);
+	crl_json_value_free(v);
+	expect_ok(call("{\"v\":1,\"op\":\"kill\",\"id\":\"%s\",\"signal\":15}", id));
+	v = wait_stopped(id);
+	assert_int_equal(get_int(v, "exit_code"), 9);
+	crl_json_value_free(v);
+	usleep(100000);
+	char *log = read_text("%s/%s.log", id);
+	assert_non_null(strstr(log, " stdout F started-sh\n"));
+	assert_non_null(strstr(log, " stdout F bye\n"));
+	/* Nothing of the runtime's own talk in the container's log. */
+	assert_null(strstr(log, "level"));
+	free(log);
+	expect_ok(call("{\"v\":1,\"op\":\"delete\",\"id\":\"%s\"}", id));
+	/* A runtime that fails: its own message comes back (from its --log), and no container is left listed. */
+	char cfgp[300];
+	snprintf(cfgp, sizeof(cfgp), "%s/b-%s/config.json", dir, id);
+	char *cfg = read_text("%s/b-%s/config.json", id), *at = strstr(cfg, rootfs);
+	assert_non_null(at);
+	char bad[8192];
+	snprintf(bad, sizeof(bad), "%.*s/nonexistent-crl-rootfs%s", (int)(at - cfg), cfg, at + strlen(rootfs));
+	free(cfg);
+	td_write_file(cfgp, bad);
+	v = call("{\"v\":1,\"op\":\"create\",\"id\":\"%s\",\"bundle\":\"%s/b-%s\",\"log_path\":\"%s/%s.log\","
+		 "\"runtime\":\"%s\",\"runtime_root\":\"%s\"}", id, dir, id, dir, id, runtime, rroot);
+	assert_false(ok(v));
+	const char *e = crl_json_get_string(crl_json_get(v, "error"));
+	if (!e || !strstr(e, runtime) || !strcasestr(e, "no such file or directory"))
+		fail_msg("the runtime's message is not in '%s'", e ? e : "");
+	crl_json_value_free(v);
+	v = call("{\"v\":1,\"op\":\"state\",\"id\":\"%s\"}", id);
+	assert_int_equal(get_int(v, "errno"), ENOENT);
+	crl_json_value_free(v);
+	v = call("{\"v\":1,\"op\":\"create\",\"id\":\"%s\",\"bundle\":\"%s/b-%s\",\"log_path\":\"%s/%s.log\",\"runtime\":\"relative/runc\"}",
+		 id, dir, id, dir, id);
+	assert_false(ok(v));
+	assert_int_equal(get_int(v, "errno"), EINVAL);
+	crl_json_value_free(v);
+}
+
+static void test_external_runtime(void **st)
+{
+	(void)st;
+	external_runtime(bin("CRIO_LITE_RUNTIME_BIN", "./crio-lite-runtime"), "ours");
+	external_runtime("/usr/sbin/runc", "runc");
+}
+
 /* A client that attaches and stops reading must not stall the monitor (nor, through it, the containers whose
  * output it logs): its frames queue up to a cap, then it is dropped. */
 static void test_slow_client(void **st)
@@ -827,6 +914,7 @@ int main(void)
 		cmocka_unit_test(test_exec_stream),
 		cmocka_unit_test(test_slow_client),
 		cmocka_unit_test(test_connection_limit),
+		cmocka_unit_test(test_external_runtime),
 		cmocka_unit_test(test_shutdown),
 	};
 	return cmocka_run_group_tests_name("monitor", tests, setup, teardown);
