@@ -88,6 +88,12 @@ static void flush_out(conn_t *c)
 		}
 	}
 	c->out_off = c->out_len = 0;
+	/* A large reply's buffer goes once sent; an idle connection keeps little. */
+	if (c->out_cap > 16384) {
+		free(c->out);
+		c->out = NULL;
+		c->out_cap = 0;
+	}
 	want_out(c, false);
 	if (c->closing)
 		c->dead = true;
@@ -298,8 +304,9 @@ static void on_conn(mon_t *m, conn_t *c, uint32_t events)
 		flush_out(c);
 	if (c->dead || c->closing || !(events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
 		return;
-	if (c->len + 65536 > c->cap) {
-		size_t cap = c->cap ? c->cap * 2 : 65536;
+	/* Small to start (requests are): a buffer per connection, and the monitor's heap stays small. */
+	if (c->len + 1024 > c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 4096;
 		if (cap > MAX_MSG + 4 + 65536)
 			cap = MAX_MSG + 4 + 65536;
 		char *n = realloc(c->in, cap);
