@@ -271,25 +271,37 @@ static int devices_apply(const rt_resources_t *res, const char *path, crl_error_
 }
 
 /* Resources whose v1 controller this machine lacks go to the v2 hierarchy. */
+/* memory.max and memory.swap.max from OCI's memory and memory+swap, as runc converts them: swap -1 (or memory -1
+ * with swap not given) is unlimited; v2 counts swap alone, so memory+swap below memory is an error. */
+static int v2_memory(const rt_resources_t *res, const char *path, crl_error_t *err)
+{
+	int64_t mem = res->memory_limit, sw = res->memory_swap;
+	int r = 0;
+	if (mem != RT_UNSET)
+		r = mem == -1 ? v2_write(path, "memory.max", "max", err) : v2_write_int(path, "memory.max", mem, err);
+	if (r < 0 || !v2_has_file(path, "memory.swap.max"))
+		return r;
+	if (sw == -1 || (sw == RT_UNSET && mem == -1))
+		return v2_write(path, "memory.swap.max", "max", err);
+	if (sw == RT_UNSET)
+		return 0;
+	if (mem == RT_UNSET || mem == -1 || sw < mem)
+		return crl_error_set(err, EINVAL, "memory+swap limit %lld needs a memory limit at most as large", (long long)sw);
+	return v2_write_int(path, "memory.swap.max", sw - mem, err);
+}
+
 static int apply_v2(const rt_resources_t *res, const char *path, crl_error_t *err)
 {
 	int r = 0;
-	if (!have("memory") && v2_has("memory")) {
-		if (res->memory_limit > 0)
-			r = v2_write_int(path, "memory.max", res->memory_limit, err);
-		/* OCI swap is memory + swap (-1: unlimited); v2 counts swap alone. */
-		if (r == 0 && res->memory_swap == -1 && res->memory_limit > 0 && v2_has_file(path, "memory.swap.max"))
-			r = v2_write(path, "memory.swap.max", "max", err);
-		else if (r == 0 && res->memory_swap > 0 && res->memory_limit > 0 && res->memory_swap >= res->memory_limit)
-			r = v2_write_int(path, "memory.swap.max", res->memory_swap - res->memory_limit, err);
-	}
+	if (!have("memory") && v2_has("memory"))
+		r = v2_memory(res, path, err);
 	if (r == 0 && !have("cpu") && v2_has("cpu")) {
-		if (res->cpu_shares > 0)
+		if (res->cpu_shares != RT_UNSET && res->cpu_shares > 0)
 			r = v2_write_int(path, "cpu.weight", 1 + ((res->cpu_shares - 2) * 9999) / 262142, err);
-		if (r == 0 && (res->cpu_quota != -1 || res->cpu_period > 0)) {
+		if (r == 0 && (res->cpu_quota != RT_UNSET || res->cpu_period != RT_UNSET)) {
 			char b[64];
-			long long period = res->cpu_period > 0 ? res->cpu_period : 100000;
-			if (res->cpu_quota > 0)
+			long long period = res->cpu_period != RT_UNSET && res->cpu_period > 0 ? res->cpu_period : 100000;
+			if (res->cpu_quota != RT_UNSET && res->cpu_quota > 0)
 				snprintf(b, sizeof(b), "%lld %lld", (long long)res->cpu_quota, period);
 			else
 				snprintf(b, sizeof(b), "max %lld", period);
@@ -302,8 +314,8 @@ static int apply_v2(const rt_resources_t *res, const char *path, crl_error_t *er
 		if (r == 0 && res->cpuset_mems && *res->cpuset_mems)
 			r = v2_write(path, "cpuset.mems", res->cpuset_mems, err);
 	}
-	if (r == 0 && !have("pids") && v2_has("pids") && res->pids_limit > 0)
-		r = v2_write_int(path, "pids.max", res->pids_limit, err);
+	if (r == 0 && !have("pids") && v2_has("pids") && res->pids_limit != RT_UNSET)
+		r = res->pids_limit > 0 ? v2_write_int(path, "pids.max", res->pids_limit, err) : v2_write(path, "pids.max", "max", err);
 	for (size_t i = 0; r == 0 && i < res->n_hugepages; i++) {
 		char f[64];
 		if (have("hugetlb")) {
@@ -325,31 +337,56 @@ static int apply_v2(const rt_resources_t *res, const char *path, crl_error_t *er
 	return r;
 }
 
+/* memory.limit_in_bytes and memory.memsw.limit_in_bytes (memory + swap) in the order the kernel takes them, as
+ * runc writes them: the kernel refuses a memory limit above memsw, so when memsw grows (or goes unlimited) it
+ * goes first. Memory -1 with swap not given makes both unlimited. */
+static int v1_memory(const rt_resources_t *res, const char *path, crl_error_t *err)
+{
+	int64_t mem = res->memory_limit, sw = res->memory_swap;
+	char p[4200];
+	snprintf(p, sizeof(p), CG_ROOT "/memory%s/memory.memsw.limit_in_bytes", path);
+	bool has_sw = access(p, F_OK) == 0;
+	if (mem == -1 && sw == RT_UNSET)
+		sw = -1;
+	if (!has_sw)
+		sw = RT_UNSET;
+	bool swap_first = false;
+	if (mem != RT_UNSET && sw != RT_UNSET) {
+		char cur[32] = "";
+		crl_error_t e = CRL_ERROR_INIT;
+		rt_cgroup_t cg = { (char *)path };
+		if (rt_cgroup_read(&cg, "memory", "memory.limit_in_bytes", cur, sizeof(cur), &e) < 0)
+			crl_error_clear(&e);
+		swap_first = sw == -1 || strtoull(cur, NULL, 10) < (uint64_t)sw;
+	}
+	int r = 0;
+	if (swap_first)
+		r = write_int("memory", path, "memory.memsw.limit_in_bytes", sw, err);
+	if (r == 0 && mem != RT_UNSET)
+		r = write_int("memory", path, "memory.limit_in_bytes", mem, err);
+	if (r == 0 && !swap_first && sw != RT_UNSET)
+		r = write_int("memory", path, "memory.memsw.limit_in_bytes", sw, err);
+	return r;
+}
+
 static int apply_resources(const rt_resources_t *res, const char *path, crl_error_t *err)
 {
-	int r = 0;
-	if (have("memory") && res->memory_limit > 0)
-		r = write_int("memory", path, "memory.limit_in_bytes", res->memory_limit, err);
-	if (r == 0 && have("memory") && res->memory_swap > 0) {
-		char p[4200];
-		snprintf(p, sizeof(p), CG_ROOT "/memory%s/memory.memsw.limit_in_bytes", path);
-		if (access(p, F_OK) == 0)
-			r = write_int("memory", path, "memory.memsw.limit_in_bytes", res->memory_swap, err);
-	}
-	if (r == 0 && have("cpu") && res->cpu_shares > 0)
+	int r = have("memory") ? v1_memory(res, path, err) : 0;
+	if (r == 0 && have("cpu") && res->cpu_shares != RT_UNSET && res->cpu_shares > 0)
 		r = write_int("cpu", path, "cpu.shares", res->cpu_shares, err);
-	if (r == 0 && have("cpu") && res->cpu_period > 0)
+	if (r == 0 && have("cpu") && res->cpu_period != RT_UNSET && res->cpu_period > 0)
 		r = write_int("cpu", path, "cpu.cfs_period_us", res->cpu_period, err);
-	if (r == 0 && have("cpu") && res->cpu_quota != -1 && res->cpu_quota != 0)
-		r = write_int("cpu", path, "cpu.cfs_quota_us", res->cpu_quota, err);
+	if (r == 0 && have("cpu") && res->cpu_quota != RT_UNSET && res->cpu_quota != 0)
+		r = write_int("cpu", path, "cpu.cfs_quota_us", res->cpu_quota > 0 ? res->cpu_quota : -1, err);
 	if (r == 0 && have("cpuset"))
 		r = cpuset_inherit(path, err);
 	if (r == 0 && have("cpuset") && res->cpuset_cpus && *res->cpuset_cpus)
 		r = write_file("cpuset", path, "cpuset.cpus", res->cpuset_cpus, err);
 	if (r == 0 && have("cpuset") && res->cpuset_mems && *res->cpuset_mems)
 		r = write_file("cpuset", path, "cpuset.mems", res->cpuset_mems, err);
-	if (r == 0 && have("pids") && res->pids_limit > 0)
-		r = write_int("pids", path, "pids.max", res->pids_limit, err);
+	if (r == 0 && have("pids") && res->pids_limit != RT_UNSET)
+		r = res->pids_limit > 0 ? write_int("pids", path, "pids.max", res->pids_limit, err)
+					: write_file("pids", path, "pids.max", "max", err);
 	if (r == 0 && v2_root())
 		r = apply_v2(res, path, err);
 	return r;
@@ -365,7 +402,6 @@ static int apply(const rt_spec_t *s, const char *path, crl_error_t *err)
 
 int rt_cgroup_update(rt_cgroup_t *cg, const rt_resources_t *res, crl_error_t *err)
 {
-	/* A memory limit below the swap limit is refused by the kernel: raise swap first when it grows. */
 	return apply_resources(res, cg->path, err);
 }
 

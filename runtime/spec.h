@@ -88,8 +88,11 @@ typedef struct rt_dev_rule {
 
 #define RT_MAX_DEVICES 1024
 
+#define RT_UNSET INT64_MIN
+
 typedef struct rt_resources {
-	int64_t memory_limit, memory_swap;     /* -1: unset */
+	/* RT_UNSET: not given (left as it is); -1 where OCI means unlimited (memory, swap, quota, pids). */
+	int64_t memory_limit, memory_swap; /* swap: memory + swap, as OCI and cgroup v1 count it */
 	int64_t cpu_shares, cpu_quota, cpu_period;
 	char *cpuset_cpus, *cpuset_mems;
 	int64_t pids_limit;

@@ -217,8 +217,17 @@ crl_json_value_t *td_monitor_call(const char *sock, const void *msg, size_t len,
 	struct timeval tv = { .tv_sec = 30 };
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || (frame && write(fd, h, 4) != 4) ||
-	    (len && msg && write(fd, msg, len) != (ssize_t)len) || !read_full(fd, h, 4)) {
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		close(fd);
+		return NULL;
+	}
+	/* A monitor that refuses the connection (too many) answers and closes it, maybe before the request is sent:
+	 * no SIGPIPE, and its answer is still read. */
+	if (frame)
+		send(fd, h, 4, MSG_NOSIGNAL);
+	if (len && msg)
+		send(fd, msg, len, MSG_NOSIGNAL);
+	if (!read_full(fd, h, 4)) {
 		close(fd);
 		return NULL;
 	}

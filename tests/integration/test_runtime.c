@@ -890,6 +890,24 @@ static void test_exec_update_stats(void **state_)
 	assert_int_equal(rt(ex2, &out), 0);
 	expect(out, "50331648\n29\n");
 	free(out);
+	/* Memory and memory+swap in the order the kernel takes them: raising both writes memsw first (else the
+	 * new memory limit would exceed the old memsw), lowering both writes memory first. */
+	const char *sw1[] = { runtime_bin(), "--root", state, "update", "--memory", "50331648", "--memory-swap", "67108864", "svc", NULL };
+	const char *sw2[] = { runtime_bin(), "--root", state, "update", "--memory", "134217728", "--memory-swap", "268435456", "svc", NULL };
+	const char *sw3[] = { runtime_bin(), "--root", state, "update", "--memory", "41943040", "--memory-swap", "46137344", "svc", NULL };
+	const char *exsw[] = { runtime_bin(), "--root", state, "exec", "svc", "cat", "/sys/fs/cgroup/memory/memory.limit_in_bytes",
+			       "/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes", NULL };
+	if (access("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes", F_OK) == 0) {
+		free(cli_expect(0, sw1));
+		free(cli_expect(0, sw2));
+		out = cli_expect(0, exsw);
+		expect(out, "134217728\n268435456\n");
+		free(out);
+		free(cli_expect(0, sw3));
+		out = cli_expect(0, exsw);
+		expect(out, "41943040\n46137344\n");
+		free(out);
+	}
 	td_write_file(resf, "{\"memory\":{\"limit\":\"lots\"}}");
 	out = cli_expect(1, upr);
 	expect(out, "linux.resources.memory.limit must be an integer");

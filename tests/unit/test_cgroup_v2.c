@@ -113,13 +113,27 @@ static void test_update_writes_v2_knobs(void **state)
 	/* Unlimited swap and no quota are written as the kernel spells them. */
 	put(CG "/memory.swap.max", "");
 	put(CG "/cpu.max", "");
-	rt_resources_t res2 = { 64 << 20, -1, -1, -1, 100000, NULL, NULL, -1, NULL, 0, NULL, 0, NULL, 0 };
+	put(CG "/pids.max", "");
+	rt_resources_t res2 = { 64 << 20, -1, RT_UNSET, -1, 100000, NULL, NULL, -1, NULL, 0, NULL, 0, NULL, 0 };
 	assert_int_equal(rt_cgroup_update(cg, &res2, &err), 0);
 	expect_file("memory.swap.max", "max");
 	expect_file("cpu.max", "max 100000");
+	expect_file("pids.max", "max");
+	/* Not given is left alone: a memory limit alone does not touch swap. */
+	put(CG "/memory.swap.max", "");
+	put(CG "/memory.max", "");
+	rt_resources_t res4 = { 32 << 20, RT_UNSET, RT_UNSET, RT_UNSET, RT_UNSET, NULL, NULL, RT_UNSET, NULL, 0, NULL, 0, NULL, 0 };
+	assert_int_equal(rt_cgroup_update(cg, &res4, &err), 0);
+	expect_file("memory.max", "33554432");
+	expect_file("memory.swap.max", "");
+	/* memory+swap below memory cannot be expressed on v2. */
+	rt_resources_t res5 = { 32 << 20, 16 << 20, RT_UNSET, RT_UNSET, RT_UNSET, NULL, NULL, RT_UNSET, NULL, 0, NULL, 0, NULL, 0 };
+	assert_true(rt_cgroup_update(cg, &res5, &err) < 0);
+	assert_non_null(strstr(crl_error_message(&err), "memory+swap limit"));
+	crl_error_clear(&err);
 	/* A knob the host lacks is an error naming it. */
 	rt_kv_t bad = { "nosuch.knob", "1" };
-	rt_resources_t res3 = { -1, -1, -1, -1, -1, NULL, NULL, -1, NULL, 0, &bad, 1, NULL, 0 };
+	rt_resources_t res3 = { RT_UNSET, RT_UNSET, RT_UNSET, RT_UNSET, RT_UNSET, NULL, NULL, RT_UNSET, NULL, 0, &bad, 1, NULL, 0 };
 	assert_true(rt_cgroup_update(cg, &res3, &err) < 0);
 	assert_non_null(strstr(crl_error_message(&err), "nosuch.knob"));
 	crl_error_clear(&err);
