@@ -403,3 +403,53 @@ int crl_fs_usage(const char *path, uint64_t *ret_bytes, uint64_t *ret_inodes, cr
 	*ret_inodes = u.inodes;
 	return 0;
 }
+
+int crl_fs_mkdirs_in_root(int rootfd, const char *path, bool in_root, int *ret_fd, crl_error_t *err)
+{
+	while (*path == '/')
+		path++;
+	if (!*path) {
+		int fd = fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
+		if (fd < 0)
+			return crl_error_set_errno(err, errno, "dup");
+		*ret_fd = fd;
+		return 0;
+	}
+	crl_error_t e = CRL_ERROR_INIT;
+	int fd = in_root ? crl_fs_open_in_root(rootfd, path, O_RDONLY | O_DIRECTORY, 0, &e)
+			 : crl_fs_open_beneath_nofollow(rootfd, path, O_RDONLY | O_DIRECTORY, &e);
+	if (fd >= 0 || e.errnum != ENOENT) {
+		if (fd < 0) {
+			*err = e;
+			return -e.errnum;
+		}
+		*ret_fd = fd;
+		return 0;
+	}
+	crl_error_clear(&e);
+	/* The parent first (made the same way), then this one in it. */
+	char buf[PATH_MAX];
+	if ((size_t)snprintf(buf, sizeof(buf), "%s", path) >= sizeof(buf))
+		return crl_error_set(err, ENAMETOOLONG, "path %.100s... is too long", path);
+	char *slash = strrchr(buf, '/');
+	const char *base = slash ? slash + 1 : buf;
+	if (slash)
+		*slash = '\0';
+	int parent = -1;
+	int r = crl_fs_mkdirs_in_root(rootfd, slash ? buf : "", in_root, &parent, err);
+	if (r < 0)
+		return r;
+	bool dots = strcmp(base, ".") == 0 || strcmp(base, "..") == 0;
+	int made = dots ? 0 : mkdirat(parent, base, 0755);
+	int en = errno;
+	close(parent);
+	if (made < 0 && en != EEXIST)
+		return crl_error_set_errno(err, en, "create directory %s", path);
+	/* Opened again the way it was first tried: whatever raced in meanwhile gets the same rules. */
+	fd = in_root ? crl_fs_open_in_root(rootfd, path, O_RDONLY | O_DIRECTORY, 0, err)
+		     : crl_fs_open_beneath_nofollow(rootfd, path, O_RDONLY | O_DIRECTORY, err);
+	if (fd < 0)
+		return fd;
+	*ret_fd = fd;
+	return 0;
+}

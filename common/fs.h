@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -27,6 +28,10 @@ int crl_fs_usage(const char *path, uint64_t *ret_bytes, uint64_t *ret_inodes, cr
 /* Opens path below rootfd refusing any symlink on the way and anything that would leave rootfd
  * (openat2 RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS; the fallback walks with O_NOFOLLOW). ELOOP or EXDEV then. */
 int crl_fs_open_beneath_nofollow(int rootfd, const char *path, int flags, crl_error_t *err);
+/* Opens the directory path below rootfd, making what is missing (0755) one component at a time. in_root:
+ * symlinks on the way resolve inside the root (crl_fs_open_in_root); else a symlink or a file on the way is an
+ * error (ELOOP, EXDEV or ENOTDIR), as for a layer being unpacked. */
+int crl_fs_mkdirs_in_root(int rootfd, const char *path, bool in_root, int *ret_fd, crl_error_t *err);
 /* Removes path and everything below it, without following symlinks. Missing is fine. */
 int crl_fs_rm_rf(const char *path, crl_error_t *err);
 /* The same for name in the directory parent, never leaving it. */

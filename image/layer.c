@@ -120,53 +120,16 @@ static int clean_path(const char *in, char *out, size_t outsz)
 /* Opens (creating as needed) the directory path below root, every component resolved inside root. */
 static int open_dir_in_root(extractor_t *x, const char *path, int *ret_fd)
 {
-	if (!*path) {
-		*ret_fd = fcntl(x->root, F_DUPFD_CLOEXEC, 3);
-		return *ret_fd < 0 ? crl_error_set_errno(&x->err, errno, "dup") : 0;
-	}
+	/* Tar streams need not list directories first: missing parents are made, none through a symlink. */
 	crl_error_t e = CRL_ERROR_INIT;
-	int fd = crl_fs_open_beneath_nofollow(x->root, path, O_RDONLY | O_DIRECTORY, &e);
-	if (fd >= 0) {
-		crl_error_clear(&e);
-		*ret_fd = fd;
+	if (crl_fs_mkdirs_in_root(x->root, path, false, ret_fd, &e) == 0)
 		return 0;
-	}
 	if (e.errnum == ELOOP || e.errnum == EXDEV || e.errnum == ENOTDIR) {
 		crl_error_clear(&e);
 		return crl_error_set(&x->err, EXDEV, "layer entry directory '%.200s' goes through a symlink or a file", path);
 	}
-	if (e.errnum != ENOENT) {
-		x->err = e;
-		return -x->err.errnum;
-	}
-	crl_error_clear(&e);
-	/* Create the missing parents one by one (tar streams need not list directories first). */
-	char buf[PATH_MAX];
-	snprintf(buf, sizeof(buf), "%s", path);
-	char *slash = strrchr(buf, '/');
-	int parent = -1;
-	const char *base = buf;
-	if (slash) {
-		*slash = '\0';
-		base = slash + 1;
-		int r = open_dir_in_root(x, buf, &parent);
-		if (r < 0)
-			return r;
-	} else {
-		parent = fcntl(x->root, F_DUPFD_CLOEXEC, 3);
-	}
-	if (mkdirat(parent, base, 0755) < 0 && errno != EEXIST) {
-		int en = errno;
-		close(parent);
-		return crl_error_set_errno(&x->err, en, "create directory %s", path);
-	}
-	fd = openat(parent, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	int en = errno;
-	close(parent);
-	if (fd < 0)
-		return crl_error_set_errno(&x->err, en, "open directory %s", path);
-	*ret_fd = fd;
-	return 0;
+	x->err = e;
+	return -x->err.errnum;
 }
 
 /* Removes what stands at parent/name (this layer's own earlier entry), directories included. */

@@ -78,46 +78,29 @@ static void parse_options(char *const *opts, parsed_t *p)
  * component resolved inside the root. */
 static int mkpath_in_root(int rootfd, const char *path, bool last_is_dir, crl_error_t *err)
 {
-	char buf[PATH_MAX];
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (char *p = buf + 1;; p++) {
-		bool end = *p == '\0';
-		if (*p == '/' || end) {
-			char c = *p;
-			*p = '\0';
-			crl_error_t e = CRL_ERROR_INIT;
-			int fd = crl_fs_open_in_root(rootfd, buf, O_PATH, 0, &e);
-			if (fd >= 0) {
-				close(fd);
-			} else if (e.errnum == ENOENT) {
-				/* The parent, resolved inside the root; create the child there. */
-				char parent[PATH_MAX];
-				snprintf(parent, sizeof(parent), "%s", buf);
-				char *slash = strrchr(parent, '/');
-				const char *name = slash + 1;
-				*slash = '\0';
-				crl_error_clear(&e);
-				_cleanup_close_ int pfd = crl_fs_open_in_root(rootfd, parent[0] ? parent : "/", O_PATH | O_DIRECTORY, 0, err);
-				if (pfd < 0)
-					return pfd;
-				if (end && !last_is_dir) {
-					int f = openat(pfd, name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
-					if (f < 0 && errno != EEXIST)
-						return crl_error_set_errno(err, errno, "create mount point %s", path);
-					if (f >= 0)
-						close(f);
-				} else if (mkdirat(pfd, name, 0755) < 0 && errno != EEXIST) {
-					return crl_error_set_errno(err, errno, "create mount point %s", buf);
-				}
-			} else {
-				*err = e;
-				return -e.errnum;
-			}
-			*p = c;
-			if (end)
-				break;
-		}
+	int dfd = -1;
+	if (last_is_dir) {
+		int r = crl_fs_mkdirs_in_root(rootfd, path, true, &dfd, err);
+		if (r == 0)
+			close(dfd);
+		return r;
 	}
+	char parent[PATH_MAX];
+	snprintf(parent, sizeof(parent), "%s", path);
+	char *slash = strrchr(parent, '/');
+	const char *name = slash ? path + (slash - parent) + 1 : path;
+	if (slash)
+		*slash = '\0';
+	int r = crl_fs_mkdirs_in_root(rootfd, parent, true, &dfd, err);
+	if (r < 0)
+		return r;
+	int f = openat(dfd, name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
+	int en = errno;
+	close(dfd);
+	if (f < 0 && en != EEXIST)
+		return crl_error_set_errno(err, en, "create mount point %s", path);
+	if (f >= 0)
+		close(f);
 	return 0;
 }
 

@@ -158,6 +158,45 @@ static void test_usage_and_rm_rf(void **state)
 	crl_error_clear(&err);
 }
 
+/* mkdir -p below a root: nothing made outside it, through a symlink (unpacking) or by resolving the symlink
+ * inside the root (mount points). */
+static void test_mkdirs_in_root(void **state)
+{
+	(void)state;
+	char cmd[1024], root[80];
+	snprintf(root, sizeof(root), "%s/r", dir);
+	snprintf(cmd, sizeof(cmd), "set -e; mkdir -p %s/x %s/outside; ln -s %s/outside %s/esc; ln -s /x %s/abs; touch %s/file",
+		 root, dir, dir, root, root, root);
+	assert_int_equal(system(cmd), 0);
+	int rfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(rfd >= 0);
+	crl_error_t err = CRL_ERROR_INIT;
+	int fd = -1;
+	assert_int_equal(crl_fs_mkdirs_in_root(rfd, "a/b/c", false, &fd, &err), 0);
+	struct stat st, st2;
+	snprintf(cmd, sizeof(cmd), "%s/a/b/c", root);
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal(stat(cmd, &st2), 0);
+	assert_true(st.st_ino == st2.st_ino);
+	close(fd);
+	/* No symlink and no file on the way when unpacking. */
+	int r = crl_fs_mkdirs_in_root(rfd, "esc/new", false, &fd, &err);
+	assert_true(r < 0 && (err.errnum == EXDEV || err.errnum == ELOOP));
+	crl_error_clear(&err);
+	r = crl_fs_mkdirs_in_root(rfd, "file/new", false, &fd, &err);
+	assert_true(r < 0 && err.errnum == ENOTDIR);
+	crl_error_clear(&err);
+	snprintf(cmd, sizeof(cmd), "%s/outside/new", dir);
+	assert_int_equal(access(cmd, F_OK), -1);
+	/* In root: an absolute symlink resolves inside the root. */
+	assert_int_equal(crl_fs_mkdirs_in_root(rfd, "/abs/made", true, &fd, &err), 0);
+	close(fd);
+	snprintf(cmd, sizeof(cmd), "%s/x/made", root);
+	assert_int_equal(access(cmd, F_OK), 0);
+	assert_int_equal(access("/x/made", F_OK), -1);
+	close(rfd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -166,6 +205,7 @@ int main(void)
 		cmocka_unit_test(test_open_in_root_stays_inside),
 		cmocka_unit_test(test_utf8),
 		cmocka_unit_test(test_usage_and_rm_rf),
+		cmocka_unit_test(test_mkdirs_in_root),
 	};
 	return cmocka_run_group_tests_name("fs", tests, setup, teardown);
 }
