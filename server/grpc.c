@@ -27,8 +27,8 @@
 #include "api.pb-c.h"
 #include "common/cleanup.h"
 #include "common/log.h"
-#include "common/utf8.h"
 #include "daemon.h"
+#include "sanitize.h"
 
 #define N_POLLERS 2
 #define N_WORKERS 8
@@ -316,50 +316,15 @@ static void log_failure(const srv_call_t *c, srv_code_t code, const char *msg)
 		log_info("%s: %s: %s", srv_call_method(c), srv_code_name(code), msg);
 }
 
-/* protobuf-c sends whatever bytes a string holds; Go peers reject invalid UTF-8, so responses are cleaned. */
-static int sanitize_message(srv_call_t *c, ProtobufCMessage *msg, int depth)
+static void *arena_alloc_cb(void *ctx, size_t size)
 {
-	if (!msg || depth > 64)
-		return 0;
-	const ProtobufCMessageDescriptor *d = msg->descriptor;
-	for (unsigned i = 0; i < d->n_fields; i++) {
-		const ProtobufCFieldDescriptor *f = &d->fields[i];
-		void *member = (char *)msg + f->offset;
-		size_t count = 1;
-		void *items = member;
-		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
-			count = *(size_t *)((char *)msg + f->quantifier_offset);
-			items = *(void **)member;
-			if (!items)
-				continue;
-		}
-		for (size_t k = 0; k < count; k++) {
-			if (f->type == PROTOBUF_C_TYPE_STRING) {
-				char **sp = (char **)items + k;
-				if (!*sp)
-					continue;
-				size_t len = strlen(*sp);
-				if (crl_utf8_valid(*sp, len))
-					continue;
-				char *clean = arena_alloc(c, 3 * len + 1);
-				if (!clean)
-					return -ENOMEM;
-				crl_utf8_sanitize(*sp, len, clean);
-				*sp = clean;
-			} else if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
-				ProtobufCMessage *sub = ((ProtobufCMessage **)items)[k];
-				int r = sanitize_message(c, sub, depth + 1);
-				if (r < 0)
-					return r;
-			}
-		}
-	}
-	return 0;
+	return arena_alloc(ctx, size);
 }
 
 static grpc_byte_buffer *pack_message(srv_call_t *c, ProtobufCMessage *msg)
 {
-	if (sanitize_message(c, msg, 0) < 0)
+	/* Responses are cleaned in place: the call's arena holds the cleaned strings. */
+	if (srv_message_sanitize(msg, arena_alloc_cb, NULL, c) < 0)
 		return NULL;
 	size_t len = protobuf_c_message_get_packed_size(msg);
 	_cleanup_free_ uint8_t *buf = malloc(len ? len : 1);
@@ -561,6 +526,18 @@ static void pump_locked(srv_call_t *c)
 		start_stream_final(c);
 }
 
+static void *heap_alloc(void *ctx, size_t size)
+{
+	(void)ctx;
+	return malloc(size);
+}
+
+static void heap_release(void *ctx, char *old)
+{
+	(void)ctx;
+	free(old);
+}
+
 int srv_stream_send(srv_call_t *c, const ProtobufCMessage *msg)
 {
 	size_t len = protobuf_c_message_get_packed_size(msg);
@@ -568,6 +545,24 @@ int srv_stream_send(srv_call_t *c, const ProtobufCMessage *msg)
 	if (!buf)
 		return -ENOMEM;
 	protobuf_c_message_pack(msg, buf);
+	if (!srv_message_utf8_valid(msg)) {
+		/* The caller's message is not ours to change: clean a copy (strings of an unpacked message are
+		 * malloc'd, so they are swapped with free) and send that. */
+		ProtobufCMessage *copy = protobuf_c_message_unpack(msg->descriptor, NULL, len, buf);
+		if (!copy || srv_message_sanitize(copy, heap_alloc, heap_release, NULL) < 0) {
+			protobuf_c_message_free_unpacked(copy, NULL);
+			return -ENOMEM;
+		}
+		len = protobuf_c_message_get_packed_size(copy);
+		uint8_t *nb = realloc(buf, len ? len : 1);
+		if (!nb) {
+			protobuf_c_message_free_unpacked(copy, NULL);
+			return -ENOMEM;
+		}
+		buf = nb;
+		protobuf_c_message_pack(copy, buf);
+		protobuf_c_message_free_unpacked(copy, NULL);
+	}
 	pthread_mutex_lock(&c->lock);
 	if (c->stream_done) {
 		pthread_mutex_unlock(&c->lock);
