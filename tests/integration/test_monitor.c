@@ -751,6 +751,26 @@ static void external_runtime(const char *runtime, const char *tag)
 	assert_string_equal(out, "oops\n");
 	free(out);
 	crl_json_value_free(v);
+	/* A terminal exec through the runtime's console socket, resized, typed into. */
+	int fd = attach_conn();
+	char req[512];
+	snprintf(req, sizeof(req), "{\"v\":1,\"op\":\"exec\",\"id\":\"%s\",\"args\":[\"sh\",\"-c\",\"read x; stty size; tty; "
+				   "echo got $x\"],\"stream\":true,\"tty\":true}", id);
+	send_frame(fd, req);
+	v = recv_frame(fd);
+	if (!ok(v))
+		fail_msg("tty exec with %s: %s", runtime, crl_json_get_string(crl_json_get(v, "error")));
+	crl_json_value_free(v);
+	send_frame(fd, "{\"resize\":{\"rows\":31,\"cols\":79}}");
+	send_frame(fd, "{\"stdin\":\"eHl6Cg==\"}"); /* "xyz\n" */
+	int64_t code = -1;
+	char *got = collect(fd, &code, NULL);
+	assert_non_null(strstr(got, "31 79\r\n"));
+	assert_non_null(strstr(got, "/dev/pts/"));
+	assert_non_null(strstr(got, "got xyz\r\n"));
+	assert_int_equal(code, 0);
+	free(got);
+	close(fd);
 	expect_ok(call("{\"v\":1,\"op\":\"kill\",\"id\":\"%s\",\"signal\":15}", id));
 	v = wait_stopped(id);
 	assert_int_equal(get_int(v, "exit_code"), 9);
