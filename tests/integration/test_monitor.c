@@ -715,6 +715,30 @@ static void test_connection_limit(void **st)
 	assert_true(back);
 }
 
+/* A streamed exec with a terminal made inside the container: resized, typed into, its output and exit code. */
+static void tty_exec(const char *id)
+{
+	int fd = attach_conn();
+	char req[512];
+	snprintf(req, sizeof(req), "{\"v\":1,\"op\":\"exec\",\"id\":\"%s\",\"args\":[\"sh\",\"-c\",\"read x; stty size; tty; "
+				   "echo got $x\"],\"stream\":true,\"tty\":true}", id);
+	send_frame(fd, req);
+	crl_json_value_t *v = recv_frame(fd);
+	if (!ok(v))
+		fail_msg("tty exec in %s: %s", id, crl_json_get_string(crl_json_get(v, "error")));
+	crl_json_value_free(v);
+	send_frame(fd, "{\"resize\":{\"rows\":33,\"cols\":77}}");
+	send_frame(fd, "{\"stdin\":\"eHl6Cg==\"}"); /* "xyz\n" */
+	int64_t code = -1;
+	char *got = collect(fd, &code, NULL);
+	assert_non_null(strstr(got, "33 77\r\n"));
+	assert_non_null(strstr(got, "/dev/pts/"));
+	assert_non_null(strstr(got, "got xyz\r\n"));
+	assert_int_equal(code, 0);
+	free(got);
+	close(fd);
+}
+
 /* A RuntimeClass handler's external OCI runtime: the monitor drives the binary with runc's command line (as
  * conmon does) and still owns the container's stdio, log, exit record and exec sessions. Run with
  * crio-lite-runtime itself and with Debian's runc. */
@@ -751,26 +775,8 @@ static void external_runtime(const char *runtime, const char *tag)
 	assert_string_equal(out, "oops\n");
 	free(out);
 	crl_json_value_free(v);
-	/* A terminal exec through the runtime's console socket, resized, typed into. */
-	int fd = attach_conn();
-	char req[512];
-	snprintf(req, sizeof(req), "{\"v\":1,\"op\":\"exec\",\"id\":\"%s\",\"args\":[\"sh\",\"-c\",\"read x; stty size; tty; "
-				   "echo got $x\"],\"stream\":true,\"tty\":true}", id);
-	send_frame(fd, req);
-	v = recv_frame(fd);
-	if (!ok(v))
-		fail_msg("tty exec with %s: %s", runtime, crl_json_get_string(crl_json_get(v, "error")));
-	crl_json_value_free(v);
-	send_frame(fd, "{\"resize\":{\"rows\":31,\"cols\":79}}");
-	send_frame(fd, "{\"stdin\":\"eHl6Cg==\"}"); /* "xyz\n" */
-	int64_t code = -1;
-	char *got = collect(fd, &code, NULL);
-	assert_non_null(strstr(got, "31 79\r\n"));
-	assert_non_null(strstr(got, "/dev/pts/"));
-	assert_non_null(strstr(got, "got xyz\r\n"));
-	assert_int_equal(code, 0);
-	free(got);
-	close(fd);
+	/* A terminal exec through the runtime's console socket. */
+	tty_exec(id);
 	expect_ok(call("{\"v\":1,\"op\":\"kill\",\"id\":\"%s\",\"signal\":15}", id));
 	v = wait_stopped(id);
 	assert_int_equal(get_int(v, "exit_code"), 9);
@@ -880,21 +886,7 @@ static void test_exec_stream(void **st)
 	free(got);
 	close(fd);
 	/* a terminal inside the container, resized */
-	fd = attach_conn();
-	send_frame(fd, "{\"v\":1,\"op\":\"exec\",\"id\":\"xs\",\"args\":[\"sh\",\"-c\",\"read x; stty size; tty; echo got $x\"],\"stream\":true,\"tty\":true}");
-	v = recv_frame(fd);
-	assert_true(ok(v));
-	crl_json_value_free(v);
-	send_frame(fd, "{\"resize\":{\"rows\":33,\"cols\":77}}");
-	send_frame(fd, "{\"stdin\":\"eHl6Cg==\"}"); /* "xyz\n" */
-	code = -1;
-	got = collect(fd, &code, NULL);
-	assert_non_null(strstr(got, "33 77\r\n"));
-	assert_non_null(strstr(got, "/dev/pts/"));
-	assert_non_null(strstr(got, "got xyz\r\n"));
-	assert_int_equal(code, 0);
-	free(got);
-	close(fd);
+	tty_exec("xs");
 	/* stdin without stream is refused */
 	v = call("{\"v\":1,\"op\":\"exec\",\"id\":\"xs\",\"args\":[\"cat\"],\"stdin\":true}");
 	assert_false(ok(v));
