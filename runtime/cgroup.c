@@ -539,6 +539,41 @@ int rt_cgroup_add(rt_cgroup_t *cg, pid_t pid, crl_error_t *err)
 	return 0;
 }
 
+int rt_cgroup_pids(const rt_cgroup_t *cg, pid_t **ret, size_t *ret_n, crl_error_t *err)
+{
+	/* Any hierarchy the container is in lists all its processes; pids is in every container's set. */
+	static const char *const order[] = { "pids", "memory", "cpu", "devices", "freezer" };
+	char p[4096];
+	p[0] = '\0';
+	for (size_t i = 0; i < CRL_ARRAY_SIZE(order) && !p[0]; i++)
+		if (have(order[i]))
+			file_path(p, sizeof(p), order[i], cg->path, "cgroup.procs");
+	if (!p[0])
+		file_path(p, sizeof(p), NULL, cg->path, "cgroup.procs");
+	_cleanup_free_ char *text = NULL;
+	if (crl_fs_read_file(AT_FDCWD, p, 1 << 22, &text, NULL, err) < 0)
+		return crl_error_wrap(err, "processes of cgroup %s", cg->path);
+	size_t n = 0, cap = 16;
+	pid_t *pids = malloc(cap * sizeof(*pids));
+	for (char *save = NULL, *t = strtok_r(text, "\n", &save); pids && t; t = strtok_r(NULL, "\n", &save)) {
+		if (n == cap) {
+			pid_t *np = realloc(pids, (cap *= 2) * sizeof(*pids));
+			if (!np) {
+				free(pids);
+				pids = NULL;
+				break;
+			}
+			pids = np;
+		}
+		pids[n++] = (pid_t)strtol(t, NULL, 10);
+	}
+	if (!pids)
+		return crl_error_set(err, ENOMEM, "out of memory");
+	*ret = pids;
+	*ret_n = n;
+	return 0;
+}
+
 int rt_cgroup_destroy(rt_cgroup_t *cg, crl_error_t *err)
 {
 	int ret = 0;

@@ -2,7 +2,7 @@
 /* crio-lite-runtime: a runc-compatible command line over the runtime library.
  *   crio-lite-runtime [--root DIR] create --bundle DIR [--pid-file F] [--console-socket S] ID
  *   crio-lite-runtime [--root DIR] start|state ID
- *   crio-lite-runtime [--root DIR] kill ID [SIGNAL]
+ *   crio-lite-runtime [--root DIR] kill [--all] ID [SIGNAL]
  *   crio-lite-runtime [--root DIR] delete [--force] ID
  *   crio-lite-runtime [--root DIR] run --bundle DIR [--pid-file F] [--console-socket S] ID
  * With process.terminal the container gets a terminal made inside it; its master goes, as with runc, over the
@@ -93,7 +93,7 @@ static int fail(crl_error_t *err)
 static int usage(void)
 {
 	fprintf(stderr, "usage: crio-lite-runtime [--root DIR] create|run --bundle DIR [--pid-file F] [--console-socket S] ID\n"
-			"       crio-lite-runtime [--root DIR] start|state ID | kill ID [SIGNAL] | delete [--force] ID | list\n"
+			"       crio-lite-runtime [--root DIR] start|state ID | kill [--all] ID [SIGNAL] | delete [--force] ID | list\n"
 			"       crio-lite-runtime [--root DIR] exec [--cwd DIR] [-e K=V]... [-u UID[:GID]] [-t --console-socket S] [-d]\n"
 			"                         [--pid-file F] [-p PROCESS.json] ID [--] [CMD [ARG...]]\n"
 			"       crio-lite-runtime [--root DIR] update [-r|--resources FILE|-] [--memory N] [--memory-swap N] [--pids-limit N] [--cpu-shares N]\n"
@@ -517,13 +517,18 @@ int main(int argc, char **argv)
 		rt_state_free(s);
 		return 0;
 	}
-	if (strcmp(cmd, "kill") == 0 && (sub_argc == 2 || sub_argc == 3)) {
-		int sig = parse_signal(sub_argc == 3 ? sub_argv[2] : NULL);
+	if (strcmp(cmd, "kill") == 0) {
+		/* kill [-a|--all] ID [SIG]: --all signals every process of the container (its cgroup), as runc. */
+		bool all = sub_argc > 1 && (strcmp(sub_argv[1], "--all") == 0 || strcmp(sub_argv[1], "-a") == 0);
+		int k = all ? 2 : 1;
+		if (sub_argc - k != 1 && sub_argc - k != 2)
+			return usage();
+		int sig = parse_signal(sub_argc - k == 2 ? sub_argv[k + 1] : NULL);
 		if (sig < 0) {
-			say("error", "unknown signal '%s'", sub_argv[2]);
+			say("error", "unknown signal '%s'", sub_argv[k + 1]);
 			return 1;
 		}
-		return rt_kill(root, sub_argv[1], sig, &err) < 0 ? fail(&err) : 0;
+		return (all ? rt_kill_all(root, sub_argv[k], sig, &err) : rt_kill(root, sub_argv[k], sig, &err)) < 0 ? fail(&err) : 0;
 	}
 	if (strcmp(cmd, "delete") == 0) {
 		bool force = false;

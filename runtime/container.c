@@ -686,6 +686,28 @@ int rt_kill(const char *root, const char *id, int sig, crl_error_t *err)
 	return r;
 }
 
+int rt_kill_all(const char *root, const char *id, int sig, crl_error_t *err)
+{
+	rt_state_t *s = NULL;
+	int r = rt_state(root, id, &s, err);
+	if (r < 0)
+		return r;
+	rt_cgroup_t *cg = NULL;
+	pid_t *pids = NULL;
+	size_t n = 0;
+	if (s->status == RT_STOPPED)
+		r = crl_error_set(err, ESRCH, "container %s is not running", id);
+	else if ((r = rt_cgroup_open(s->cgroup, &cg, err)) == 0)
+		r = rt_cgroup_pids(cg, &pids, &n, err);
+	for (size_t i = 0; r == 0 && i < n; i++)
+		if (kill(pids[i], sig) < 0 && errno != ESRCH)
+			r = crl_error_set_errno(err, errno, "kill %d in %s", (int)pids[i], id);
+	free(pids);
+	rt_cgroup_free(cg);
+	rt_state_free(s);
+	return r;
+}
+
 int rt_update(const char *root, const char *id, const rt_resources_t *res, crl_error_t *err)
 {
 	rt_state_t *s = NULL;

@@ -49,6 +49,8 @@ int rt_create(const char *state_root, const char *id, const char *bundle, const 
 int rt_start(const char *state_root, const char *id, crl_error_t *err);
 int rt_state(const char *state_root, const char *id, rt_state_t **ret, crl_error_t *err);
 int rt_kill(const char *state_root, const char *id, int sig, crl_error_t *err);
+/* Every process in the container's cgroup, not only its init (runc's kill --all). */
+int rt_kill_all(const char *state_root, const char *id, int sig, crl_error_t *err);
 /* force: kill a running container first. */
 int rt_delete(const char *state_root, const char *id, bool force, crl_error_t *err);
 void rt_state_free(rt_state_t *s);

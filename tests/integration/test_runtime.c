@@ -998,6 +998,31 @@ static void test_exec_runc_flags(void **state_)
 	expect(out, "exec --process");
 	expect(out, "is not absolute");
 	free(out);
+	/* kill --all (CRI-O's stop) reaches every process of the container, not only its init: a TERM that PID 1
+	 * (without a handler) ignores still ends the others. */
+	const char *bg[] = { runtime_bin(), "--root", state, "exec", "-d", "rx", "sleep", "1000", NULL };
+	free(cli_expect(0, bg));
+	const char *ps[] = { runtime_bin(), "--root", state, "exec", "rx", "ps", "-o", "args", NULL };
+	out = cli_expect(0, ps);
+	expect(out, "sleep 1000");
+	free(out);
+	const char *term[] = { runtime_bin(), "--root", state, "kill", "rx", "TERM", NULL };
+	const char *termall[] = { runtime_bin(), "--root", state, "kill", "--all", "rx", "TERM", NULL };
+	free(cli_expect(0, term));
+	usleep(200000);
+	out = cli_expect(0, ps);
+	expect(out, "sleep 1000");
+	free(out);
+	free(cli_expect(0, termall));
+	bool gone = false;
+	for (int i = 0; i < 50 && !gone; i++) {
+		out = cli_expect(0, ps);
+		gone = !strstr(out, "sleep 1000");
+		free(out);
+		if (!gone)
+			usleep(50000);
+	}
+	assert_true(gone);
 	const char *del[] = { runtime_bin(), "--root", state, "delete", "--force", "rx", NULL };
 	free(cli_expect(0, del));
 }
