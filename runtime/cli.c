@@ -133,6 +133,8 @@ static int parse_create(int argc, char **argv, create_args_t *a)
 		{ "bundle", required_argument, NULL, 'b' },
 		{ "pid-file", required_argument, NULL, 'p' },
 		{ "console-socket", required_argument, NULL, 'c' },
+		{ "no-new-keyring", no_argument, NULL, 'k' },
+		{ "no-pivot", no_argument, NULL, 'n' },
 		{ NULL, 0, NULL, 0 },
 	};
 	a->bundle = ".";
@@ -145,7 +147,12 @@ static int parse_create(int argc, char **argv, create_args_t *a)
 			a->pid_file = optarg;
 		else if (c == 'c')
 			a->console_socket = optarg;
-		else
+		else if (c == 'k')
+			; /* no session keyring is ever made: what runc does with this flag is the only behaviour here */
+		else if (c == 'n') {
+			say("error", "--no-pivot: the root is always entered with pivot_root (a ramfs root is not supported)");
+			return -2;
+		} else
 			return -1;
 	}
 	if (optind + 1 != argc)
@@ -379,7 +386,10 @@ int main(int argc, char **argv)
 		return cmd_list(root);
 	if (strcmp(cmd, "create") == 0 || strcmp(cmd, "run") == 0) {
 		create_args_t a = { 0 };
-		if (parse_create(sub_argc, sub_argv, &a) < 0)
+		int pr = parse_create(sub_argc, sub_argv, &a);
+		if (pr == -2)
+			return 1;
+		if (pr < 0)
 			return usage();
 		/* runc's rules: a terminal needs somewhere to send it, and a console socket needs a terminal. */
 		rt_spec_t *spec = NULL;

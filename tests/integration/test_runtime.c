@@ -561,7 +561,8 @@ static void test_lifecycle(void **state_)
 	bundle_opts_t o = { .script = "echo started > /marker; exec sleep 60", .root = NULL };
 	make_bundle(b, &o);
 	char *out = NULL;
-	const char *create[] = { runtime_bin(), "--root", state, "create", "--bundle", b, "--pid-file", pidf, "life", NULL };
+	/* --no-new-keyring as conmon may pass it: no keyring is made either way. */
+	const char *create[] = { runtime_bin(), "--root", state, "create", "--no-new-keyring", "--bundle", b, "--pid-file", pidf, "life", NULL };
 	int st = td_run(create, &out, 30000);
 	if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0))
 		fail_msg("create: %s", out);
@@ -1248,6 +1249,10 @@ static void test_bad_specs(void **state_)
 	expect(log, "{\"level\":\"error\",\"msg\":\"");
 	expect(log, "unknown capability 'CAP_FLY'");
 	free(log);
+	const char *nopivot[] = { runtime_bin(), "--root", state, "create", "--no-pivot", "--bundle", b, "np", NULL };
+	out = cli_expect(1, nopivot);
+	expect(out, "--no-pivot");
+	free(out);
 	const char *bad_id[] = { runtime_bin(), "--root", state, "state", "../etc", NULL };
 	out = cli_expect(1, bad_id);
 	expect(out, "invalid container id");
