@@ -553,7 +553,22 @@ int main(int argc, char **argv)
 		}
 		if (!id)
 			return usage();
-		return rt_delete(root, id, force, &err) < 0 ? fail(&err) : 0;
+		if (rt_delete(root, id, force, &err) == 0)
+			return 0;
+		/* As runc: a container that does not exist (or whose create never got as far as its state) leaves
+		 * nothing behind, and with --force that is success. */
+		if (err.errnum == ENOENT && rt_id_valid(id)) {
+			char dir[PATH_MAX];
+			crl_error_t e = CRL_ERROR_INIT;
+			snprintf(dir, sizeof(dir), "%s/%s", root, id);
+			crl_fs_rm_rf(dir, &e);
+			crl_error_clear(&e);
+			if (force) {
+				crl_error_clear(&err);
+				return 0;
+			}
+		}
+		return fail(&err);
 	}
 	return usage();
 }

@@ -606,6 +606,17 @@ static void test_lifecycle(void **state_)
 	out = cli_expect(1, stat_);
 	expect(out, "does not exist");
 	free(out);
+	/* Deleting what is not there: an error, but success with --force (runc's rule, CRI-O's cleanup relies on it),
+	 * which also clears what an aborted create left. */
+	out = cli_expect(1, del);
+	expect(out, "does not exist");
+	free(out);
+	char half[300];
+	snprintf(half, sizeof(half), "%s/life", state);
+	assert_int_equal(mkdir(half, 0700), 0);
+	const char *delf[] = { runtime_bin(), "--root", state, "delete", "--force", "life", NULL };
+	free(cli_expect(0, delf));
+	assert_int_equal(access(half, F_OK), -1);
 }
 
 /* Reads from fd until want shows up (or 10 s pass); what was read in buf. */
