@@ -453,3 +453,18 @@ int crl_fs_mkdirs_in_root(int rootfd, const char *path, bool in_root, int *ret_f
 	*ret_fd = fd;
 	return 0;
 }
+
+ssize_t crl_fs_read_small(const char *path, char *buf, size_t size)
+{
+	buf[0] = '\0';
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t n = read(fd, buf, size - 1);
+	int e = errno;
+	close(fd);
+	if (n < 0)
+		return -e;
+	buf[n] = '\0';
+	return n;
+}

@@ -16,6 +16,9 @@ int crl_fs_read_fd(int fd, size_t max, char **ret, size_t *ret_len, crl_error_t 
 /* Reads a whole regular file (opened relative to dirfd, symlinks not followed) of at most max bytes. The
  * content is NUL-terminated. */
 int crl_fs_read_file(int dirfd, const char *name, size_t max, char **ret, size_t *ret_len, crl_error_t *err);
+/* A small file (a /proc or /sys entry) read with one read(2) into buf (size bytes, NUL-terminated, no heap):
+ * its length, or -errno. For files larger than buf, the first size - 1 bytes. */
+ssize_t crl_fs_read_small(const char *path, char *buf, size_t size);
 /* mkdir -p; existing directories are fine, other existing files are an error. */
 int crl_fs_mkdir_p(const char *path, mode_t mode, crl_error_t *err);
 /* Opens path below the directory rootfd as if rootfd were "/": absolute paths, "..", and symlinks are resolved

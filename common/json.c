@@ -146,6 +146,17 @@ int crl_json_finish(crl_json_t *j, char **ret, size_t *ret_len, crl_error_t *err
 	return r;
 }
 
+char *crl_json_finish_text(crl_json_t *j, size_t *ret_len)
+{
+	char *out = NULL;
+	crl_error_t e = CRL_ERROR_INIT;
+	if (crl_json_finish(j, &out, ret_len, &e) < 0) {
+		crl_error_clear(&e);
+		return NULL;
+	}
+	return out;
+}
+
 int crl_json_save(crl_json_t *j, int dirfd, const char *name, mode_t mode, crl_error_t *err)
 {
 	_cleanup_free_ char *text = NULL;

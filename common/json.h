@@ -32,6 +32,9 @@ void crl_json_null(crl_json_t *j);
  * builder either way. A builder crl_json_new could not allocate (NULL) takes every call and fails here with ENOMEM,
  * so callers check once, at the end. */
 int crl_json_finish(crl_json_t *j, char **ret, size_t *ret_len, crl_error_t *err);
+/* crl_json_finish for callers with nothing to say on failure (a document built of values they hold): the
+ * document, or NULL; its length in *ret_len when that is not NULL. */
+char *crl_json_finish_text(crl_json_t *j, size_t *ret_len);
 /* The document, finished as crl_json_finish does, written atomically to name under dirfd. */
 int crl_json_save(crl_json_t *j, int dirfd, const char *name, mode_t mode, crl_error_t *err);
 

@@ -56,14 +56,8 @@ static bool v2_has(const char *ctrl)
 	if (!root)
 		return false;
 	snprintf(p, sizeof(p), "%s/cgroup.controllers", root);
-	int fd = open(p, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (crl_fs_read_small(p, buf, sizeof(buf)) <= 0)
 		return false;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
 	size_t l = strlen(ctrl);
 	for (char *t = buf; (t = strstr(t, ctrl)); t += l)
 		if ((t == buf || t[-1] == ' ') && (t[l] == ' ' || t[l] == '\n' || t[l] == '\0'))
@@ -104,11 +98,7 @@ static int v2_create(const char *path, crl_error_t *err)
 	const char *root = v2_root();
 	char ctrls[512] = "", buf[4096];
 	snprintf(buf, sizeof(buf), "%s/cgroup.controllers", root);
-	int fd = open(buf, O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd >= 0 ? read(fd, ctrls, sizeof(ctrls) - 1) : -1;
-	if (fd >= 0)
-		close(fd);
-	ctrls[n > 0 ? n : 0] = '\0';
+	crl_fs_read_small(buf, ctrls, sizeof(ctrls)); /* none readable: no controller to enable */
 	char *names[32];
 	size_t nn = 0;
 	for (char *save = NULL, *t = strtok_r(ctrls, " \n", &save); t && nn < 32; t = strtok_r(NULL, " \n", &save))
@@ -170,13 +160,9 @@ int rt_cgroup_read(const rt_cgroup_t *cg, const char *ctrl, const char *file, ch
 {
 	char p[4096];
 	file_path(p, sizeof(p), ctrl, cg->path, file);
-	_cleanup_close_ int fd = open(p, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return crl_error_set_errno(err, errno, "open %s", p);
-	ssize_t r = read(fd, buf, n - 1);
+	ssize_t r = crl_fs_read_small(p, buf, n);
 	if (r < 0)
-		return crl_error_set_errno(err, errno, "read %s", p);
-	buf[r] = '\0';
+		return crl_error_set_errno(err, (int)-r, "read %s", p);
 	buf[strcspn(buf, "\n")] = '\0';
 	return 0;
 }
@@ -201,23 +187,12 @@ static int cpuset_inherit(const char *path, crl_error_t *err)
 		for (size_t i = 0; i < 2; i++) {
 			char val[1024] = "", pp[4200];
 			snprintf(pp, sizeof(pp), CG_ROOT "/cpuset%s/%s", parent, files[i]);
-			int fd = open(pp, O_RDONLY | O_CLOEXEC);
-			if (fd < 0)
+			if (crl_fs_read_small(pp, val, sizeof(val)) <= 0)
 				continue;
-			ssize_t n = read(fd, val, sizeof(val) - 1);
-			close(fd);
-			if (n <= 0)
-				continue;
-			val[n] = '\0';
-			char have_val[1024] = "";
+			char have_val[1024];
 			snprintf(pp, sizeof(pp), CG_ROOT "/cpuset%s/%s", cur, files[i]);
-			fd = open(pp, O_RDONLY | O_CLOEXEC);
-			if (fd >= 0) {
-				ssize_t m = read(fd, have_val, sizeof(have_val) - 1);
-				close(fd);
-				if (m > 1)
-					continue; /* already set */
-			}
+			if (crl_fs_read_small(pp, have_val, sizeof(have_val)) > 1)
+				continue; /* already set */
 			int r = write_file("cpuset", cur, files[i], val, err);
 			if (r < 0)
 				return r;

@@ -69,12 +69,9 @@ static void say(const char *level, const char *fmt, ...)
 		crl_rfc3339_utc(t, ts.tv_sec, ts.tv_nsec, 9);
 		crl_json_kv_string(j, "time", t);
 		crl_json_object_end(j);
-		char *out = NULL;
-		size_t len = 0;
-		crl_error_t e = CRL_ERROR_INIT;
-		if (crl_json_finish(j, &out, &len, &e) == 0)
+		char *out = crl_json_finish_text(j, NULL);
+		if (out)
 			dprintf(fd, "%s\n", out);
-		crl_error_clear(&e);
 		free(out);
 	} else {
 		dprintf(fd, "crio-lite-runtime: %s%s%s\n", strcmp(level, "error") ? level : "", strcmp(level, "error") ? ": " : "", msg);

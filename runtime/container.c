@@ -72,14 +72,8 @@ static bool pid_stat(pid_t pid, uint64_t *ret_start, char *ret_state)
 {
 	char path[64], buf[1024];
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (crl_fs_read_small(path, buf, sizeof(buf)) <= 0)
 		return false;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
 	/* Fields after the command (which may hold spaces) start after the last ')'. */
 	char *p = strrchr(buf, ')');
 	if (!p || !p[1] || !p[2])
@@ -116,11 +110,7 @@ char *rt_state_json(const rt_state_t *s)
 	crl_json_kv_string(j, "created", s->created);
 	crl_json_kv_string(j, "owner", "");
 	crl_json_object_end(j);
-	char *out = NULL;
-	crl_error_t e = CRL_ERROR_INIT;
-	crl_json_finish(j, &out, NULL, &e);
-	crl_error_clear(&e);
-	return out;
+	return crl_json_finish_text(j, NULL);
 }
 
 static int save_state(int dirfd, const rt_state_t *s, crl_error_t *err)
@@ -686,53 +676,54 @@ int rt_kill(const char *root, const char *id, int sig, crl_error_t *err)
 	return r;
 }
 
-int rt_kill_all(const char *root, const char *id, int sig, crl_error_t *err)
+/* The container's cgroup, from its state; with running, ESRCH for a container that has stopped. */
+static int container_cgroup(const char *root, const char *id, bool running, rt_cgroup_t **ret, crl_error_t *err)
 {
 	rt_state_t *s = NULL;
 	int r = rt_state(root, id, &s, err);
 	if (r < 0)
 		return r;
+	if (running && s->status == RT_STOPPED)
+		r = crl_error_set(err, ESRCH, "container %s is not running", id);
+	else
+		r = rt_cgroup_open(s->cgroup, ret, err);
+	rt_state_free(s);
+	return r;
+}
+
+int rt_kill_all(const char *root, const char *id, int sig, crl_error_t *err)
+{
 	rt_cgroup_t *cg = NULL;
 	pid_t *pids = NULL;
 	size_t n = 0;
-	if (s->status == RT_STOPPED)
-		r = crl_error_set(err, ESRCH, "container %s is not running", id);
-	else if ((r = rt_cgroup_open(s->cgroup, &cg, err)) == 0)
+	int r = container_cgroup(root, id, true, &cg, err);
+	if (r == 0)
 		r = rt_cgroup_pids(cg, &pids, &n, err);
 	for (size_t i = 0; r == 0 && i < n; i++)
 		if (kill(pids[i], sig) < 0 && errno != ESRCH)
 			r = crl_error_set_errno(err, errno, "kill %d in %s", (int)pids[i], id);
 	free(pids);
 	rt_cgroup_free(cg);
-	rt_state_free(s);
 	return r;
 }
 
 int rt_update(const char *root, const char *id, const rt_resources_t *res, crl_error_t *err)
 {
-	rt_state_t *s = NULL;
-	int r = rt_state(root, id, &s, err);
-	if (r < 0)
-		return r;
 	rt_cgroup_t *cg = NULL;
-	if ((r = rt_cgroup_open(s->cgroup, &cg, err)) == 0)
+	int r = container_cgroup(root, id, false, &cg, err);
+	if (r == 0)
 		r = rt_cgroup_update(cg, res, err);
 	rt_cgroup_free(cg);
-	rt_state_free(s);
 	return r;
 }
 
 int rt_stats(const char *root, const char *id, rt_cgroup_stats_t *ret, crl_error_t *err)
 {
-	rt_state_t *s = NULL;
-	int r = rt_state(root, id, &s, err);
-	if (r < 0)
-		return r;
 	rt_cgroup_t *cg = NULL;
-	if ((r = rt_cgroup_open(s->cgroup, &cg, err)) == 0)
+	int r = container_cgroup(root, id, false, &cg, err);
+	if (r == 0)
 		r = rt_cgroup_stats(cg, ret, err);
 	rt_cgroup_free(cg);
-	rt_state_free(s);
 	return r;
 }
 

@@ -123,6 +123,18 @@ static void fd_path(int fd, char *buf, size_t n)
 	snprintf(buf, n, "/proc/self/fd/%d", fd);
 }
 
+/* The mount now at dest (below rootfd) and everything under it read-only. Reopened here: an fd or path taken
+ * before mounting names the directory underneath, not the mount. */
+static int readonly_mount_at(int rootfd, const char *dest, crl_error_t *err)
+{
+	_cleanup_close_ int top = crl_fs_open_in_root(rootfd, dest, O_PATH, 0, err);
+	if (top < 0)
+		return top;
+	if (make_readonly_tree_at(top, "") < 0)
+		return crl_error_set_errno(err, errno, "make %s read-only", dest);
+	return 0;
+}
+
 /* A cgroup mount shows the container its own cgroup in each v1 hierarchy (on a cgroup v2 host: its cgroup v2
  * directory), read-only. */
 static int mount_cgroups(int rootfd, const rt_mount_t *m, const char *tp, const char *cgroup_path, crl_error_t *err)
@@ -132,13 +144,7 @@ static int mount_cgroups(int rootfd, const rt_mount_t *m, const char *tp, const 
 		snprintf(src, sizeof(src), "/sys/fs/cgroup%s", cgroup_path);
 		if (mount(src, tp, NULL, MS_BIND, NULL) < 0)
 			return crl_error_set_errno(err, errno, "mount cgroup %s on %s", src, m->destination);
-		/* tp names the directory under the new mount: reopen the destination to reach the mount itself. */
-		_cleanup_close_ int top = crl_fs_open_in_root(rootfd, m->destination, O_PATH, 0, err);
-		if (top < 0)
-			return top;
-		if (make_readonly_tree_at(top, "") < 0)
-			return crl_error_set_errno(err, errno, "make %s read-only", m->destination);
-		return 0;
+		return readonly_mount_at(rootfd, m->destination, err);
 	}
 	if (mount("tmpfs", tp, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755,size=64k") < 0)
 		return crl_error_set_errno(err, errno, "mount tmpfs on %s", m->destination);
@@ -169,14 +175,7 @@ static int mount_cgroups(int rootfd, const rt_mount_t *m, const char *tp, const 
 			r = crl_error_set_errno(err, errno, "mount cgroup %s", dst);
 	}
 	closedir(d);
-	if (r < 0)
-		return r;
-	_cleanup_close_ int top = crl_fs_open_in_root(rootfd, m->destination, O_PATH, 0, err);
-	if (top < 0)
-		return top;
-	if (make_readonly_tree_at(top, "") < 0)
-		return crl_error_set_errno(err, errno, "make %s read-only", m->destination);
-	return 0;
+	return r < 0 ? r : readonly_mount_at(rootfd, m->destination, err);
 }
 
 static int do_mount(int rootfd, const rt_mount_t *m, const char *cgroup_path, crl_error_t *err)

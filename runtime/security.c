@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/fs.h"
 #include <stdbool.h>
 
 #ifndef PR_CAP_AMBIENT
@@ -27,13 +28,8 @@
 
 bool rt_apparmor_enabled(void)
 {
-	char c = 0;
-	int fd = open("/sys/module/apparmor/parameters/enabled", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	ssize_t n = read(fd, &c, 1);
-	close(fd);
-	return n == 1 && c == 'Y';
+	char buf[8];
+	return crl_fs_read_small("/sys/module/apparmor/parameters/enabled", buf, sizeof(buf)) > 0 && buf[0] == 'Y';
 }
 
 int rt_apparmor_check(const char *profile, crl_error_t *err)

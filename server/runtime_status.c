@@ -65,11 +65,7 @@ static char *network_json(const cni_network_t *net, const char *problem, const c
 	}
 	crl_json_kv_string(j, "podCIDR", pod_cidr);
 	crl_json_object_end(j);
-	char *out = NULL;
-	crl_error_t e = CRL_ERROR_INIT;
-	crl_json_finish(j, &out, NULL, &e);
-	crl_error_clear(&e);
-	return out;
+	return crl_json_finish_text(j, NULL);
 }
 
 int srv_status(srv_daemon_t *d, srv_call_t *call, const void *req, void *resp, crl_error_t *err)

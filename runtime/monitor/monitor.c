@@ -146,12 +146,10 @@ static void send_msg(conn_t *c, const char *json, size_t len, bool stream)
 static void send_json(conn_t *c, crl_json_t *j, bool stream)
 {
 	crl_json_object_end(j);
-	char *out = NULL;
 	size_t len = 0;
-	crl_error_t e = CRL_ERROR_INIT;
-	if (crl_json_finish(j, &out, &len, &e) == 0)
+	char *out = crl_json_finish_text(j, &len);
+	if (out)
 		send_msg(c, out, len, stream);
-	crl_error_clear(&e);
 	free(out);
 }
 

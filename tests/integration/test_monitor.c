@@ -420,14 +420,9 @@ static pid_t find_monitor(const char *podir)
 	while (d && (de = readdir(d)) && !found) {
 		char p[300], cmd[1024];
 		snprintf(p, sizeof(p), "/proc/%s/cmdline", de->d_name);
-		int fd = open(p, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		ssize_t n = read(fd, cmd, sizeof(cmd) - 1);
-		close(fd);
+		ssize_t n = crl_fs_read_small(p, cmd, sizeof(cmd));
 		if (n <= 0)
 			continue;
-		cmd[n] = '\0';
 		for (ssize_t i = 0; i < n; i++)
 			if (!cmd[i])
 				cmd[i] = ' ';
@@ -447,14 +442,8 @@ static int zombies_of(pid_t parent)
 	while (d && (de = readdir(d))) {
 		char p[300], buf[512];
 		snprintf(p, sizeof(p), "/proc/%s/stat", de->d_name);
-		int fd = open(p, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
+		if (crl_fs_read_small(p, buf, sizeof(buf)) <= 0)
 			continue;
-		ssize_t n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (n <= 0)
-			continue;
-		buf[n] = '\0';
 		char *rp = strrchr(buf, ')');
 		char state = 0;
 		int ppid = 0;
