@@ -178,11 +178,27 @@ static int setup(void **state_)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
+static const char *v2_mount(void)
+{
+	if (access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0)
+		return "/sys/fs/cgroup";
+	if (access("/sys/fs/cgroup/unified/cgroup.controllers", F_OK) == 0)
+		return "/sys/fs/cgroup/unified";
+	return NULL;
+}
+
 static int teardown(void **state_)
 {
 	(void)state_;
-	/* Containers and mounts a failed test left, the directory, the runtime's parent cgroups. */
+	/* Containers and mounts a failed test left, the directory, the runtime's parent cgroups, and the cgroup
+	 * test_device_bpf_program makes (left when an assertion stops it early; its processes are gone by now). */
 	td_sweep(dir, runtime_bin(), state);
+	const char *v2 = v2_mount();
+	if (v2) {
+		char cg[256];
+		snprintf(cg, sizeof(cg), "%s/crl-devtest-%d", v2, (int)getpid());
+		rmdir(cg);
+	}
 	return 0;
 }
 
@@ -362,15 +378,6 @@ static void test_cgroup_v2_hugetlb(void **state_)
 	bundle_opts_t bad = { .script = "true", .linux_ = "\"resources\":{\"unified\":{\"../escape\":\"1\"}}" };
 	expect_refused("badunified", &bad, "not a controller file");
 	assert_int_equal(access("/sys/fs/cgroup/unified/crio-lite/hugetlb", F_OK), -1);
-}
-
-static const char *v2_mount(void)
-{
-	if (access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0)
-		return "/sys/fs/cgroup";
-	if (access("/sys/fs/cgroup/unified/cgroup.controllers", F_OK) == 0)
-		return "/sys/fs/cgroup/unified";
-	return NULL;
 }
 
 /* The compiled device program itself, in a cgroup v2 directory of this test: a child moved into it opens and
