@@ -60,3 +60,7 @@ int cni_del_cached(const char *cache, char *const *plugin_dirs, const char *netn
 
 /* Parses a result of version 0.1.0 to 1.0.0 (ips / ip4 / ip6, interfaces, routes); pure, for tests. */
 int cni_result_parse(const char *json, cni_result_t **ret, crl_error_t *err);
+
+/* The cache DEL needs, made before ADD runs (no result yet): recorded first, it lets a DEL undo an ADD that was
+ * cut off (the daemon killed during it). */
+int cni_cache_prepare(const cni_network_t *net, const cni_pod_t *pod, char **ret_cache, crl_error_t *err);

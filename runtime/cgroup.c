@@ -458,19 +458,9 @@ int rt_cgroup_open(const char *path, rt_cgroup_t **ret, crl_error_t *err)
 	return 0;
 }
 
-int rt_cgroup_create(const rt_spec_t *s, const char *id, rt_cgroup_t **ret, crl_error_t *err)
+/* The cgroup's directory in every hierarchy. */
+static int make_dirs(const char *path, rt_cgroup_t **ret, crl_error_t *err)
 {
-	char path[1100];
-	if (s->cgroups_path && *s->cgroups_path)
-		snprintf(path, sizeof(path), "%s%s", s->cgroups_path[0] == '/' ? "" : "/crio-lite/", s->cgroups_path);
-	else
-		snprintf(path, sizeof(path), "/crio-lite/%s", id);
-	if (!path_ok(path))
-		return crl_error_set(err, EINVAL, "linux.cgroupsPath '%s' is not a clean path", s->cgroups_path);
-	/* Devices are restricted by the v1 controller or a BPF program on the v2 hierarchy: one of them must exist. */
-	if (!have("devices") && !v2_root())
-		return crl_error_set(err, EOPNOTSUPP, "neither a cgroup v1 devices controller nor a cgroup v2 hierarchy: "
-						      "devices cannot be restricted");
 	for (size_t i = 0; i < CRL_ARRAY_SIZE(controllers); i++) {
 		if (!have(controllers[i]))
 			continue;
@@ -485,8 +475,44 @@ int rt_cgroup_create(const rt_spec_t *s, const char *id, rt_cgroup_t **ret, crl_
 		if (r < 0)
 			return r;
 	}
+	return rt_cgroup_open(path, ret, err);
+}
+
+int rt_cgroup_create_parent(const char *path, const rt_resources_t *res, rt_cgroup_t **ret, crl_error_t *err)
+{
+	if (!path_ok(path))
+		return crl_error_set(err, EINVAL, "cgroup path '%s' is not a clean absolute path", path ? path : "");
 	rt_cgroup_t *cg = NULL;
-	int r = rt_cgroup_open(path, &cg, err);
+	int r = make_dirs(path, &cg, err);
+	if (r < 0)
+		return r;
+	/* cpuset children need cpus and mems before anything joins them, whatever res says. */
+	if ((r = apply_resources(res, path, err)) < 0) {
+		crl_error_t e = CRL_ERROR_INIT;
+		rt_cgroup_destroy(cg, &e);
+		crl_error_clear(&e);
+		rt_cgroup_free(cg);
+		return r;
+	}
+	*ret = cg;
+	return 0;
+}
+
+int rt_cgroup_create(const rt_spec_t *s, const char *id, rt_cgroup_t **ret, crl_error_t *err)
+{
+	char path[1100];
+	if (s->cgroups_path && *s->cgroups_path)
+		snprintf(path, sizeof(path), "%s%s", s->cgroups_path[0] == '/' ? "" : "/crio-lite/", s->cgroups_path);
+	else
+		snprintf(path, sizeof(path), "/crio-lite/%s", id);
+	if (!path_ok(path))
+		return crl_error_set(err, EINVAL, "linux.cgroupsPath '%s' is not a clean path", s->cgroups_path);
+	/* Devices are restricted by the v1 controller or a BPF program on the v2 hierarchy: one of them must exist. */
+	if (!have("devices") && !v2_root())
+		return crl_error_set(err, EOPNOTSUPP, "neither a cgroup v1 devices controller nor a cgroup v2 hierarchy: "
+						      "devices cannot be restricted");
+	rt_cgroup_t *cg = NULL;
+	int r = make_dirs(path, &cg, err);
 	if (r < 0)
 		return r;
 	if ((r = apply(s, path, err)) < 0) {

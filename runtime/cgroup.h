@@ -18,6 +18,9 @@ typedef struct rt_cgroup rt_cgroup_t;
 
 /* Creates the cgroup in every controller and applies the spec's resources and the devices allowlist. */
 int rt_cgroup_create(const rt_spec_t *s, const char *id, rt_cgroup_t **ret, crl_error_t *err);
+/* A cgroup that holds others (a pod's): created in every controller with res applied (RT_UNSET fields left as
+ * they are) and no device rules, so the containers below it keep their own. */
+int rt_cgroup_create_parent(const char *path, const rt_resources_t *res, rt_cgroup_t **ret, crl_error_t *err);
 /* Reopens an existing container's cgroup (state, delete). */
 int rt_cgroup_open(const char *path, rt_cgroup_t **ret, crl_error_t *err);
 int rt_cgroup_add(rt_cgroup_t *cg, pid_t pid, crl_error_t *err);

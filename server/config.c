@@ -64,6 +64,8 @@ static const key_def_t keys[] = {
 	  "Daemon log level: fatal, error, warn, info, debug or trace." },
 	{ "runtime", "cgroup_manager", K_STRING, OFF(cgroup_manager), "cgroupfs", 0, NULL,
 	  "Cgroup driver reported to kubelet and used for containers. Only \"cgroupfs\" is supported." },
+	{ "runtime", "monitor_path", K_STRING, OFF(monitor_path), "", 0, NULL,
+	  "The pod monitor program (crio-lite-monitor); empty: the one installed beside the crio-lite binary." },
 	{ "image", "registries_conf", K_STRING, OFF(registries_conf), "/etc/containers/registries.conf", 0, NULL,
 	  "Registries, mirrors and search registries, in containers-registries.conf(5) format." },
 	{ "image", "pull_progress_timeout", K_STRING, OFF(pull_progress_timeout), "5m", 0, NULL,
@@ -74,6 +76,8 @@ static const key_def_t keys[] = {
 	  "Directories searched for CNI plugin binaries, in order." },
 	{ "network", "cni_default_network", K_STRING, OFF(cni_default_network), "", 0, NULL,
 	  "Name of the CNI network to use; empty takes the first configuration found in network_dir." },
+	{ "network", "plugin_timeout", K_STRING, OFF(plugin_timeout), "60s", 0, NULL,
+	  "How long one CNI plugin may run before it is killed and the pod's network call fails." },
 };
 
 #define ROOT_TABLE "crio-lite"
@@ -395,6 +399,11 @@ int srv_config_validate(const srv_config_t *cfg, crl_error_t *err)
 	if (srv_parse_duration(cfg->pull_progress_timeout, &secs) < 0)
 		return crl_error_set(err, EINVAL, "image.pull_progress_timeout: '%s' is not a duration like \"90s\", \"5m\" or \"1h\"",
 				     cfg->pull_progress_timeout);
+	if (srv_parse_duration(cfg->plugin_timeout, &secs) < 0 || secs <= 0)
+		return crl_error_set(err, EINVAL, "network.plugin_timeout: '%s' is not a positive duration like \"30s\" or \"2m\"",
+				     cfg->plugin_timeout);
+	if (cfg->monitor_path[0] && cfg->monitor_path[0] != '/')
+		return crl_error_set(err, EINVAL, "runtime.monitor_path: '%s' is not an absolute path", cfg->monitor_path);
 	char *end = NULL;
 	errno = 0;
 	long port = strtol(cfg->stream_port, &end, 10);

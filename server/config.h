@@ -27,6 +27,7 @@ typedef struct srv_config {
 	/* [crio-lite.runtime] */
 	char *log_level;
 	char *cgroup_manager;
+	char *monitor_path;
 	/* [crio-lite.image] */
 	char *registries_conf;
 	char *pull_progress_timeout;
@@ -34,6 +35,7 @@ typedef struct srv_config {
 	char *network_dir;
 	char **plugin_dirs; /* NULL-terminated */
 	char *cni_default_network;
+	char *plugin_timeout;
 } srv_config_t;
 
 /* Command-line overrides; NULL means "not given". */

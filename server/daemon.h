@@ -18,6 +18,11 @@ struct srv_daemon {
 	struct img_http *http;
 	long pull_progress_timeout_s;
 	srv_events_t *events;
+	struct srv_store *pods;
+	int pods_fd;        /* <root>/pods: one record per pod */
+	char *pods_rundir;  /* <runroot>/pods: one directory per pod (monitor, namespaces, files) */
+	char *monitor_bin;  /* crio-lite-monitor */
+	int plugin_timeout_ms;
 
 	pthread_mutex_t lock; /* guards what follows */
 	char *pod_cidr;       /* from UpdateRuntimeConfig; "" until kubelet sends one */

@@ -31,10 +31,11 @@
 #include "sanitize.h"
 
 #define N_POLLERS 2
-#define N_WORKERS 8
 #define N_PENDING_REQUESTS 8
-/* Blocking calls waiting for a worker beyond this get RESOURCE_EXHAUSTED. */
+/* Calls waiting for a worker of one lane beyond this get RESOURCE_EXHAUSTED. */
 #define WORK_QUEUE_MAX 1024
+/* A long-lane thread idle this long goes. */
+#define LONG_IDLE_MS 30000
 
 /* --- calls --- */
 
@@ -72,6 +73,7 @@ struct srv_call {
 	grpc_byte_buffer *send_buf;
 	arena_block_t *arena;
 	srv_call_t *work_next;
+	struct on_end *on_end;
 	/* streams */
 	bool is_stream;
 	bool stream_done; /* no more messages: ending or ended */
@@ -87,21 +89,33 @@ struct srv_call {
 	srv_call_t *s_prev, *s_next;
 };
 
+typedef struct on_end {
+	void (*fn)(void *);
+	void *arg;
+	struct on_end *next;
+} on_end_t;
+
+/* A lane's workers: detached threads, counted; made on demand up to max, gone after idle_ms without work (0:
+ * never). */
+typedef struct pool {
+	pthread_cond_t cond;
+	srv_call_t *head, *tail;
+	size_t len;
+	size_t n_threads, n_idle, max;
+	int idle_ms;
+} pool_t;
+
 struct srv_grpc {
 	srv_daemon_t *d;
 	grpc_server *server;
 	grpc_completion_queue *cq;
 	pthread_t pollers[N_POLLERS];
 	size_t n_pollers;
-	pthread_t workers[N_WORKERS];
-	size_t n_workers;
 	tag_t shutdown_tag;
 
 	pthread_mutex_t lock;
-	pthread_cond_t work_cond;
 	pthread_cond_t state_cond;
-	srv_call_t *work_head, *work_tail;
-	size_t work_len;
+	pool_t quick, slow;
 	bool stopping_workers;
 	bool shutting_down;
 	bool shutdown_done;
@@ -159,6 +173,22 @@ char *srv_call_printf(srv_call_t *call, const char *fmt, ...)
 	return p;
 }
 
+int srv_call_on_end(srv_call_t *call, void (*fn)(void *), void *arg)
+{
+	on_end_t *e = malloc(sizeof(*e));
+	if (!e) {
+		/* The reference is released now rather than never; callers hold their own until they return. */
+		return -ENOMEM;
+	}
+	e->fn = fn;
+	e->arg = arg;
+	pthread_mutex_lock(&call->lock);
+	e->next = call->on_end;
+	call->on_end = e;
+	pthread_mutex_unlock(&call->lock);
+	return 0;
+}
+
 bool srv_call_cancelled(const srv_call_t *call)
 {
 	return atomic_load(&call->cancelled);
@@ -205,6 +235,12 @@ static void call_free(srv_call_t *c)
 		arena_block_t *n = c->arena->next;
 		free(c->arena);
 		c->arena = n;
+	}
+	while (c->on_end) {
+		on_end_t *e = c->on_end;
+		c->on_end = e->next;
+		e->fn(e->arg);
+		free(e);
 	}
 	free(c->end_msg);
 	free(c->path);
@@ -441,22 +477,58 @@ out:
 	srv_call_unref(c); /* the handler's ref */
 }
 
-/* --- worker pool --- */
+/* --- worker pools --- */
+
+static void *worker_main(void *arg);
+
+/* Called with g->lock held. */
+static bool spawn_worker_locked(srv_grpc_t *g, pool_t *p)
+{
+	pthread_attr_t a;
+	pthread_attr_init(&a);
+	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+	/* Handlers keep their large buffers on the heap. */
+	pthread_attr_setstacksize(&a, 512 * 1024);
+	struct { srv_grpc_t *g; pool_t *p; } *args = malloc(sizeof(*args));
+	pthread_t t;
+	bool ok = args && (args->g = g, args->p = p, pthread_create(&t, &a, worker_main, args) == 0);
+	pthread_attr_destroy(&a);
+	if (!ok) {
+		free(args);
+		return false;
+	}
+	p->n_threads++;
+	return true;
+}
 
 static void *worker_main(void *arg)
 {
-	srv_grpc_t *g = arg;
+	struct { srv_grpc_t *g; pool_t *p; } *args = arg;
+	srv_grpc_t *g = args->g;
+	pool_t *p = args->p;
+	free(args);
 	pthread_mutex_lock(&g->lock);
 	for (;;) {
-		while (!g->work_head && !g->stopping_workers)
-			pthread_cond_wait(&g->work_cond, &g->lock);
-		if (!g->work_head)
+		bool idle_out = false;
+		while (!p->head && !g->stopping_workers && !idle_out) {
+			p->n_idle++;
+			if (p->idle_ms > 0) {
+				struct timespec dl;
+				clock_gettime(CLOCK_REALTIME, &dl);
+				dl.tv_sec += p->idle_ms / 1000;
+				idle_out = pthread_cond_timedwait(&p->cond, &g->lock, &dl) != 0 && !p->head;
+			} else {
+				pthread_cond_wait(&p->cond, &g->lock);
+			}
+			p->n_idle--;
+		}
+		if (!p->head)
 			break;
-		srv_call_t *c = g->work_head;
-		g->work_head = c->work_next;
-		if (!g->work_head)
-			g->work_tail = NULL;
-		g->work_len--;
+		srv_call_t *c = p->head;
+		p->head = c->work_next;
+		if (!p->head)
+			p->tail = NULL;
+		p->len--;
 		pthread_mutex_unlock(&g->lock);
 		if (srv_call_cancelled(c)) {
 			/* Nobody is waiting for the answer any more. */
@@ -467,25 +539,35 @@ static void *worker_main(void *arg)
 		}
 		pthread_mutex_lock(&g->lock);
 	}
+	p->n_threads--;
+	pthread_cond_broadcast(&g->state_cond);
 	pthread_mutex_unlock(&g->lock);
 	return NULL;
 }
 
-static bool enqueue_work(srv_grpc_t *g, srv_call_t *c)
+static bool enqueue_work(srv_grpc_t *g, pool_t *p, srv_call_t *c)
 {
 	pthread_mutex_lock(&g->lock);
-	if (g->work_len >= WORK_QUEUE_MAX || g->stopping_workers) {
+	if (p->len >= WORK_QUEUE_MAX || g->stopping_workers) {
 		pthread_mutex_unlock(&g->lock);
 		return false;
 	}
 	c->work_next = NULL;
-	if (g->work_tail)
-		g->work_tail->work_next = c;
+	if (p->tail)
+		p->tail->work_next = c;
 	else
-		g->work_head = c;
-	g->work_tail = c;
-	g->work_len++;
-	pthread_cond_signal(&g->work_cond);
+		p->head = c;
+	p->tail = c;
+	p->len++;
+	/* Every queued call beyond the idle workers wants a thread of its own, up to the lane's bound. */
+	if (p->n_idle < p->len && p->n_threads < p->max && !spawn_worker_locked(g, p) && p->n_threads == 0) {
+		/* No thread at all can run it: take it back and refuse. */
+		p->head = p->tail = NULL;
+		p->len = 0;
+		pthread_mutex_unlock(&g->lock);
+		return false;
+	}
+	pthread_cond_signal(&p->cond);
 	pthread_mutex_unlock(&g->lock);
 	return true;
 }
@@ -698,12 +780,12 @@ static void on_new_call(srv_call_t *c, bool ok)
 static void on_recv(srv_call_t *c, bool ok)
 {
 	(void)ok; /* a failed receive leaves recv_buf NULL, answered as a missing message */
-	if (!c->m->blocking) {
+	if (c->m->lane == SRV_LANE_POLLER) {
 		run_call(c);
 		return;
 	}
 	/* The queue holds the handler's ref from here. */
-	if (!enqueue_work(c->g, c)) {
+	if (!enqueue_work(c->g, c->m->lane == SRV_LANE_QUICK ? &c->g->quick : &c->g->slow, c)) {
 		log_failure(c, SRV_RESOURCE_EXHAUSTED, "too many calls waiting for a worker");
 		finish_with_status(c, SRV_RESOURCE_EXHAUSTED, "too many calls waiting for a worker; try again");
 		srv_call_unref(c);
@@ -796,8 +878,12 @@ int srv_grpc_start(srv_daemon_t *d, const char *socket_path, srv_grpc_t **ret, c
 		return crl_error_set(err, ENOMEM, "out of memory");
 	g->d = d;
 	pthread_mutex_init(&g->lock, NULL);
-	pthread_cond_init(&g->work_cond, NULL);
 	pthread_cond_init(&g->state_cond, NULL);
+	pthread_cond_init(&g->quick.cond, NULL);
+	pthread_cond_init(&g->slow.cond, NULL);
+	g->quick.max = SRV_QUICK_THREADS;
+	g->slow.max = SRV_LONG_THREADS_MAX;
+	g->slow.idle_ms = LONG_IDLE_MS;
 	g->shutdown_tag = (tag_t){ TAG_SHUTDOWN, NULL };
 
 	grpc_arg args[2];
@@ -829,13 +915,15 @@ int srv_grpc_start(srv_daemon_t *d, const char *socket_path, srv_grpc_t **ret, c
 	grpc_server_start(g->server);
 	for (int i = 0; i < N_PENDING_REQUESTS; i++)
 		request_call(g);
-	for (size_t i = 0; i < N_WORKERS; i++)
-		if (pthread_create(&g->workers[g->n_workers], NULL, worker_main, g) == 0)
-			g->n_workers++;
+	pthread_mutex_lock(&g->lock);
+	for (size_t i = 0; i < SRV_QUICK_THREADS; i++)
+		spawn_worker_locked(g, &g->quick);
+	bool have_workers = g->quick.n_threads > 0;
+	pthread_mutex_unlock(&g->lock);
 	for (size_t i = 0; i < N_POLLERS; i++)
 		if (pthread_create(&g->pollers[g->n_pollers], NULL, poller_main, g) == 0)
 			g->n_pollers++;
-	if (g->n_workers == 0 || g->n_pollers == 0) {
+	if (!have_workers || g->n_pollers == 0) {
 		srv_grpc_stop(g, 0);
 		return crl_error_set(err, EAGAIN, "cannot start gRPC threads");
 	}
@@ -911,10 +999,12 @@ void srv_grpc_stop(srv_grpc_t *g, int grace_ms)
 
 	pthread_mutex_lock(&g->lock);
 	g->stopping_workers = true;
-	pthread_cond_broadcast(&g->work_cond);
+	pthread_cond_broadcast(&g->quick.cond);
+	pthread_cond_broadcast(&g->slow.cond);
+	/* Workers are detached: they are gone when the lanes count none. */
+	while (g->quick.n_threads + g->slow.n_threads > 0)
+		pthread_cond_wait(&g->state_cond, &g->lock);
 	pthread_mutex_unlock(&g->lock);
-	for (size_t i = 0; i < g->n_workers; i++)
-		pthread_join(g->workers[i], NULL);
 	if (g->n_pollers > 0)
 		wait_until(g, no_active_calls, -1);
 
@@ -927,7 +1017,8 @@ void srv_grpc_stop(srv_grpc_t *g, int grace_ms)
 		       GRPC_QUEUE_SHUTDOWN)
 			;
 	grpc_completion_queue_destroy(g->cq);
-	pthread_cond_destroy(&g->work_cond);
+	pthread_cond_destroy(&g->quick.cond);
+	pthread_cond_destroy(&g->slow.cond);
 	pthread_cond_destroy(&g->state_cond);
 	pthread_mutex_destroy(&g->lock);
 	free(g);

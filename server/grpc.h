@@ -21,12 +21,19 @@ typedef int (*srv_unary_fn)(srv_daemon_t *d, srv_call_t *call, const void *req, 
  * client going away, or shutdown. */
 typedef int (*srv_stream_fn)(srv_daemon_t *d, srv_call_t *call, const void *req, crl_error_t *err);
 
+/* Where a call runs. Long calls never delay the quick ones kubelet makes every second. */
+typedef enum srv_lane {
+	SRV_LANE_POLLER = 0, /* on the completion queue's poller: memory only, no disk, no waiting */
+	SRV_LANE_QUICK,      /* a small fixed pool: short reads of local files */
+	SRV_LANE_LONG,       /* a thread per call, made on demand up to a bound: pulls, pod and container lifecycle */
+} srv_lane_t;
+
 typedef struct srv_method {
 	const char *service; /* "runtime.v1.RuntimeService" */
 	const char *name;    /* "Version" */
 	srv_unary_fn unary;
 	srv_stream_fn stream;
-	bool blocking; /* runs on the worker pool, never on a poller */
+	srv_lane_t lane;
 } srv_method_t;
 
 /* The dispatch table: every method of both CRI services, implemented or not. */
@@ -47,10 +54,15 @@ char *srv_call_strdup(srv_call_t *call, const char *s);
 char *srv_call_printf(srv_call_t *call, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* True once the client cancelled or the deadline passed: long handlers check it and stop. */
 bool srv_call_cancelled(const srv_call_t *call);
+/* fn(arg) runs when the call is freed (after its answer is sent): for references the answer points into. */
+int srv_call_on_end(srv_call_t *call, void (*fn)(void *), void *arg);
 const char *srv_call_method(const srv_call_t *call);
 
 /* --- for streaming handlers --- */
 #define SRV_STREAM_QUEUE_MAX 128
+/* Threads of the long lane at most; calls beyond wait for one. */
+#define SRV_LONG_THREADS_MAX 64
+#define SRV_QUICK_THREADS 4
 typedef void (*srv_stream_closed_fn)(void *user, srv_call_t *call);
 /* Called once, from any thread, when the stream has ended for whatever reason; the call stays valid during it. */
 void srv_stream_set_closed(srv_call_t *call, srv_stream_closed_fn fn, void *user);

@@ -21,3 +21,10 @@ int srv_image_status(srv_daemon_t *d, srv_call_t *call, const void *req, void *r
 int srv_remove_image(srv_daemon_t *d, srv_call_t *call, const void *req, void *resp, crl_error_t *err);
 /* image_fs_info.c */
 int srv_image_fs_info(srv_daemon_t *d, srv_call_t *call, const void *req, void *resp, crl_error_t *err);
+/* sandbox_run.c, sandbox_stop.c, sandbox_status.c */
+int srv_run_pod_sandbox(srv_daemon_t *d, srv_call_t *call, const void *req, void *resp, crl_error_t *err);
+int srv_stop_pod_sandbox(srv_daemon_t *d, srv_call_t *call, const void *req, void *resp, crl_error_t *err);
+int srv_remove_pod_sandbox(srv_daemon_t *d, srv_call_t *call, const void *req, void *resp, crl_error_t *err);
+int srv_pod_sandbox_status(srv_daemon_t *d, srv_call_t *call, const void *req, void *resp, crl_error_t *err);
+int srv_list_pod_sandbox(srv_daemon_t *d, srv_call_t *call, const void *req, void *resp, crl_error_t *err);
+int srv_stream_pod_sandboxes(srv_daemon_t *d, srv_call_t *call, const void *req, crl_error_t *err);

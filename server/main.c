@@ -23,7 +23,9 @@
 #include "grpc.h"
 #include "image/registry.h"
 #include "image/store.h"
+#include "pod.h"
 #include "state.h"
+#include "store.h"
 
 /* How long in-flight calls may run on after SIGTERM before they are cancelled. */
 #define SHUTDOWN_GRACE_MS 5000
@@ -168,6 +170,43 @@ typedef struct locks {
 	int sock_fd;
 } locks_t;
 
+/* crio-lite-monitor: the configured one, or the one beside our own binary. */
+static int find_monitor(srv_daemon_t *d, crl_error_t *err)
+{
+	if (d->cfg.monitor_path[0]) {
+		if (!(d->monitor_bin = strdup(d->cfg.monitor_path)))
+			return crl_error_set(err, ENOMEM, "out of memory");
+	} else {
+		char self[4096];
+		ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+		if (n <= 0)
+			return crl_error_set_errno(err, errno, "readlink /proc/self/exe");
+		self[n] = '\0';
+		if (asprintf(&d->monitor_bin, "%s/crio-lite-monitor", dirname(self)) < 0) {
+			d->monitor_bin = NULL;
+			return crl_error_set(err, ENOMEM, "out of memory");
+		}
+	}
+	if (access(d->monitor_bin, X_OK) < 0)
+		return crl_error_set_errno(err, errno, "the pod monitor %s (runtime.monitor_path)", d->monitor_bin);
+	return 0;
+}
+
+static int prepare_pods(srv_daemon_t *d, crl_error_t *err)
+{
+	int r;
+	long secs = 0;
+	srv_parse_duration(d->cfg.plugin_timeout, &secs);
+	d->plugin_timeout_ms = secs > 86400 ? 86400 * 1000 : (int)secs * 1000;
+	_cleanup_free_ char *pods = NULL;
+	if (asprintf(&pods, "%s/pods", d->cfg.root) < 0 || asprintf(&d->pods_rundir, "%s/pods", d->cfg.runroot) < 0)
+		return crl_error_set(err, ENOMEM, "out of memory");
+	if ((r = find_monitor(d, err)) < 0 || (r = open_dir(pods, 0700, &d->pods_fd, err)) < 0 ||
+	    (r = crl_fs_mkdir_p(d->pods_rundir, 0711, err)) < 0 || (r = srv_store_new("pod", &d->pods, err)) < 0)
+		return r;
+	return srv_pods_restore(d, err);
+}
+
 static int prepare(srv_daemon_t *d, locks_t *locks, crl_error_t *err)
 {
 	int r;
@@ -203,12 +242,19 @@ static int prepare(srv_daemon_t *d, locks_t *locks, crl_error_t *err)
 		return crl_error_wrap(err, "image store");
 	if ((r = img_http_new(&d->http, err)) < 0)
 		return r;
-	return srv_events_new(&d->events, err);
+	if ((r = srv_events_new(&d->events, err)) < 0)
+		return r;
+	return prepare_pods(d, err);
 }
 
 static void daemon_cleanup(srv_daemon_t *d, locks_t *locks)
 {
 	srv_events_free(d->events);
+	srv_store_free(d->pods);
+	if (d->pods_fd >= 0)
+		close(d->pods_fd);
+	free(d->pods_rundir);
+	free(d->monitor_bin);
 	img_store_close(d->images);
 	img_http_free(d->http);
 	if (d->root_fd >= 0)
@@ -233,7 +279,7 @@ int main(int argc, char **argv)
 	if (pr != 0)
 		return pr > 0 ? 0 : 2;
 
-	srv_daemon_t d = { .root_fd = -1, .runroot_fd = -1 };
+	srv_daemon_t d = { .root_fd = -1, .runroot_fd = -1, .pods_fd = -1 };
 	locks_t locks = { -1, -1 };
 	pthread_mutex_init(&d.lock, NULL);
 	crl_error_t err = CRL_ERROR_INIT;

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sched.h>
 #include <sys/epoll.h>
+#include <net/if.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -106,6 +107,8 @@ typedef struct exec_s {
 } exec_t;
 
 #define MAX_PINS 4
+/* --sysctl options one pod may give. */
+#define MAX_SYSCTLS 64
 
 typedef struct mon {
 	int ep;

@@ -7,8 +7,12 @@
  * exit atomically in <dir>/exits/<id>.json (code, signal, OOM kill, start and finish times in ns), and runs
  * exec sessions with an output cap and a timeout. It runs in its own session and outlives whoever started it.
  *
- *   crio-lite-monitor --dir DIR --runtime-root DIR [--pod-namespaces net,ipc,uts,pid]
+ *   crio-lite-monitor --dir DIR --runtime-root DIR [--pod-namespaces net,ipc,uts,pid] [--hostname NAME]
+ *                     [--sysctl KEY=VALUE]... [--ready-fd FD]
  *
+ * --hostname and --sysctl are set inside the pod's new namespaces (lo is brought up in a new network namespace).
+ * With --ready-fd the monitor detaches (its starter's child exits at once) and writes "ok\n" on FD once it
+ * listens, or the reason it failed; FD is then closed.
  * With --pod-namespaces the monitor makes those namespaces for the pod and pins them on <dir>/ns/<type> (bind
  * mounts that outlive the monitor, removed by shutdown); containers join them by those paths. With pid it is
  * PID 1 of the pod's PID namespace and reaps whatever is orphaned there.
@@ -495,11 +499,67 @@ static int pod_namespaces(mon_t *m, const char *list, crl_error_t *err)
 	return 0;
 }
 
-static int listen_on(const char *dir, crl_error_t *err)
+/* The pod's loopback, up as every pod expects it (CNI configures eth0 only). */
+static int loopback_up(crl_error_t *err)
+{
+	_cleanup_close_ int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof(ifr));
+	memcpy(ifr.ifr_name, "lo", 3);
+	if (fd < 0 || ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
+		return crl_error_set_errno(err, errno, "read the flags of lo");
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
+		return crl_error_set_errno(err, errno, "bring lo up");
+	return 0;
+}
+
+/* A sysctl of the pod's namespaces ("net.ipv4.ip_forward=1"), written from inside them. */
+static int set_sysctl(const char *kv, crl_error_t *err)
+{
+	const char *eq = strchr(kv, '=');
+	if (!eq || eq == kv)
+		return crl_error_set(err, EINVAL, "--sysctl '%s' is not KEY=VALUE", kv);
+	char path[512];
+	size_t klen = (size_t)(eq - kv);
+	if (klen + 11 >= sizeof(path))
+		return crl_error_set(err, ENAMETOOLONG, "sysctl name too long");
+	memcpy(path, "/proc/sys/", 10);
+	for (size_t i = 0; i < klen; i++) {
+		char ch = kv[i];
+		if (ch == '/' || (ch == '.' && (i == 0 || kv[i - 1] == '.')))
+			return crl_error_set(err, EINVAL, "sysctl '%.*s' is not a plain name", (int)klen, kv);
+		path[10 + i] = ch == '.' ? '/' : ch;
+	}
+	path[10 + klen] = '\0';
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return crl_error_set_errno(err, errno, "sysctl %.*s", (int)klen, kv);
+	size_t vlen = strlen(eq + 1);
+	if (write(fd, eq + 1, vlen) != (ssize_t)vlen)
+		return crl_error_set_errno(err, errno, "set sysctl %s", kv);
+	return 0;
+}
+
+/* Tells whoever started us (the daemon) that the pod is ready, or why not: a line on the fd it gave us. */
+static void report_ready(int *fd, const char *msg)
+{
+	if (*fd < 0)
+		return;
+	size_t n = strlen(msg);
+	if (write(*fd, msg, n) != (ssize_t)n) {
+		/* The starter went away; nothing to tell. */
+	}
+	close(*fd);
+	*fd = -1;
+}
+
+static int listen_on(const char *dir, int dirfd, crl_error_t *err)
 {
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	/* sun_path holds 107 bytes: a deep directory is reached through its fd. */
 	if ((size_t)snprintf(a.sun_path, sizeof(a.sun_path), "%s/monitor.sock", dir) >= sizeof(a.sun_path))
-		return crl_error_set(err, ENAMETOOLONG, "socket path in %s is too long", dir);
+		snprintf(a.sun_path, sizeof(a.sun_path), "/proc/self/fd/%d/monitor.sock", dirfd);
 	unlink(a.sun_path);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || chmod(a.sun_path, 0600) < 0 || listen(fd, 64) < 0) {
@@ -517,10 +577,16 @@ int main(int argc, char **argv)
 		{ "dir", required_argument, NULL, 'd' },
 		{ "runtime-root", required_argument, NULL, 'r' },
 		{ "pod-namespaces", required_argument, NULL, 'n' },
+		{ "hostname", required_argument, NULL, 'H' },
+		{ "sysctl", required_argument, NULL, 's' },
+		{ "ready-fd", required_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 },
 	};
 	mon_t m = { .ep = -1, .dirfd = -1 };
-	const char *pod = NULL;
+	const char *pod = NULL, *hostname = NULL;
+	const char *sysctls[MAX_SYSCTLS];
+	size_t n_sysctls = 0;
+	int ready = -1;
 	int c;
 	while ((c = getopt_long(argc, argv, "d:r:n:", opts, NULL)) != -1) {
 		if (c == 'd')
@@ -529,12 +595,32 @@ int main(int argc, char **argv)
 			m.rt_root = optarg;
 		else if (c == 'n')
 			pod = optarg;
+		else if (c == 'H')
+			hostname = optarg;
+		else if (c == 's' && n_sysctls < MAX_SYSCTLS)
+			sysctls[n_sysctls++] = optarg;
+		else if (c == 'f')
+			ready = atoi(optarg);
 		else
 			return 2;
 	}
 	if (!m.dir || !m.rt_root) {
-		fprintf(stderr, "usage: crio-lite-monitor --dir DIR --runtime-root DIR\n");
+		fprintf(stderr, "usage: crio-lite-monitor --dir DIR --runtime-root DIR [--pod-namespaces LIST] "
+				"[--hostname NAME] [--sysctl KEY=VALUE]... [--ready-fd FD]\n");
 		return 2;
+	}
+	if (ready >= 0 && fcntl(ready, F_SETFD, FD_CLOEXEC) < 0)
+		ready = -1;
+	/* Told to report readiness, we also detach: the starter's child exits at once and is reaped there, and
+	 * the monitor lives on without a parent to wait for it (a pod PID namespace forks below anyway). */
+	if (ready >= 0 && !(pod && strstr(pod, "pid"))) {
+		pid_t pid = fork();
+		if (pid < 0) {
+			report_ready(&ready, "fork failed\n");
+			return 1;
+		}
+		if (pid > 0)
+			_exit(0);
 	}
 	/* Our own session: the starter's exit, its terminal or its process group do not reach us. */
 	setsid();
@@ -547,8 +633,17 @@ int main(int argc, char **argv)
 	}
 	m.dirfd = open(m.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	mkdirat(m.dirfd, "exits", 0700);
-	if (pod && pod_namespaces(&m, pod, &err) < 0) {
+	int pr = pod ? pod_namespaces(&m, pod, &err) : 0;
+	if (pr >= 0 && pod && strstr(pod, "net"))
+		pr = loopback_up(&err);
+	if (pr >= 0 && hostname && sethostname(hostname, strlen(hostname)) < 0)
+		pr = crl_error_set_errno(&err, errno, "set the pod's hostname '%s'", hostname);
+	for (size_t i = 0; pr >= 0 && i < n_sysctls; i++)
+		pr = set_sysctl(sysctls[i], &err);
+	if (pr < 0) {
 		fprintf(stderr, "crio-lite-monitor: %s\n", crl_error_message(&err));
+		_cleanup_free_ char *line = NULL;
+		report_ready(&ready, asprintf(&line, "%s\n", crl_error_message(&err)) < 0 ? "failed\n" : line);
 		unpin(&m);
 		return 1;
 	}
@@ -561,14 +656,17 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	m.ep = epoll_create1(EPOLL_CLOEXEC);
 	m.sig = (src_t){ SRC_SIGNAL, NULL, 0, signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK) };
-	int lfd = listen_on(m.dir, &err);
+	int lfd = listen_on(m.dir, m.dirfd, &err);
 	if (m.ep < 0 || m.sig.fd < 0 || lfd < 0) {
 		fprintf(stderr, "crio-lite-monitor: %s\n", err.errnum ? crl_error_message(&err) : strerror(errno));
+		report_ready(&ready, "cannot listen on the monitor socket\n");
+		unpin(&m);
 		return 1;
 	}
 	m.listen = (src_t){ SRC_LISTEN, NULL, 0, lfd };
 	mon_watch(&m, &m.sig);
 	mon_watch(&m, &m.listen);
+	report_ready(&ready, "ok\n");
 	while (!m.stop) {
 		struct epoll_event evs[32];
 		int n = epoll_wait(m.ep, evs, 32, next_timeout(&m));

@@ -18,6 +18,7 @@
 
 #include "api.pb-c.h"
 #include "common/fs.h"
+#include "runtime/monitor/client.h"
 
 const char *td_binary(void)
 {
@@ -191,57 +192,22 @@ bool td_wait_log(const test_daemon_t *t, const char *needle, int timeout_ms)
 	return false;
 }
 
-static bool read_full(int fd, void *buf, size_t n)
-{
-	size_t got = 0;
-	while (got < n) {
-		ssize_t r = read(fd, (char *)buf + got, n - got);
-		if (r <= 0)
-			return false;
-		got += (size_t)r;
-	}
-	return true;
-}
-
 crl_json_value_t *td_monitor_call(const char *sock, const void *msg, size_t len, bool frame)
 {
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	if (fd < 0 || strlen(sock) >= sizeof(a.sun_path))
-		return NULL;
-	memcpy(a.sun_path, sock, strlen(sock) + 1);
+	mon_client_t *c = NULL;
+	crl_error_t err = CRL_ERROR_INIT;
 	crl_json_value_t *v = NULL;
-	unsigned char h[4] = { (unsigned char)(len >> 24), (unsigned char)(len >> 16), (unsigned char)(len >> 8),
-			       (unsigned char)len };
-	/* A monitor that stopped answering fails the call instead of hanging the test. */
-	struct timeval tv = { .tv_sec = 30 };
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
-		close(fd);
-		return NULL;
-	}
 	/* A monitor that refuses the connection (too many) answers and closes it, maybe before the request is sent:
-	 * no SIGPIPE, and its answer is still read. */
-	if (frame)
-		send(fd, h, 4, MSG_NOSIGNAL);
-	if (len && msg)
-		send(fd, msg, len, MSG_NOSIGNAL);
-	if (!read_full(fd, h, 4)) {
-		close(fd);
-		return NULL;
-	}
-	size_t n = (size_t)h[0] << 24 | (size_t)h[1] << 16 | (size_t)h[2] << 8 | h[3];
-	char *body = malloc(n + 1);
-	if (body && read_full(fd, body, n)) {
-		body[n] = '\0';
-		crl_error_t err = CRL_ERROR_INIT;
-		if (crl_json_parse(body, &v, &err) < 0)
-			v = NULL;
+	 * a failed send still reads its answer. A monitor that stopped answering fails the call within 30 s. */
+	if (mon_client_connect_path(sock, &c, &err) == 0) {
+		if (len && msg)
+			(void)mon_client_send(c, msg, len, !frame, &err);
 		crl_error_clear(&err);
+		if (mon_client_recv(c, 30000, &v, &err) < 0)
+			v = NULL;
 	}
-	free(body);
-	close(fd);
+	crl_error_clear(&err);
+	mon_client_free(c);
 	return v;
 }
 

@@ -25,6 +25,7 @@
 #include "common/fs.h"
 #include "common/json.h"
 #include "harness.h"
+#include "runtime/monitor/client.h"
 
 static char dir[32], rootfs[64], rtroot[64], mondir[64], sock[100];
 static pid_t mon_pid;
@@ -539,50 +540,38 @@ static void test_pod_namespaces(void **st)
 }
 
 /* A streaming connection: after attach, frames arrive until the exit frame. */
-static int attach_conn(void)
+static mon_client_t *attach_conn(void)
 {
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	memcpy(a.sun_path, sock, strlen(sock) + 1);
-	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	return fd;
+	mon_client_t *c = NULL;
+	crl_error_t err = CRL_ERROR_INIT;
+	assert_int_equal(mon_client_connect_path(sock, &c, &err), 0);
+	return c;
 }
 
-static void send_frame(int fd, const char *json)
+static void send_frame(mon_client_t *c, const char *json)
 {
-	size_t len = strlen(json);
-	unsigned char h[4] = { (unsigned char)(len >> 24), (unsigned char)(len >> 16), (unsigned char)(len >> 8), (unsigned char)len };
-	assert_int_equal(write(fd, h, 4), 4);
-	assert_int_equal(write(fd, json, len), (ssize_t)len);
+	crl_error_t err = CRL_ERROR_INIT;
+	if (mon_client_send(c, json, strlen(json), false, &err) < 0)
+		fail_msg("send: %s", crl_error_message(&err));
 }
 
-static crl_json_value_t *recv_frame(int fd)
+/* The next frame, or NULL at the end of the stream. */
+static crl_json_value_t *recv_frame(mon_client_t *c)
 {
-	unsigned char h[4];
-	size_t got = 0;
-	while (got < 4) {
-		ssize_t r = read(fd, h + got, 4 - got);
-		if (r <= 0)
-			return NULL;
-		got += (size_t)r;
-	}
-	size_t n = (size_t)h[0] << 24 | (size_t)h[1] << 16 | (size_t)h[2] << 8 | h[3];
-	char *body = malloc(n + 1);
-	for (got = 0; got < n;) {
-		ssize_t r = read(fd, body + got, n - got);
-		assert_true(r > 0);
-		got += (size_t)r;
-	}
-	body[n] = '\0';
 	crl_json_value_t *v = NULL;
 	crl_error_t err = CRL_ERROR_INIT;
-	assert_int_equal(crl_json_parse(body, &v, &err), 0);
-	free(body);
+	int r = mon_client_recv(c, 60000, &v, &err);
+	if (r == -EPIPE) {
+		crl_error_clear(&err);
+		return NULL;
+	}
+	if (r < 0)
+		fail_msg("receive: %s", crl_error_message(&err));
 	return v;
 }
 
 /* Reads frames until the exit frame; returns everything streamed (caller frees) and the exit code. */
-static char *collect(int fd, int64_t *exit_code, const char *until)
+static char *collect(mon_client_t *fd, int64_t *exit_code, const char *until)
 {
 	char *all = calloc(1, 1);
 	size_t len = 0;
@@ -619,7 +608,7 @@ static void test_attach_stdin(void **st)
 	(void)st;
 	make_bundle("cat", "exec cat", NULL);
 	expect_ok(call("{\"v\":1,\"op\":\"create\",\"id\":\"cat\",\"bundle\":\"%s/b-cat\",\"log_path\":\"%s/cat.log\",\"stdin\":true}", dir, dir));
-	int fd = attach_conn();
+	mon_client_t *fd = attach_conn();
 	send_frame(fd, "{\"v\":1,\"op\":\"attach\",\"id\":\"cat\"}");
 	crl_json_value_t *v = recv_frame(fd);
 	assert_true(ok(v));
@@ -634,7 +623,7 @@ static void test_attach_stdin(void **st)
 	got = collect(fd, &code, NULL);
 	assert_int_equal(code, 0);
 	free(got);
-	close(fd);
+	mon_client_free(fd);
 	char *log = read_text("%s/%s.log", "cat");
 	assert_non_null(strstr(log, " stdout F hello cat\n"));
 	free(log);
@@ -665,7 +654,7 @@ static void attach_tty(const char *id, const char *runtime)
 	if (!ok(v))
 		fail_msg("tty create of %s: %s", id, crl_json_get_string(crl_json_get(v, "error")));
 	crl_json_value_free(v);
-	int fd = attach_conn();
+	mon_client_t *fd = attach_conn();
 	char req[256];
 	snprintf(req, sizeof(req), "{\"v\":1,\"op\":\"attach\",\"id\":\"%s\"}", id);
 	send_frame(fd, req);
@@ -685,7 +674,7 @@ static void attach_tty(const char *id, const char *runtime)
 	assert_non_null(strstr(got, "got abc\r\n"));
 	assert_int_equal(code, 0);
 	free(got);
-	close(fd);
+	mon_client_free(fd);
 	crl_json_value_free(wait_stopped(id));
 	expect_ok(call("{\"v\":1,\"op\":\"delete\",\"id\":\"%s\"}", id));
 }
@@ -700,7 +689,7 @@ static void test_attach_tty(void **st)
 static void test_connection_limit(void **st)
 {
 	(void)st;
-	int fds[256];
+	mon_client_t *fds[256];
 	for (int i = 0; i < 256; i++)
 		fds[i] = attach_conn();
 	/* The monitor has accepted them all once it answers nothing but the refusal. */
@@ -718,7 +707,7 @@ static void test_connection_limit(void **st)
 	assert_non_null(strstr(crl_json_get_string(crl_json_get(v, "error")), "too many connections"));
 	crl_json_value_free(v);
 	for (int i = 0; i < 256; i++)
-		close(fds[i]);
+		mon_client_free(fds[i]);
 	bool back = false;
 	for (int i = 0; i < 100 && !back; i++) {
 		v = call("{\"v\":1,\"op\":\"version\"}");
@@ -733,7 +722,7 @@ static void test_connection_limit(void **st)
 /* A streamed exec with a terminal made inside the container: resized, typed into, its output and exit code. */
 static void tty_exec(const char *id)
 {
-	int fd = attach_conn();
+	mon_client_t *fd = attach_conn();
 	char req[512];
 	snprintf(req, sizeof(req), "{\"v\":1,\"op\":\"exec\",\"id\":\"%s\",\"args\":[\"sh\",\"-c\",\"read x; stty size; tty; "
 				   "echo got $x\"],\"stream\":true,\"tty\":true}", id);
@@ -751,7 +740,7 @@ static void tty_exec(const char *id)
 	assert_non_null(strstr(got, "got xyz\r\n"));
 	assert_int_equal(code, 0);
 	free(got);
-	close(fd);
+	mon_client_free(fd);
 }
 
 /* A RuntimeClass handler's external OCI runtime: the monitor drives the binary with runc's command line (as
@@ -846,14 +835,12 @@ static void test_slow_client(void **st)
 	(void)st;
 	make_bundle("flood", "sleep 0.3; head -c 30000000 /dev/zero | tr '\\0' x; exec sleep 60", NULL);
 	expect_ok(call("{\"v\":1,\"op\":\"create\",\"id\":\"flood\",\"bundle\":\"%s/b-flood\",\"log_path\":\"%s/flood.log\"}", dir, dir));
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	mon_client_t *mc = attach_conn();
+	int fd = mon_client_fd(mc);
 	int small = 4096;
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	memcpy(a.sun_path, sock, strlen(sock) + 1);
-	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	send_frame(fd, "{\"v\":1,\"op\":\"attach\",\"id\":\"flood\"}");
-	crl_json_value_t *v = recv_frame(fd);
+	send_frame(mc, "{\"v\":1,\"op\":\"attach\",\"id\":\"flood\"}");
+	crl_json_value_t *v = recv_frame(mc);
 	assert_true(ok(v));
 	crl_json_value_free(v);
 	expect_ok(call("{\"v\":1,\"op\":\"start\",\"id\":\"flood\"}"));
@@ -876,7 +863,7 @@ static void test_slow_client(void **st)
 		total += (size_t)r;
 	assert_int_equal(r, 0);
 	assert_true(total < 16u << 20);
-	close(fd);
+	mon_client_free(mc);
 	expect_ok(call("{\"v\":1,\"op\":\"delete\",\"id\":\"flood\",\"force\":true}"));
 	unlink(log);
 }
@@ -886,7 +873,7 @@ static void test_exec_stream(void **st)
 	(void)st;
 	create_start("xs", "exec sleep 60", NULL);
 	/* stdin through a pipe */
-	int fd = attach_conn();
+	mon_client_t *fd = attach_conn();
 	send_frame(fd, "{\"v\":1,\"op\":\"exec\",\"id\":\"xs\",\"args\":[\"sh\",\"-c\",\"cat; echo bye >&2; exit 4\"],\"stream\":true,\"stdin\":true}");
 	crl_json_value_t *v = recv_frame(fd);
 	assert_true(ok(v));
@@ -901,7 +888,7 @@ static void test_exec_stream(void **st)
 	assert_non_null(strstr(got, "bye\n"));
 	assert_int_equal(code, 4);
 	free(got);
-	close(fd);
+	mon_client_free(fd);
 	/* a terminal inside the container, resized */
 	tty_exec("xs");
 	/* stdin without stream is refused */

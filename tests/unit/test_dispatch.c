@@ -70,10 +70,39 @@ static void test_streams_match_proto(void **state)
 				    strcmp(table[i].name, "GetContainerEvents") == 0);
 }
 
+/* The calls kubelet makes every second never wait behind pulls or pod lifecycle calls; those never run on a
+ * poller. */
+static void test_lanes(void **state)
+{
+	(void)state;
+	static const char *const quick[] = { "Version", "Status", "ListPodSandbox", "PodSandboxStatus", "ImageStatus",
+					     "ListImages", "ListContainers", "ContainerStatus", "RuntimeConfig" };
+	static const char *const slow[] = { "PullImage", "RunPodSandbox", "StopPodSandbox", "RemovePodSandbox",
+					    "CreateContainer", "StopContainer", "ExecSync", "RemoveImage" };
+	char path[256];
+	for (size_t i = 0; i < sizeof(quick) / sizeof(quick[0]); i++) {
+		snprintf(path, sizeof(path), "/runtime.v1.%s/%s",
+			 strstr(quick[i], "Image") ? "ImageService" : "RuntimeService", quick[i]);
+		const srv_method_t *m = srv_grpc_find_method(path, strlen(path));
+		assert_non_null(m);
+		if (m->lane == SRV_LANE_LONG)
+			fail_msg("%s runs in the long lane", path);
+	}
+	for (size_t i = 0; i < sizeof(slow) / sizeof(slow[0]); i++) {
+		snprintf(path, sizeof(path), "/runtime.v1.%s/%s",
+			 strstr(slow[i], "Image") ? "ImageService" : "RuntimeService", slow[i]);
+		const srv_method_t *m = srv_grpc_find_method(path, strlen(path));
+		assert_non_null(m);
+		if (m->lane != SRV_LANE_LONG)
+			fail_msg("%s does not run in the long lane", path);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_table_complete),
+		cmocka_unit_test(test_lanes),
 		cmocka_unit_test(test_lookup_is_exact),
 		cmocka_unit_test(test_streams_match_proto),
 	};

@@ -1,0 +1,262 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* RunPodSandbox: the pod's record first, then its directory and files, cgroup, monitor (namespaces), network.
+ * Whatever fails is undone in reverse, and so is whatever a daemon killed half way left (at start). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cni/exec.h"
+#include "common/cleanup.h"
+#include "common/fs.h"
+#include "common/log.h"
+#include "daemon.h"
+#include "handlers.h"
+#include "pod.h"
+#include "runtime/cgroup.h"
+#include "sanitize.h"
+
+/* The pod's /dev/shm when it has an IPC namespace of its own (Docker's and CRI-O's default size). */
+#define POD_SHM_OPTIONS "mode=1777,size=65536k"
+
+static const char *annotation(const Runtime__V1__PodSandboxConfig *c, const char *key)
+{
+	for (size_t i = 0; i < c->n_annotations; i++)
+		if (strcmp(c->annotations[i]->key, key) == 0)
+			return c->annotations[i]->value;
+	return NULL;
+}
+
+static int write_pod_files(srv_pod_t *p, crl_error_t *err)
+{
+	_cleanup_close_ int dfd = open(p->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return crl_error_set_errno(err, errno, "open %s", p->dir);
+	_cleanup_free_ char *resolv = NULL;
+	int r = srv_resolv_conf(p->config->dns_config, &resolv, err);
+	if (r < 0)
+		return r;
+	if (!resolv) {
+		/* No DNS config: the node's, as CRI-O and containerd give it. */
+		crl_error_t e = CRL_ERROR_INIT;
+		if (crl_fs_read_file(AT_FDCWD, "/etc/resolv.conf", 1 << 20, &resolv, NULL, &e) < 0) {
+			crl_error_clear(&e);
+			resolv = strdup("");
+		}
+		if (!resolv)
+			return crl_error_set(err, ENOMEM, "out of memory");
+	}
+	if ((r = crl_fs_write_atomic(dfd, "resolv.conf", resolv, strlen(resolv), 0644, err)) < 0)
+		return r;
+	char host[256] = "";
+	const char *hn = p->config->hostname;
+	if (p->ns.network == RUNTIME__V1__NAMESPACE_MODE__NODE || !hn || !*hn) {
+		if (gethostname(host, sizeof(host) - 1) < 0)
+			snprintf(host, sizeof(host), "localhost");
+		hn = host;
+	}
+	_cleanup_free_ char *line = NULL;
+	if (asprintf(&line, "%s\n", hn) < 0)
+		return crl_error_set(err, ENOMEM, "out of memory");
+	if ((r = crl_fs_write_atomic(dfd, "hostname", line, strlen(line), 0644, err)) < 0)
+		return r;
+	if (p->ns.ipc != RUNTIME__V1__NAMESPACE_MODE__NODE) {
+		if (mkdirat(dfd, "shm", 0755) < 0 && errno != EEXIST)
+			return crl_error_set_errno(err, errno, "create %s/shm", p->dir);
+		_cleanup_free_ char *shm = NULL;
+		if (asprintf(&shm, "%s/shm", p->dir) < 0)
+			return crl_error_set(err, ENOMEM, "out of memory");
+		if (mount("shm", shm, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, POD_SHM_OPTIONS) < 0)
+			return crl_error_set_errno(err, errno, "mount the pod's /dev/shm on %s", shm);
+	}
+	return 0;
+}
+
+static void add_res(rt_resources_t *out, const Runtime__V1__LinuxContainerResources *r)
+{
+	if (!r)
+		return;
+#define ADD(f, v)                                                          \
+	do {                                                               \
+		if ((v) > 0)                                               \
+			out->f = (out->f == RT_UNSET ? 0 : out->f) + (v); \
+	} while (0)
+	ADD(memory_limit, r->memory_limit_in_bytes);
+	ADD(cpu_shares, r->cpu_shares);
+	ADD(cpu_quota, r->cpu_quota);
+#undef ADD
+	if (r->cpu_period > 0)
+		out->cpu_period = r->cpu_period;
+}
+
+/* The pod's cgroup: <cgroup_parent or /crio-lite>/crio-lite-<id>, limited to resources + overhead where the pod
+ * gives them. */
+static int make_cgroup(srv_pod_t *p, crl_error_t *err)
+{
+	const Runtime__V1__LinuxPodSandboxConfig *l = p->config->linux;
+	const char *parent = l && l->cgroup_parent && *l->cgroup_parent ? l->cgroup_parent : "/crio-lite";
+	size_t pl = strlen(parent);
+	while (pl > 1 && parent[pl - 1] == '/')
+		pl--;
+	if (asprintf(&p->cgroup, "%s%.*s/crio-lite-%s", parent[0] == '/' ? "" : "/", (int)(pl == 1 ? 0 : pl), parent,
+		     p->obj.id) < 0) {
+		p->cgroup = NULL;
+		return crl_error_set(err, ENOMEM, "out of memory");
+	}
+	rt_resources_t res = { .memory_limit = RT_UNSET, .memory_swap = RT_UNSET, .cpu_shares = RT_UNSET,
+			       .cpu_quota = RT_UNSET, .cpu_period = RT_UNSET, .pids_limit = RT_UNSET };
+	if (l && l->resources) {
+		add_res(&res, l->resources);
+		add_res(&res, l->overhead);
+	}
+	rt_cgroup_t *cg = NULL;
+	int r = rt_cgroup_create_parent(p->cgroup, &res, &cg, err);
+	rt_cgroup_free(cg);
+	return r < 0 ? crl_error_wrap(err, "pod cgroup %s", p->cgroup) : 0;
+}
+
+static int network_up(srv_daemon_t *d, srv_pod_t *p, crl_error_t *err)
+{
+	cni_network_t *net = NULL;
+	int r = cni_conf_load(d->cfg.network_dir, d->cfg.cni_default_network, &net, err);
+	if (r < 0)
+		return crl_error_set(err, EAGAIN, "pod network is not ready: %s", crl_error_message(err));
+	const Runtime__V1__PodSandboxConfig *c = p->config;
+	cni_port_mapping_t *ports = calloc(c->n_port_mappings + 1, sizeof(*ports));
+	if (!ports) {
+		cni_network_free(net);
+		return crl_error_set(err, ENOMEM, "out of memory");
+	}
+	size_t np = 0;
+	static const char *const protos[] = { "tcp", "udp", "sctp" };
+	for (size_t i = 0; i < c->n_port_mappings; i++) {
+		const Runtime__V1__PortMapping *m = c->port_mappings[i];
+		/* Only ports published on the node go to portmap (kubelet lists the pod's other ports too). */
+		if (m->host_port <= 0)
+			continue;
+		ports[np++] = (cni_port_mapping_t){ m->host_port, m->container_port, protos[m->protocol], m->host_ip };
+	}
+	char nsbuf[4096];
+	const Runtime__V1__DNSConfig *dns = c->dns_config;
+	cni_pod_t pod = {
+		.container_id = p->obj.id,
+		.netns = srv_pod_netns(p, nsbuf, sizeof(nsbuf)),
+		.ifname = "eth0",
+		.pod_name = c->metadata->name,
+		.pod_namespace = c->metadata->namespace_,
+		.pod_uid = c->metadata->uid,
+		.ports = ports,
+		.n_ports = np,
+		.ingress_bandwidth = annotation(c, "kubernetes.io/ingress-bandwidth"),
+		.egress_bandwidth = annotation(c, "kubernetes.io/egress-bandwidth"),
+		.dns_servers = dns && dns->n_servers ? dns->servers : NULL,
+		.dns_searches = dns && dns->n_searches ? dns->searches : NULL,
+		.dns_options = dns && dns->n_options ? dns->options : NULL,
+	};
+	/* Recorded before ADD runs: a daemon killed during ADD finds what DEL needs. */
+	char *pending = NULL;
+	if ((r = cni_cache_prepare(net, &pod, &pending, err)) < 0)
+		goto out;
+	pthread_mutex_lock(&p->lock);
+	free(p->cni_cache);
+	p->cni_cache = pending;
+	pthread_mutex_unlock(&p->lock);
+	if ((r = srv_pod_save(d, p, err)) < 0)
+		goto out;
+	cni_result_t *res = NULL;
+	char *cache = NULL;
+	if ((r = cni_add(net, d->cfg.plugin_dirs, &pod, d->plugin_timeout_ms, &res, &cache, err)) < 0)
+		goto out;
+	pthread_mutex_lock(&p->lock);
+	free(p->cni_cache);
+	p->cni_cache = cache;
+	p->cni_added = true;
+	p->ips = res->ips;
+	res->ips = NULL;
+	pthread_mutex_unlock(&p->lock);
+	cni_result_free(res);
+	r = srv_pod_save(d, p, err);
+out:
+	free(ports);
+	cni_network_free(net);
+	return r;
+}
+
+static int run_steps(srv_daemon_t *d, srv_pod_t *p, crl_error_t *err)
+{
+	int r;
+	if ((r = crl_fs_mkdir_p(p->dir, 0711, err)) < 0 || (r = write_pod_files(p, err)) < 0 ||
+	    (r = make_cgroup(p, err)) < 0 || (r = srv_pod_start_monitor(d, p, err)) < 0)
+		return r;
+	if (p->ns.network != RUNTIME__V1__NAMESPACE_MODE__NODE && (r = network_up(d, p, err)) < 0)
+		return r;
+	pthread_mutex_lock(&p->lock);
+	p->state = SRV_POD_READY;
+	pthread_mutex_unlock(&p->lock);
+	return srv_pod_save(d, p, err);
+}
+
+static int check_handler(srv_daemon_t *d, const char *h, crl_error_t *err)
+{
+	(void)d;
+	if (!h || !*h)
+		return 0;
+	return crl_error_set(err, EINVAL, "runtime_handler \"%.64s\" is not configured (configured: \"\", the default "
+					  "embedded runtime)",
+			     h);
+}
+
+int srv_run_pod_sandbox(srv_daemon_t *d, srv_call_t *call, const void *req, void *resp, crl_error_t *err)
+{
+	const Runtime__V1__RunPodSandboxRequest *r = req;
+	Runtime__V1__RunPodSandboxResponse *out = resp;
+	int ret;
+	if ((ret = srv_pod_config_check(r->config, err)) < 0 || (ret = check_handler(d, r->runtime_handler, err)) < 0)
+		return ret;
+	const Runtime__V1__PodSandboxConfig *c = r->config;
+	/* Kept and sent back as they are (status, list): they must be text. */
+	if (!srv_message_utf8_valid(&c->base))
+		return crl_error_set(err, EINVAL, "config: a string is not valid UTF-8");
+	if (c->log_directory && *c->log_directory && (ret = crl_fs_mkdir_p(c->log_directory, 0755, err)) < 0)
+		return crl_error_wrap(err, "config.log_directory");
+	_cleanup_free_ char *name = srv_pod_full_name(c->metadata);
+	if (!name)
+		return crl_error_set(err, ENOMEM, "out of memory");
+	char id[SRV_ID_LEN + 1];
+	srv_store_new_id(d->pods, id);
+	if ((ret = srv_store_reserve(d->pods, name, id, err)) < 0)
+		return ret;
+	srv_pod_t *p = NULL;
+	if ((ret = srv_pod_new(id, name, c, r->runtime_handler, &p, err)) < 0) {
+		srv_store_release(d->pods, name, id);
+		return ret;
+	}
+	if (asprintf(&p->dir, "%s/%s", d->pods_rundir, id) < 0) {
+		p->dir = NULL;
+		ret = crl_error_set(err, ENOMEM, "out of memory");
+	} else if ((ret = srv_pod_save(d, p, err)) == 0) {
+		ret = run_steps(d, p, err);
+		if (ret < 0) {
+			crl_error_t e = CRL_ERROR_INIT;
+			if (srv_pod_teardown(d, p, &e) < 0)
+				log_error("pod %s: undoing a failed RunPodSandbox: %s (the daemon retries at its next start)",
+					  id, crl_error_message(&e));
+			crl_error_clear(&e);
+		}
+	}
+	if (ret == 0)
+		ret = srv_store_add(d->pods, &p->obj, err);
+	if (ret < 0) {
+		srv_store_release(d->pods, name, id);
+		srv_pod_unref(p);
+		return crl_error_wrap(err, "RunPodSandbox %s (%s)", id, name);
+	}
+	log_info("pod %s (%s) is ready", id, name);
+	srv_pod_unref(p);
+	out->pod_sandbox_id = srv_call_strdup(call, id);
+	return out->pod_sandbox_id ? 0 : crl_error_set(err, ENOMEM, "out of memory");
+}

@@ -1,0 +1,271 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* PodSandboxStatus, ListPodSandbox and StreamPodSandboxes: read from memory, never from a monitor or the disk. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/cleanup.h"
+#include "common/json.h"
+#include "daemon.h"
+#include "handlers.h"
+#include "pod.h"
+
+/* Pods per StreamPodSandboxes message: well below any message size limit even with large label sets. */
+#define STREAM_CHUNK 100
+
+static Runtime__V1__PodSandboxState state_of(const srv_pod_t *p)
+{
+	return p->state == SRV_POD_READY ? RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY :
+					   RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_NOTREADY;
+}
+
+/* The pod's maps point at the pod's own strings: the call holds a reference until its answer is packed. */
+#define COPY_MAP(call, out_v, out_n, in_v, in_n, T, init)                         \
+	do {                                                                      \
+		out_v = srv_call_alloc(call, ((in_n) + 1) * sizeof(*(out_v)));    \
+		T *es = srv_call_alloc(call, ((in_n) + 1) * sizeof(T));           \
+		if (!(out_v) || !es)                                              \
+			return -ENOMEM;                                           \
+		for (size_t i_ = 0; i_ < (in_n); i_++) {                          \
+			init(&es[i_]);                                            \
+			es[i_].key = (in_v)[i_]->key;                             \
+			es[i_].value = (in_v)[i_]->value;                         \
+			(out_v)[i_] = &es[i_];                                    \
+		}                                                                 \
+		out_n = (in_n);                                                   \
+	} while (0)
+
+static int fill_status(srv_call_t *call, srv_pod_t *p, Runtime__V1__PodSandboxStatus *s)
+{
+	const Runtime__V1__PodSandboxConfig *c = p->config;
+	s->id = p->obj.id;
+	s->metadata = c->metadata;
+	s->created_at = p->created_at;
+	s->runtime_handler = p->runtime_handler;
+	COPY_MAP(call, s->labels, s->n_labels, c->labels, c->n_labels, Runtime__V1__PodSandboxStatus__LabelsEntry,
+		 runtime__v1__pod_sandbox_status__labels_entry__init);
+	COPY_MAP(call, s->annotations, s->n_annotations, c->annotations, c->n_annotations,
+		 Runtime__V1__PodSandboxStatus__AnnotationsEntry, runtime__v1__pod_sandbox_status__annotations_entry__init);
+	Runtime__V1__PodSandboxNetworkStatus *net = srv_call_alloc(call, sizeof(*net));
+	Runtime__V1__LinuxPodSandboxStatus *lin = srv_call_alloc(call, sizeof(*lin));
+	Runtime__V1__Namespace *ns = srv_call_alloc(call, sizeof(*ns));
+	Runtime__V1__NamespaceOption *opt = srv_call_alloc(call, sizeof(*opt));
+	if (!net || !lin || !ns || !opt)
+		return -ENOMEM;
+	runtime__v1__pod_sandbox_network_status__init(net);
+	runtime__v1__linux_pod_sandbox_status__init(lin);
+	runtime__v1__namespace__init(ns);
+	runtime__v1__namespace_option__init(opt);
+	opt->network = p->ns.network;
+	opt->pid = p->ns.pid;
+	opt->ipc = p->ns.ipc;
+	opt->target_id = p->target_id;
+	ns->options = opt;
+	lin->namespaces = ns;
+	s->linux = lin;
+	pthread_mutex_lock(&p->lock);
+	s->state = state_of(p);
+	size_t n = 0;
+	for (char **ip = p->ips; ip && *ip; ip++)
+		n++;
+	int r = 0;
+	if (n > 0) {
+		net->ip = srv_call_strdup(call, p->ips[0]);
+		if (n > 1) {
+			net->additional_ips = srv_call_alloc(call, (n - 1) * sizeof(*net->additional_ips));
+			Runtime__V1__PodIP *ips = srv_call_alloc(call, (n - 1) * sizeof(*ips));
+			if (!net->additional_ips || !ips)
+				r = -ENOMEM;
+			for (size_t i = 1; r == 0 && i < n; i++) {
+				runtime__v1__pod_ip__init(&ips[i - 1]);
+				ips[i - 1].ip = srv_call_strdup(call, p->ips[i]);
+				net->additional_ips[i - 1] = &ips[i - 1];
+			}
+			net->n_additional_ips = r == 0 ? n - 1 : 0;
+		}
+	}
+	pthread_mutex_unlock(&p->lock);
+	s->network = net;
+	return r;
+}
+
+static void unref_obj(void *o)
+{
+	srv_obj_unref(o);
+}
+
+static char *verbose_info(srv_daemon_t *d, srv_pod_t *p)
+{
+	(void)d;
+	char nsbuf[4096];
+	crl_json_t *j = crl_json_new(false);
+	crl_json_object_begin(j);
+	pthread_mutex_lock(&p->lock);
+	crl_json_kv_int(j, "pid", p->monitor_pid);
+	crl_json_kv_string(j, "cniResult", p->cni_added && !p->network_down && p->cni_cache ? p->cni_cache : "");
+	pthread_mutex_unlock(&p->lock);
+	crl_json_kv_string(j, "netnsPath", srv_pod_netns(p, nsbuf, sizeof(nsbuf)));
+	crl_json_kv_string(j, "monitorDir", p->dir);
+	crl_json_kv_string(j, "cgroup", p->cgroup ? p->cgroup : "");
+	crl_json_kv_string(j, "runtimeHandler", p->runtime_handler);
+	crl_json_kv_string(j, "config", p->config_b64);
+	crl_json_object_end(j);
+	return crl_json_finish_text(j, NULL);
+}
+
+int srv_pod_sandbox_status(srv_daemon_t *d, srv_call_t *call, const void *req, void *resp, crl_error_t *err)
+{
+	const Runtime__V1__PodSandboxStatusRequest *r = req;
+	Runtime__V1__PodSandboxStatusResponse *out = resp;
+	if (!r->pod_sandbox_id || !*r->pod_sandbox_id)
+		return crl_error_set(err, EINVAL, "pod_sandbox_id is required");
+	srv_pod_t *p = NULL;
+	int ret = srv_pod_get(d, r->pod_sandbox_id, &p, err);
+	if (ret < 0)
+		return ret;
+	/* The call keeps the pod alive until its answer is packed: the answer points into the pod. */
+	if (srv_call_on_end(call, unref_obj, &p->obj) < 0) {
+		srv_pod_unref(p);
+		return crl_error_set(err, ENOMEM, "out of memory");
+	}
+	Runtime__V1__PodSandboxStatus *s = srv_call_alloc(call, sizeof(*s));
+	if (!s)
+		return crl_error_set(err, ENOMEM, "out of memory");
+	runtime__v1__pod_sandbox_status__init(s);
+	if (fill_status(call, p, s) < 0)
+		return crl_error_set(err, ENOMEM, "out of memory");
+	out->status = s;
+	out->timestamp = 0;
+	if (r->verbose) {
+		_cleanup_free_ char *info = verbose_info(d, p);
+		Runtime__V1__PodSandboxStatusResponse__InfoEntry *e = srv_call_alloc(call, sizeof(*e));
+		out->info = srv_call_alloc(call, sizeof(*out->info));
+		if (!info || !e || !out->info)
+			return crl_error_set(err, ENOMEM, "out of memory");
+		runtime__v1__pod_sandbox_status_response__info_entry__init(e);
+		e->key = (char *)"info";
+		e->value = srv_call_strdup(call, info);
+		out->info[0] = e;
+		out->n_info = 1;
+	}
+	return 0;
+}
+
+static bool matches(srv_pod_t *p, const Runtime__V1__PodSandboxFilter *f)
+{
+	if (!f)
+		return true;
+	if (f->id && *f->id && strncmp(p->obj.id, f->id, strlen(f->id)) != 0)
+		return false;
+	if (f->state) {
+		pthread_mutex_lock(&p->lock);
+		Runtime__V1__PodSandboxState s = state_of(p);
+		pthread_mutex_unlock(&p->lock);
+		if (s != f->state->state)
+			return false;
+	}
+	for (size_t i = 0; i < f->n_label_selector; i++) {
+		const char *k = f->label_selector[i]->key, *v = f->label_selector[i]->value;
+		bool found = false;
+		for (size_t j = 0; j < p->config->n_labels && !found; j++)
+			found = strcmp(p->config->labels[j]->key, k) == 0 && strcmp(p->config->labels[j]->value, v) == 0;
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+static int fill_item(srv_call_t *call, srv_pod_t *p, Runtime__V1__PodSandbox *it)
+{
+	const Runtime__V1__PodSandboxConfig *c = p->config;
+	runtime__v1__pod_sandbox__init(it);
+	it->id = p->obj.id;
+	it->metadata = c->metadata;
+	it->created_at = p->created_at;
+	it->runtime_handler = p->runtime_handler;
+	pthread_mutex_lock(&p->lock);
+	it->state = state_of(p);
+	pthread_mutex_unlock(&p->lock);
+	COPY_MAP(call, it->labels, it->n_labels, c->labels, c->n_labels, Runtime__V1__PodSandbox__LabelsEntry,
+		 runtime__v1__pod_sandbox__labels_entry__init);
+	COPY_MAP(call, it->annotations, it->n_annotations, c->annotations, c->n_annotations,
+		 Runtime__V1__PodSandbox__AnnotationsEntry, runtime__v1__pod_sandbox__annotations_entry__init);
+	return 0;
+}
+
+static void unref_list(void *arg)
+{
+	srv_obj_t **v = arg;
+	size_t n = 0;
+	while (v[n])
+		n++;
+	srv_store_list_free(v, n);
+}
+
+/* The pods the filter selects, as items on the call (which holds their references until it ends). */
+static int select_pods(srv_daemon_t *d, srv_call_t *call, const Runtime__V1__PodSandboxFilter *f,
+		       Runtime__V1__PodSandbox ***ret, size_t *ret_n, crl_error_t *err)
+{
+	srv_obj_t **all = NULL;
+	size_t n = 0;
+	int r = srv_store_list(d->pods, &all, &n, err);
+	if (r < 0)
+		return r;
+	srv_obj_t **kept = realloc(all, (n + 1) * sizeof(*kept));
+	if (!kept) {
+		srv_store_list_free(all, n);
+		return crl_error_set(err, ENOMEM, "out of memory");
+	}
+	kept[n] = NULL;
+	if (srv_call_on_end(call, unref_list, kept) < 0) {
+		srv_store_list_free(kept, n);
+		return crl_error_set(err, ENOMEM, "out of memory");
+	}
+	Runtime__V1__PodSandbox **items = srv_call_alloc(call, (n + 1) * sizeof(*items));
+	Runtime__V1__PodSandbox *its = srv_call_alloc(call, (n + 1) * sizeof(*its));
+	if (!items || !its)
+		return crl_error_set(err, ENOMEM, "out of memory");
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		srv_pod_t *p = srv_pod_of(kept[i]);
+		if (!matches(p, f))
+			continue;
+		if (fill_item(call, p, &its[k]) < 0)
+			return crl_error_set(err, ENOMEM, "out of memory");
+		items[k] = &its[k];
+		k++;
+	}
+	*ret = items;
+	*ret_n = k;
+	return 0;
+}
+
+int srv_list_pod_sandbox(srv_daemon_t *d, srv_call_t *call, const void *req, void *resp, crl_error_t *err)
+{
+	const Runtime__V1__ListPodSandboxRequest *r = req;
+	Runtime__V1__ListPodSandboxResponse *out = resp;
+	return select_pods(d, call, r->filter, &out->items, &out->n_items, err);
+}
+
+int srv_stream_pod_sandboxes(srv_daemon_t *d, srv_call_t *call, const void *req, crl_error_t *err)
+{
+	const Runtime__V1__StreamPodSandboxesRequest *r = req;
+	Runtime__V1__PodSandbox **items = NULL;
+	size_t n = 0;
+	int ret = select_pods(d, call, r->filter, &items, &n, err);
+	if (ret < 0)
+		return ret;
+	/* Bounded chunks; an empty list is one empty message, so the client always gets an answer. */
+	size_t off = 0;
+	do {
+		Runtime__V1__StreamPodSandboxesResponse m = RUNTIME__V1__STREAM_POD_SANDBOXES_RESPONSE__INIT;
+		m.pod_sandboxes = items + off;
+		m.n_pod_sandboxes = n - off < STREAM_CHUNK ? n - off : STREAM_CHUNK;
+		if ((ret = srv_stream_send(call, &m.base)) < 0)
+			return ret == -EPIPE ? 0 : crl_error_set(err, -ret, "StreamPodSandboxes: send failed");
+		off += m.n_pod_sandboxes;
+	} while (off < n);
+	srv_stream_end(call, SRV_OK, "");
+	return 0;
+}

@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* StopPodSandbox and RemovePodSandbox. Both are idempotent: a pod that is stopped, or unknown, is success, as the
+ * CRI comments require. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "daemon.h"
+#include "handlers.h"
+#include "pod.h"
+
+/* Looks the pod up; an unknown id is no pod and no error. */
+static int find(srv_daemon_t *d, const char *id, srv_pod_t **ret, crl_error_t *err)
+{
+	*ret = NULL;
+	if (!id || !*id)
+		return crl_error_set(err, EINVAL, "pod_sandbox_id is required");
+	int r = srv_pod_get(d, id, ret, err);
+	if (r == -ENOENT) {
+		crl_error_clear(err);
+		return 0;
+	}
+	return r;
+}
+
+/* Called with the pod's op_lock held. */
+static int stop_locked(srv_daemon_t *d, srv_pod_t *p, crl_error_t *err)
+{
+	/* Containers join in with the container calls; the network goes once. */
+	int r = srv_pod_network_down(d, p, err);
+	if (r < 0)
+		return r;
+	pthread_mutex_lock(&p->lock);
+	bool changed = p->state != SRV_POD_NOTREADY;
+	p->state = SRV_POD_NOTREADY;
+	pthread_mutex_unlock(&p->lock);
+	return changed || p->network_down ? srv_pod_save(d, p, err) : 0;
+}
+
+int srv_stop_pod_sandbox(srv_daemon_t *d, srv_call_t *call, const void *req, void *resp, crl_error_t *err)
+{
+	(void)call;
+	(void)resp;
+	const Runtime__V1__StopPodSandboxRequest *r = req;
+	srv_pod_t *p = NULL;
+	int ret = find(d, r->pod_sandbox_id, &p, err);
+	if (ret < 0 || !p)
+		return ret;
+	pthread_mutex_lock(&p->op_lock);
+	ret = p->removed ? 0 : stop_locked(d, p, err);
+	pthread_mutex_unlock(&p->op_lock);
+	if (ret == 0)
+		log_info("pod %s stopped", p->obj.id);
+	srv_pod_unref(p);
+	return ret;
+}
+
+int srv_remove_pod_sandbox(srv_daemon_t *d, srv_call_t *call, const void *req, void *resp, crl_error_t *err)
+{
+	(void)call;
+	(void)resp;
+	const Runtime__V1__RemovePodSandboxRequest *r = req;
+	srv_pod_t *p = NULL;
+	int ret = find(d, r->pod_sandbox_id, &p, err);
+	if (ret < 0 || !p)
+		return ret;
+	pthread_mutex_lock(&p->op_lock);
+	if (!p->removed) {
+		ret = stop_locked(d, p, err);
+		if (ret == 0)
+			ret = srv_pod_teardown(d, p, err);
+		if (ret == 0) {
+			p->removed = true;
+			srv_store_remove(d->pods, &p->obj);
+			srv_store_release(d->pods, p->obj.name, p->obj.id);
+		}
+	}
+	pthread_mutex_unlock(&p->op_lock);
+	if (ret == 0)
+		log_info("pod %s removed", p->obj.id);
+	srv_pod_unref(p);
+	return ret;
+}

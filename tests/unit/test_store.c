@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "server/store.h"
+
+static int freed;
+
+static void obj_free(srv_obj_t *o)
+{
+	freed++;
+	free(o);
+}
+
+static srv_obj_t *obj(const char *id)
+{
+	srv_obj_t *o = calloc(1, sizeof(*o));
+	snprintf(o->id, sizeof(o->id), "%s", id);
+	atomic_init(&o->refs, 1);
+	o->free = obj_free;
+	return o;
+}
+
+#define A "aaaa000000000000000000000000000000000000000000000000000000000001"
+#define B "aaaa000000000000000000000000000000000000000000000000000000000002"
+#define C "bbbb000000000000000000000000000000000000000000000000000000000003"
+
+static void test_prefix_lookup(void **state)
+{
+	(void)state;
+	srv_store_t *s = NULL;
+	crl_error_t err = CRL_ERROR_INIT;
+	assert_int_equal(srv_store_new("pod", &s, &err), 0);
+	srv_obj_t *a = obj(A), *b = obj(B), *c = obj(C);
+	assert_int_equal(srv_store_add(s, c, &err), 0);
+	assert_int_equal(srv_store_add(s, a, &err), 0);
+	assert_int_equal(srv_store_add(s, b, &err), 0);
+	assert_int_equal(srv_store_add(s, a, &err), -EEXIST);
+	crl_error_clear(&err);
+	srv_obj_t *got = NULL;
+	/* Full id, unique prefix. */
+	assert_int_equal(srv_store_get(s, A, &got, &err), 0);
+	assert_ptr_equal(got, a);
+	srv_obj_unref(got);
+	assert_int_equal(srv_store_get(s, "bb", &got, &err), 0);
+	assert_ptr_equal(got, c);
+	srv_obj_unref(got);
+	/* Ambiguous: both candidates named. */
+	assert_int_equal(srv_store_get(s, "aaaa", &got, &err), -EINVAL);
+	assert_non_null(strstr(crl_error_message(&err), A));
+	assert_non_null(strstr(crl_error_message(&err), B));
+	crl_error_clear(&err);
+	assert_int_equal(srv_store_get(s, "cc", &got, &err), -ENOENT);
+	crl_error_clear(&err);
+	assert_int_equal(srv_store_get(s, "", &got, &err), -EINVAL);
+	crl_error_clear(&err);
+	assert_int_equal(srv_store_get(s, A "0", &got, &err), -ENOENT);
+	crl_error_clear(&err);
+	srv_obj_t **all = NULL;
+	size_t n = 0;
+	assert_int_equal(srv_store_list(s, &all, &n, &err), 0);
+	assert_int_equal(n, 3);
+	assert_ptr_equal(all[0], a); /* sorted by id */
+	assert_ptr_equal(all[2], c);
+	srv_store_list_free(all, n);
+	/* Removed: no longer found; freed once its last reference goes. */
+	srv_store_remove(s, b);
+	assert_int_equal(srv_store_get(s, "aaaa", &got, &err), 0);
+	assert_ptr_equal(got, a);
+	srv_obj_unref(got);
+	assert_int_equal(srv_store_count(s), 2);
+	freed = 0;
+	srv_obj_unref(b);
+	assert_int_equal(freed, 1);
+	srv_obj_unref(a);
+	srv_obj_unref(c);
+	srv_store_free(s);
+	assert_int_equal(freed, 3);
+}
+
+static void test_names(void **state)
+{
+	(void)state;
+	srv_store_t *s = NULL;
+	crl_error_t err = CRL_ERROR_INIT;
+	assert_int_equal(srv_store_new("pod", &s, &err), 0);
+	assert_int_equal(srv_store_reserve(s, "web_default_u1_0", A, &err), 0);
+	/* Reserving again for the same id is fine; for another id it names the holder. */
+	assert_int_equal(srv_store_reserve(s, "web_default_u1_0", A, &err), 0);
+	assert_int_equal(srv_store_reserve(s, "web_default_u1_0", B, &err), -EEXIST);
+	assert_non_null(strstr(crl_error_message(&err), A));
+	crl_error_clear(&err);
+	/* Only the holder releases it. */
+	srv_store_release(s, "web_default_u1_0", B);
+	assert_int_equal(srv_store_reserve(s, "web_default_u1_0", B, &err), -EEXIST);
+	crl_error_clear(&err);
+	srv_store_release(s, "web_default_u1_0", A);
+	assert_int_equal(srv_store_reserve(s, "web_default_u1_0", B, &err), 0);
+	srv_store_free(s);
+}
+
+static void test_new_ids(void **state)
+{
+	(void)state;
+	srv_store_t *s = NULL;
+	crl_error_t err = CRL_ERROR_INIT;
+	assert_int_equal(srv_store_new("pod", &s, &err), 0);
+	for (int i = 0; i < 200; i++) {
+		char id[SRV_ID_LEN + 1];
+		srv_store_new_id(s, id);
+		assert_true(srv_id_valid(id));
+		srv_obj_t *o = obj(id);
+		assert_int_equal(srv_store_add(s, o, &err), 0);
+		srv_obj_unref(o);
+	}
+	assert_int_equal(srv_store_count(s), 200);
+	assert_false(srv_id_valid("abc"));
+	assert_false(srv_id_valid("AAAA000000000000000000000000000000000000000000000000000000000001"));
+	srv_store_free(s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_prefix_lookup),
+		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_new_ids),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
