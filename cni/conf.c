@@ -22,6 +22,7 @@ void cni_network_free(cni_network_t *net)
 	free(net->cni_version);
 	free(net->file);
 	crl_strv_free(net->plugin_types);
+	free(net->conflist);
 	free(net);
 }
 
@@ -49,44 +50,62 @@ static int plugin_type(const crl_json_value_t *plugin, const char *file, char **
 	return 0;
 }
 
-static int parse_file(int dirfd, const char *dir, const char *name, cni_network_t **ret, crl_error_t *err)
+/* The list as exec wants it, compact: the conflist itself, or one made around a single plugin's object. */
+static int conflist_text(const crl_json_value_t *doc, cni_network_t *net, bool list, crl_error_t *err)
 {
-	_cleanup_free_ char *text = NULL;
-	int r = crl_fs_read_file(dirfd, name, CNI_CONF_MAX_BYTES, &text, NULL, err);
-	if (r < 0)
-		return r;
-	crl_json_value_t *doc = NULL;
-	if ((r = crl_json_parse(text, &doc, err)) < 0)
-		return crl_error_wrap(err, "%s/%s", dir, name);
-	cni_network_t *net = calloc(1, sizeof(*net));
-	if (!net || asprintf(&net->file, "%s/%s", dir, name) < 0) {
-		free(net);
-		crl_json_value_free(doc);
-		return crl_error_set(err, ENOMEM, "out of memory");
+	crl_json_t *j = crl_json_new(false);
+	if (list) {
+		crl_json_value(j, doc);
+	} else {
+		crl_json_object_begin(j);
+		crl_json_kv_string(j, "cniVersion", net->cni_version);
+		crl_json_kv_string(j, "name", net->name);
+		crl_json_key(j, "plugins");
+		crl_json_array_begin(j);
+		crl_json_value(j, doc);
+		crl_json_array_end(j);
+		crl_json_object_end(j);
 	}
+	if (crl_json_finish(j, &net->conflist, NULL, err) < 0)
+		return crl_error_wrap(err, "%s", net->file);
+	return 0;
+}
+
+static int from_value(const crl_json_value_t *doc, bool list, cni_network_t *net, crl_error_t *err)
+{
 	const char *nm = crl_json_get_string(crl_json_get(doc, "name"));
 	const char *ver = crl_json_get_string(crl_json_get(doc, "cniVersion"));
 	const crl_json_value_t *plugins = crl_json_get(doc, "plugins");
 	if (!crl_json_is_object(doc))
-		r = crl_error_set(err, EINVAL, "%s: not a JSON object", net->file);
-	else if (!nm || !*nm)
-		r = crl_error_set(err, EINVAL, "%s: no network \"name\"", net->file);
-	else if (!(net->name = strdup(nm)) || !(net->cni_version = strdup(ver ? ver : "")))
-		r = crl_error_set(err, ENOMEM, "out of memory");
-	else if (has_suffix(name, ".conflist")) {
-		size_t n = crl_json_array_len(plugins);
-		if (n == 0)
-			r = crl_error_set(err, EINVAL, "%s: \"plugins\" is missing or empty", net->file);
-		else if (!(net->plugin_types = calloc(n + 1, sizeof(char *))))
-			r = crl_error_set(err, ENOMEM, "out of memory");
-		for (size_t i = 0; r >= 0 && i < n; i++)
-			r = plugin_type(crl_json_array_at(plugins, i), net->file, &net->plugin_types[i], err);
-	} else {
-		if (!(net->plugin_types = calloc(2, sizeof(char *))))
-			r = crl_error_set(err, ENOMEM, "out of memory");
-		else
-			r = plugin_type(doc, net->file, &net->plugin_types[0], err);
+		return crl_error_set(err, EINVAL, "%s: not a JSON object", net->file);
+	if (!nm || !*nm)
+		return crl_error_set(err, EINVAL, "%s: no network \"name\"", net->file);
+	if (!(net->name = strdup(nm)) || !(net->cni_version = strdup(ver ? ver : "")))
+		return crl_error_set(err, ENOMEM, "out of memory");
+	size_t n = list ? crl_json_array_len(plugins) : 1;
+	if (n == 0)
+		return crl_error_set(err, EINVAL, "%s: \"plugins\" is missing or empty", net->file);
+	if (!(net->plugin_types = calloc(n + 1, sizeof(char *))))
+		return crl_error_set(err, ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		int r = plugin_type(list ? crl_json_array_at(plugins, i) : doc, net->file, &net->plugin_types[i], err);
+		if (r < 0)
+			return r;
 	}
+	return conflist_text(doc, net, list, err);
+}
+
+int cni_conf_parse(const char *text, const char *file, bool list, cni_network_t **ret, crl_error_t *err)
+{
+	crl_json_value_t *doc = NULL;
+	int r = crl_json_parse(text, &doc, err);
+	if (r < 0)
+		return crl_error_wrap(err, "%s", file);
+	cni_network_t *net = calloc(1, sizeof(*net));
+	if (!net || !(net->file = strdup(file)))
+		r = crl_error_set(err, ENOMEM, "out of memory");
+	else
+		r = from_value(doc, list, net, err);
 	crl_json_value_free(doc);
 	if (r < 0) {
 		cni_network_free(net);
@@ -94,6 +113,18 @@ static int parse_file(int dirfd, const char *dir, const char *name, cni_network_
 	}
 	*ret = net;
 	return 0;
+}
+
+static int parse_file(int dirfd, const char *dir, const char *name, cni_network_t **ret, crl_error_t *err)
+{
+	_cleanup_free_ char *text = NULL;
+	int r = crl_fs_read_file(dirfd, name, CNI_CONF_MAX_BYTES, &text, NULL, err);
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *file = NULL;
+	if (asprintf(&file, "%s/%s", dir, name) < 0)
+		return crl_error_set(err, ENOMEM, "out of memory");
+	return cni_conf_parse(text, file, has_suffix(name, ".conflist"), ret, err);
 }
 
 int cni_conf_load(const char *dir, const char *wanted, cni_network_t **ret, crl_error_t *err)
@@ -145,25 +176,47 @@ int cni_conf_load(const char *dir, const char *wanted, cni_network_t **ret, crl_
 	return r;
 }
 
+char *cni_conf_join_dirs(char *const *dirs)
+{
+	size_t len = 1;
+	for (char *const *d = dirs; d && *d; d++)
+		len += strlen(*d) + 1;
+	char *s = malloc(len), *o = s;
+	if (!s)
+		return NULL;
+	*o = '\0';
+	for (char *const *d = dirs; d && *d; d++)
+		o = stpcpy(stpcpy(o, d == dirs ? "" : ":"), *d);
+	return s;
+}
+
+int cni_conf_find_plugin(char *const *dirs, const char *type, char **ret_path, crl_error_t *err)
+{
+	for (char *const *d = dirs; d && *d; d++) {
+		_cleanup_free_ char *path = NULL;
+		if (asprintf(&path, "%s/%s", *d, type) < 0)
+			return crl_error_set(err, ENOMEM, "out of memory");
+		struct stat st;
+		if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0) {
+			*ret_path = TAKE_PTR(path);
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
 int cni_conf_check_plugins(const cni_network_t *net, char *const *dirs, crl_error_t *err)
 {
 	for (char **t = net->plugin_types; *t; t++) {
-		bool found = false;
-		for (char *const *d = dirs; *d && !found; d++) {
-			_cleanup_free_ char *path = NULL;
-			if (asprintf(&path, "%s/%s", *d, *t) < 0)
-				return crl_error_set(err, ENOMEM, "out of memory");
-			struct stat st;
-			found = stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0;
-		}
-		if (!found) {
-			char where[1024] = "";
-			size_t o = 0;
-			for (char *const *d = dirs; *d && o < sizeof(where); d++)
-				o += (size_t)snprintf(where + o, sizeof(where) - o, "%s%s", d == dirs ? "" : ":", *d);
+		_cleanup_free_ char *path = NULL;
+		int r = cni_conf_find_plugin(dirs, *t, &path, err);
+		if (r == -ENOENT) {
+			_cleanup_free_ char *where = cni_conf_join_dirs(dirs);
 			return crl_error_set(err, ENOENT, "CNI plugin '%s' of network '%s' (%s) not found in %s", *t,
-					     net->name, net->file, where[0] ? where : "(no plugin_dirs)");
+					     net->name, net->file, !where ? "?" : *where ? where : "(no plugin_dirs)");
 		}
+		if (r < 0)
+			return r;
 	}
 	return 0;
 }

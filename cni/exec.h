@@ -15,6 +15,8 @@
 #define CNI_DEFAULT_TIMEOUT_MS 60000
 /* What a plugin may print on stdout before it is refused. */
 #define CNI_MAX_OUTPUT (1024 * 1024)
+/* The largest cache cni_add makes and cni_del_cached reads (conflist, runtime arguments, result). */
+#define CNI_MAX_CACHE (4 * 1024 * 1024)
 
 typedef struct cni_port_mapping {
 	int host_port;
@@ -27,7 +29,7 @@ typedef struct cni_port_mapping {
 typedef struct cni_pod {
 	const char *container_id; /* the pod sandbox id */
 	const char *netns;        /* path of the pinned network namespace */
-	const char *ifname;       /* NULL: "eth0" */
+	const char *ifname;       /* NULL or "": "eth0" */
 	const char *pod_name, *pod_namespace, *pod_uid;
 	const cni_port_mapping_t *ports; /* runtimeConfig.portMappings, for plugins with capability portMappings */
 	size_t n_ports;

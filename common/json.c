@@ -121,6 +121,55 @@ void crl_json_null(crl_json_t *j)
 		check(j, yajl_gen_null(j->g));
 }
 
+_Static_assert(CRL_JSON_MAX_DEPTH < YAJL_MAX_DEPTH, "yajl_gen fails at YAJL_MAX_DEPTH levels");
+
+static void write_value(crl_json_t *j, const crl_json_value_t *v)
+{
+	/* The bound also keeps this recursion short. */
+	bool container = v && (v->type == yajl_t_object || v->type == yajl_t_array);
+	if (!v || (container && j->depth >= CRL_JSON_MAX_DEPTH)) {
+		j->failed = true;
+		return;
+	}
+	switch (v->type) {
+	case yajl_t_string:
+		crl_json_string(j, v->u.string);
+		break;
+	case yajl_t_number:
+		check(j, yajl_gen_number(j->g, v->u.number.r, strlen(v->u.number.r)));
+		break;
+	case yajl_t_object:
+		crl_json_object_begin(j);
+		for (size_t i = 0; i < v->u.object.len; i++) {
+			crl_json_key(j, v->u.object.keys[i]);
+			write_value(j, v->u.object.values[i]);
+		}
+		crl_json_object_end(j);
+		break;
+	case yajl_t_array:
+		crl_json_array_begin(j);
+		for (size_t i = 0; i < v->u.array.len; i++)
+			write_value(j, v->u.array.values[i]);
+		crl_json_array_end(j);
+		break;
+	case yajl_t_true:
+	case yajl_t_false:
+		crl_json_bool(j, v->type == yajl_t_true);
+		break;
+	case yajl_t_null:
+		crl_json_null(j);
+		break;
+	default:
+		j->failed = true;
+	}
+}
+
+void crl_json_value(crl_json_t *j, const crl_json_value_t *v)
+{
+	if (j)
+		write_value(j, v);
+}
+
 int crl_json_finish(crl_json_t *j, char **ret, size_t *ret_len, crl_error_t *err)
 {
 	const unsigned char *buf;

@@ -28,6 +28,11 @@ void crl_json_kv_string(crl_json_t *j, const char *key, const char *s);
 void crl_json_kv_int(crl_json_t *j, const char *key, int64_t v);
 void crl_json_kv_bool(crl_json_t *j, const char *key, bool v);
 void crl_json_null(crl_json_t *j);
+/* A parsed value (below) written as it is, numbers in their original text. NULL, or a value that would take the
+ * document deeper than CRL_JSON_MAX_DEPTH objects and arrays (yajl's writer's limit), fails it at crl_json_finish. */
+#define CRL_JSON_MAX_DEPTH 127
+typedef struct yajl_val_s crl_json_value_t;
+void crl_json_value(crl_json_t *j, const crl_json_value_t *v);
 /* A copy of the document (NUL-terminated) in *ret; fails when the calls did not form one complete value. Frees the
  * builder either way. A builder crl_json_new could not allocate (NULL) takes every call and fails here with ENOMEM,
  * so callers check once, at the end. */
@@ -39,7 +44,6 @@ char *crl_json_finish_text(crl_json_t *j, size_t *ret_len);
 int crl_json_save(crl_json_t *j, int dirfd, const char *name, mode_t mode, crl_error_t *err);
 
 /* Parsed documents: a tree of values, freed with crl_json_value_free. */
-typedef struct yajl_val_s crl_json_value_t;
 
 int crl_json_parse(const char *text, crl_json_value_t **ret, crl_error_t *err);
 void crl_json_value_free(crl_json_value_t *v);

@@ -10,8 +10,9 @@ build_pkgs=(
 )
 test_pkgs=(
 	libcmocka-dev
-	# Status reports NetworkReady from real CNI plugin binaries in /usr/lib/cni.
-	containernetworking-plugins
+	# Status reports NetworkReady from real CNI plugin binaries in /usr/lib/cni; the CNI test runs them (bridge
+	# and portmap need ip and iptables) in a network namespace of its own.
+	containernetworking-plugins iproute2 iptables
 	# The image tests: a real registry, images built from busybox-static (zstd for zstd layers), htpasswd for
 	# the basic-auth registry; tests/fixtures/registry.py is python3 (already there: meson needs it).
 	docker-registry busybox-static zstd apache2-utils python3

@@ -134,7 +134,7 @@ static void test_shipped_config_matches_defaults(void **state)
 			assert_non_null(prev);
 			assert_true(prev[0] == '#');
 		}
-	assert_int_equal(keys, 15);
+	assert_int_equal(keys, 17);
 	free(printed2);
 	free(printed);
 	free(text);

@@ -116,10 +116,56 @@ static void saves_atomically_and_refuses_a_broken_document(void **state)
 	assert_int_equal(crl_fs_rm_rf(dir, &err), 0);
 }
 
+/* A parsed value written back is the same document, numbers as they were written. */
+static void writes_a_parsed_value(void **state)
+{
+	(void)state;
+	const char *text = "{\"a\":[1,1.50,-0,1e3,-12345678901234567890,true,false,null,\"s\\u00e9\"],\"o\":{},\"l\":[]}";
+	crl_json_value_t *v = NULL;
+	crl_error_t err = CRL_ERROR_INIT;
+	assert_int_equal(crl_json_parse(text, &v, &err), 0);
+	crl_json_t *j = crl_json_new(false);
+	crl_json_object_begin(j);
+	crl_json_key(j, "doc");
+	crl_json_value(j, v);
+	crl_json_object_end(j);
+	char *out = crl_json_finish_text(j, NULL);
+	assert_non_null(out);
+	assert_string_equal(out, "{\"doc\":{\"a\":[1,1.50,-0,1e3,-12345678901234567890,true,false,null,\"s\xc3\xa9\"],"
+				 "\"o\":{},\"l\":[]}}");
+	free(out);
+	crl_json_value_free(v);
+
+	/* NULL, and a value nested deeper than CRL_JSON_MAX_DEPTH, fail the document; that depth is fine. */
+	j = crl_json_new(false);
+	crl_json_value(j, NULL);
+	assert_int_equal(crl_json_finish(j, &out, NULL, &err), -EINVAL);
+	char deep[2 * (CRL_JSON_MAX_DEPTH + 1) + 1];
+	memset(deep, '[', CRL_JSON_MAX_DEPTH + 1);
+	memset(deep + CRL_JSON_MAX_DEPTH + 1, ']', CRL_JSON_MAX_DEPTH + 1);
+	deep[sizeof(deep) - 1] = '\0';
+	assert_int_equal(crl_json_parse(deep, &v, &err), 0);
+	j = crl_json_new(false);
+	crl_json_value(j, v);
+	assert_int_equal(crl_json_finish(j, &out, NULL, &err), -EINVAL);
+	crl_json_value_free(v);
+	deep[0] = ' ';
+	deep[sizeof(deep) - 2] = ' ';
+	assert_int_equal(crl_json_parse(deep, &v, &err), 0);
+	j = crl_json_new(false);
+	crl_json_value(j, v);
+	out = crl_json_finish_text(j, NULL);
+	assert_non_null(out);
+	free(out);
+	crl_json_value_free(v);
+	crl_error_clear(&err);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(writes_a_document),
+		cmocka_unit_test(writes_a_parsed_value),
 		cmocka_unit_test(incomplete_document_fails),
 		cmocka_unit_test(misuse_fails),
 		cmocka_unit_test(unallocated_builder_fails_at_finish),
