@@ -2,6 +2,7 @@
 # Builds and runs the benchmarks, printing their figures. Needs root and the test packages (scripts/deps.sh).
 #   bench/run.sh image [--iterations N] [--many N] [--large]
 #   bench/run.sh runtime [--iterations N]
+#   bench/run.sh pod [--iterations N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh test
@@ -9,7 +10,7 @@ scripts/deps.sh test
 command -v skopeo >/dev/null || apt-get install -y -qq skopeo >/dev/null
 command -v runc >/dev/null || apt-get install -y -qq runc >/dev/null
 [ -d build ] || meson setup build >/dev/null
-ninja -C build crio-lite crio-lite-runtime crio-lite-monitor bench/bench-image bench/bench-runtime >/dev/null
+ninja -C build crio-lite crio-lite-runtime crio-lite-monitor bench/bench-image bench/bench-runtime bench/bench-pod >/dev/null
 what=${1:-image}
 shift || true
 case "$what" in
@@ -20,8 +21,11 @@ runtime)
 	CRIO_LITE_RUNTIME_BIN=$PWD/build/crio-lite-runtime CRIO_LITE_MONITOR_BIN=$PWD/build/crio-lite-monitor \
 		build/bench/bench-runtime "$@"
 	;;
+pod)
+	CRIO_LITE_BIN=$PWD/build/crio-lite build/bench/bench-pod "$@"
+	;;
 *)
-	echo "unknown benchmark $what (image, runtime)" >&2
+	echo "unknown benchmark $what (image, runtime, pod)" >&2
 	exit 2
 	;;
 esac

@@ -119,6 +119,17 @@ static int make_cgroup(srv_pod_t *p, crl_error_t *err)
 	return r < 0 ? crl_error_wrap(err, "pod cgroup %s", p->cgroup) : 0;
 }
 
+/* A NULL-terminated array of the n pointers of v (not copies); NULL for none. */
+static char **strv_view(char **v, size_t n)
+{
+	if (!n)
+		return NULL;
+	char **out = calloc(n + 1, sizeof(*out));
+	if (out)
+		memcpy(out, v, n * sizeof(*out));
+	return out;
+}
+
 static int network_up(srv_daemon_t *d, srv_pod_t *p, crl_error_t *err)
 {
 	cni_network_t *net = NULL;
@@ -142,6 +153,16 @@ static int network_up(srv_daemon_t *d, srv_pod_t *p, crl_error_t *err)
 	}
 	char nsbuf[4096];
 	const Runtime__V1__DNSConfig *dns = c->dns_config;
+	/* cni_pod_t's lists end with NULL; protobuf's arrays have a count. */
+	_cleanup_free_ char **servers = strv_view(dns ? dns->servers : NULL, dns ? dns->n_servers : 0);
+	_cleanup_free_ char **searches = strv_view(dns ? dns->searches : NULL, dns ? dns->n_searches : 0);
+	_cleanup_free_ char **options = strv_view(dns ? dns->options : NULL, dns ? dns->n_options : 0);
+	if ((dns && dns->n_servers && !servers) || (dns && dns->n_searches && !searches) ||
+	    (dns && dns->n_options && !options)) {
+		free(ports);
+		cni_network_free(net);
+		return crl_error_set(err, ENOMEM, "out of memory");
+	}
 	cni_pod_t pod = {
 		.container_id = p->obj.id,
 		.netns = srv_pod_netns(p, nsbuf, sizeof(nsbuf)),
@@ -153,9 +174,9 @@ static int network_up(srv_daemon_t *d, srv_pod_t *p, crl_error_t *err)
 		.n_ports = np,
 		.ingress_bandwidth = annotation(c, "kubernetes.io/ingress-bandwidth"),
 		.egress_bandwidth = annotation(c, "kubernetes.io/egress-bandwidth"),
-		.dns_servers = dns && dns->n_servers ? dns->servers : NULL,
-		.dns_searches = dns && dns->n_searches ? dns->searches : NULL,
-		.dns_options = dns && dns->n_options ? dns->options : NULL,
+		.dns_servers = servers,
+		.dns_searches = searches,
+		.dns_options = options,
 	};
 	/* Recorded before ADD runs: a daemon killed during ADD finds what DEL needs. */
 	char *pending = NULL;

@@ -38,6 +38,7 @@
 static test_daemon_t D;
 static char bridge[16], subnet_prefix[32], plugdir[256], ipamdir[256], conflist[256], hangpid[256];
 static int net_octet;
+static char cgparent[64];
 
 static int monitors(bool kill_them);
 static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -105,6 +106,7 @@ static int group_setup(void **state)
 	if (td_setup(&D, NULL) < 0)
 		return -1;
 	net_octet = 100 + getpid() % 150;
+	snprintf(cgparent, sizeof(cgparent), "/crltest%d", getpid());
 	snprintf(bridge, sizeof(bridge), "crlpod%d", getpid() % 100000);
 	snprintf(subnet_prefix, sizeof(subnet_prefix), "10.201.%d", net_octet);
 	snprintf(plugdir, sizeof(plugdir), "%s/plugins", D.dir);
@@ -148,7 +150,7 @@ static int group_teardown(void **state)
 	}
 	sh("ip link del %s 2>/dev/null", bridge);
 	td_sweep(D.dir, NULL, NULL);
-	sh("for c in /sys/fs/cgroup/*/crio-lite/crio-lite-*; do rmdir $c; done 2>/dev/null");
+	sh("for c in /sys/fs/cgroup/*%s/crio-lite-* /sys/fs/cgroup/*%s; do rmdir $c; done 2>/dev/null", cgparent, cgparent);
 	grpc_shutdown();
 	return ok ? 0 : -1;
 }
@@ -178,6 +180,16 @@ static int run_pod_with(cri_client_t *c, const pod_opts_t *o, char **ret_id, cha
 	char logdir[256];
 	snprintf(logdir, sizeof(logdir), "%s/logs/%s", D.dir, o->name);
 	cfg.log_directory = logdir;
+	Runtime__V1__DNSConfig dns = RUNTIME__V1__DNSCONFIG__INIT;
+	char *servers[] = { "10.96.0.10" }, *searches[] = { "crltest.svc.cluster.local", "svc.cluster.local" },
+	     *options[] = { "ndots:5" };
+	dns.servers = servers;
+	dns.n_servers = 1;
+	dns.searches = searches;
+	dns.n_searches = 2;
+	dns.options = options;
+	dns.n_options = 1;
+	cfg.dns_config = &dns;
 	Runtime__V1__PodSandboxConfig__LabelsEntry lab = RUNTIME__V1__POD_SANDBOX_CONFIG__LABELS_ENTRY__INIT;
 	Runtime__V1__PodSandboxConfig__LabelsEntry *labs[1] = { &lab };
 	lab.key = "app";
@@ -216,6 +228,7 @@ static int run_pod_with(cri_client_t *c, const pod_opts_t *o, char **ret_id, cha
 		lin.n_sysctls++;
 	}
 	lin.sysctls = ses;
+	lin.cgroup_parent = cgparent;
 	cfg.linux = &lin;
 	Runtime__V1__RunPodSandboxRequest req = RUNTIME__V1__RUN_POD_SANDBOX_REQUEST__INIT;
 	req.config = &cfg;
@@ -422,7 +435,7 @@ static void assert_nothing_left(void)
 	assert_int_equal(monitors(false), 0);
 	assert_int_equal(mounts_below(D.runroot), 0);
 	assert_int_equal(ips_held(), 0);
-	char *cg = out_of("ls /sys/fs/cgroup/memory/crio-lite 2>/dev/null | grep -c '^crio-lite-'");
+	char *cg = out_of("ls /sys/fs/cgroup/memory%s 2>/dev/null | grep -c '^crio-lite-'", cgparent);
 	assert_string_equal(cg, "0");
 	free(cg);
 }
@@ -495,7 +508,16 @@ static void test_lifecycle(void **st)
 	free(b);
 	char p[512];
 	snprintf(p, sizeof(p), "%s/pods/%s/resolv.conf", D.runroot, id);
-	assert_int_equal(access(p, R_OK), 0);
+	char *resolv = NULL;
+	crl_error_t err = CRL_ERROR_INIT;
+	assert_int_equal(crl_fs_read_file(AT_FDCWD, p, 4096, &resolv, NULL, &err), 0);
+	assert_string_equal(resolv, "nameserver 10.96.0.10\nsearch crltest.svc.cluster.local svc.cluster.local\n"
+				    "options ndots:5\n");
+	free(resolv);
+
+	/* The pod's cgroup, under the cgroup parent kubelet gave. */
+	snprintf(p, sizeof(p), "/sys/fs/cgroup/memory%s/crio-lite-%s", cgparent, id);
+	assert_int_equal(access(p, F_OK), 0);
 
 	/* List and its filters. */
 	Runtime__V1__ListPodSandboxResponse *l = list_pods(NULL);

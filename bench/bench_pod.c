@@ -1,0 +1,250 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Pod sandbox figures through the socket, beside the CNI chain alone on the same conflist in the same run:
+ *   RunPodSandbox vs the chain's ADD, StopPodSandbox vs its DEL, RemovePodSandbox, PodSandboxStatus, and the RSS
+ *   of the monitors (one per pod) and of the daemon with 10 pods. The network is a bridge of the benchmark's own
+ *   (no default route, no masquerade), removed at the end. Prints percentiles; asserts nothing.
+ * Usage: bench-pod [--iterations N] */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <grpc/grpc.h>
+
+#include "api.pb-c.h"
+#include "bench_util.h"
+#include "cni/exec.h"
+#include "common/fs.h"
+#include "harness.h"
+
+#define RT "/runtime.v1.RuntimeService/"
+
+static test_daemon_t D;
+static char bridge[16], ipam[256];
+
+static void report(const char *what, double *v, int n)
+{
+	bench_sort(v, n);
+	printf("%-44s n=%-4d p50 %8.3f ms  p90 %8.3f ms  p99 %8.3f ms  min %8.3f  max %8.3f\n", what, n, v[n / 2],
+	       v[(n * 9) / 10], v[(n * 99) / 100], v[0], v[n - 1]);
+}
+
+static int call(const char *method, const ProtobufCMessage *req, const ProtobufCMessageDescriptor *d,
+		cri_result_t *r)
+{
+	if (cri_call(D.client, method, req, d, 60000, r) < 0 || r->code != 0) {
+		fprintf(stderr, "%s failed: %s\n", method, r->message ? r->message : "(transport)");
+		return -1;
+	}
+	return 0;
+}
+
+static char *run_pod(int i)
+{
+	char name[32], uid[40];
+	snprintf(name, sizeof(name), "bench%d", i);
+	snprintf(uid, sizeof(uid), "bench-uid-%d", i);
+	Runtime__V1__PodSandboxMetadata md = RUNTIME__V1__POD_SANDBOX_METADATA__INIT;
+	md.name = name;
+	md.uid = uid;
+	md.namespace_ = "bench";
+	Runtime__V1__PodSandboxConfig cfg = RUNTIME__V1__POD_SANDBOX_CONFIG__INIT;
+	cfg.metadata = &md;
+	cfg.hostname = name;
+	Runtime__V1__RunPodSandboxRequest req = RUNTIME__V1__RUN_POD_SANDBOX_REQUEST__INIT;
+	req.config = &cfg;
+	cri_result_t r;
+	char *id = NULL;
+	if (call(RT "RunPodSandbox", &req.base, &runtime__v1__run_pod_sandbox_response__descriptor, &r) == 0)
+		id = strdup(((Runtime__V1__RunPodSandboxResponse *)r.resp)->pod_sandbox_id);
+	cri_result_clear(&r);
+	return id;
+}
+
+static int pod_call(const char *method, const char *id)
+{
+	Runtime__V1__StopPodSandboxRequest req = RUNTIME__V1__STOP_POD_SANDBOX_REQUEST__INIT;
+	req.pod_sandbox_id = (char *)id;
+	cri_result_t r;
+	int ret = call(method, &req.base, NULL, &r);
+	cri_result_clear(&r);
+	return ret;
+}
+
+static long status_kib(pid_t pid, const char *file, const char *key)
+{
+	char p[64], line[256];
+	snprintf(p, sizeof(p), "/proc/%d/%s", (int)pid, file);
+	FILE *f = fopen(p, "re");
+	long v = -1;
+	size_t kl = strlen(key);
+	while (f && fgets(line, sizeof(line), f))
+		if (strncmp(line, key, kl) == 0)
+			v = atol(line + kl);
+	if (f)
+		fclose(f);
+	return v;
+}
+
+static pid_t monitor_pid(const char *id)
+{
+	Runtime__V1__PodSandboxStatusRequest req = RUNTIME__V1__POD_SANDBOX_STATUS_REQUEST__INIT;
+	req.pod_sandbox_id = (char *)id;
+	req.verbose = true;
+	cri_result_t r;
+	pid_t pid = -1;
+	if (call(RT "PodSandboxStatus", &req.base, &runtime__v1__pod_sandbox_status_response__descriptor, &r) == 0) {
+		Runtime__V1__PodSandboxStatusResponse *s = (Runtime__V1__PodSandboxStatusResponse *)r.resp;
+		const char *p = s->n_info ? strstr(s->info[0]->value, "\"pid\":") : NULL;
+		pid = p ? atoi(p + 6) : -1;
+	}
+	cri_result_clear(&r);
+	return pid;
+}
+
+static void cni_alone(const cni_network_t *net, char *const *dirs, int n, double *add, double *del)
+{
+	for (int i = 0; i < n; i++) {
+		char ns[64], path[128], cmd[160], id[80];
+		snprintf(ns, sizeof(ns), "crlbench-%d-%d", getpid(), i);
+		snprintf(path, sizeof(path), "/run/netns/%s", ns);
+		snprintf(cmd, sizeof(cmd), "ip netns add %s", ns);
+		snprintf(id, sizeof(id), "cnialone%08d%08d", getpid(), i);
+		if (system(cmd) != 0) {
+			fprintf(stderr, "ip netns add failed\n");
+			exit(1);
+		}
+		cni_pod_t pod = { .container_id = id, .netns = path, .pod_name = "alone", .pod_namespace = "bench",
+				  .pod_uid = "alone" };
+		cni_result_t *res = NULL;
+		char *cache = NULL;
+		crl_error_t err = CRL_ERROR_INIT;
+		double t0 = bench_now_ms();
+		if (cni_add(net, dirs, &pod, 0, &res, &cache, &err) < 0) {
+			fprintf(stderr, "CNI ADD: %s\n", crl_error_message(&err));
+			exit(1);
+		}
+		double t1 = bench_now_ms();
+		if (cni_del_cached(cache, dirs, path, 0, &err) < 0) {
+			fprintf(stderr, "CNI DEL: %s\n", crl_error_message(&err));
+			exit(1);
+		}
+		double t2 = bench_now_ms();
+		add[i] = t1 - t0;
+		del[i] = t2 - t1;
+		cni_result_free(res);
+		free(cache);
+		snprintf(cmd, sizeof(cmd), "ip netns del %s", ns);
+		if (system(cmd) != 0)
+			fprintf(stderr, "ip netns del %s failed\n", ns);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	int n = 50;
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--iterations") == 0 && i + 1 < argc)
+			n = atoi(argv[++i]);
+	if (n < 2)
+		n = 2;
+	grpc_init();
+	if (td_setup(&D, NULL) < 0)
+		return 1;
+	snprintf(bridge, sizeof(bridge), "crlbench%d", getpid() % 10000);
+	snprintf(ipam, sizeof(ipam), "%s/ipam", D.dir);
+	char conflist[256], text[2048];
+	snprintf(conflist, sizeof(conflist), "%s/10-bench.conflist", D.netdir);
+	/* The test's harness network: bridge + host-local + portmap, no default route, no masquerade. */
+	snprintf(text, sizeof(text),
+		 "{\"cniVersion\":\"1.0.0\",\"name\":\"crlbench\",\"plugins\":["
+		 "{\"type\":\"bridge\",\"bridge\":\"%s\",\"isGateway\":true,\"ipMasq\":false,"
+		 "\"ipam\":{\"type\":\"host-local\",\"ranges\":[[{\"subnet\":\"10.202.%d.0/24\"}]],\"dataDir\":\"%s\"}},"
+		 "{\"type\":\"portmap\",\"capabilities\":{\"portMappings\":true}}]}",
+		 bridge, getpid() % 200, ipam);
+	td_write_file(conflist, text);
+	cni_network_t *net = NULL;
+	crl_error_t err = CRL_ERROR_INIT;
+	char *dirs[] = { "/usr/lib/cni", NULL };
+	if (cni_conf_load(D.netdir, NULL, &net, &err) < 0) {
+		fprintf(stderr, "%s\n", crl_error_message(&err));
+		return 1;
+	}
+	double *add = calloc((size_t)n, sizeof(double)), *del = calloc((size_t)n, sizeof(double));
+	double *run = calloc((size_t)n, sizeof(double)), *stop = calloc((size_t)n, sizeof(double));
+	double *rm = calloc((size_t)n, sizeof(double)), *st = calloc((size_t)n * 10, sizeof(double));
+	cni_alone(net, dirs, n, add, del);
+	if (td_start(&D, NULL) < 0) {
+		fprintf(stderr, "daemon did not start\n");
+		return 1;
+	}
+	for (int i = 0; i < n; i++) {
+		double t0 = bench_now_ms();
+		char *id = run_pod(i);
+		double t1 = bench_now_ms();
+		if (!id)
+			return 1;
+		for (int k = 0; k < 10; k++) {
+			Runtime__V1__PodSandboxStatusRequest req = RUNTIME__V1__POD_SANDBOX_STATUS_REQUEST__INIT;
+			req.pod_sandbox_id = id;
+			cri_result_t r;
+			double s0 = bench_now_ms();
+			call(RT "PodSandboxStatus", &req.base, &runtime__v1__pod_sandbox_status_response__descriptor, &r);
+			st[i * 10 + k] = bench_now_ms() - s0;
+			cri_result_clear(&r);
+		}
+		double t2 = bench_now_ms();
+		pod_call(RT "StopPodSandbox", id);
+		double t3 = bench_now_ms();
+		pod_call(RT "RemovePodSandbox", id);
+		double t4 = bench_now_ms();
+		run[i] = t1 - t0;
+		stop[i] = t3 - t2;
+		rm[i] = t4 - t3;
+		free(id);
+	}
+	printf("same conflist (bridge + host-local + portmap), %d iterations\n", n);
+	report("CNI ADD chain alone", add, n);
+	report("RunPodSandbox (monitor, namespaces, ADD)", run, n);
+	report("CNI DEL chain alone", del, n);
+	report("StopPodSandbox (DEL)", stop, n);
+	report("RemovePodSandbox", rm, n);
+	report("PodSandboxStatus", st, n * 10);
+	printf("RunPodSandbox p50 - ADD p50: %+.2f ms (target <= 5); StopPodSandbox p50 - DEL p50: %+.2f ms (target <= 5)\n",
+	       run[n / 2] - add[n / 2], stop[n / 2] - del[n / 2]);
+
+	/* Ten pods running: each monitor's RSS and PSS, and the daemon's RSS. */
+	char *ids[10];
+	long rss_max = 0, pss_sum = 0;
+	for (int i = 0; i < 10; i++)
+		if (!(ids[i] = run_pod(1000 + i)))
+			return 1;
+	for (int i = 0; i < 10; i++) {
+		pid_t mp = monitor_pid(ids[i]);
+		long rss = status_kib(mp, "status", "VmRSS:"), pss = status_kib(mp, "smaps_rollup", "Pss:");
+		rss_max = rss > rss_max ? rss : rss_max;
+		pss_sum += pss;
+	}
+	printf("%-44s max RSS %ld KiB per monitor (target <= 1024), PSS %ld KiB per pod\n", "10 pods running", rss_max,
+	       pss_sum / 10);
+	printf("%-44s %ld KiB\n", "daemon RSS with 10 pods", status_kib(D.pid, "status", "VmRSS:"));
+	for (int i = 0; i < 10; i++) {
+		pod_call(RT "StopPodSandbox", ids[i]);
+		pod_call(RT "RemovePodSandbox", ids[i]);
+		free(ids[i]);
+	}
+	td_stop(&D, SIGTERM, 20000);
+	char cmd[64];
+	snprintf(cmd, sizeof(cmd), "ip link del %s 2>/dev/null", bridge);
+	if (system(cmd) != 0) {
+		/* Already gone. */
+	}
+	td_cleanup(&D);
+	cni_network_free(net);
+	grpc_shutdown();
+	return 0;
+}
