@@ -94,8 +94,8 @@ static void add_res(rt_resources_t *out, const Runtime__V1__LinuxContainerResour
 }
 
 /* The pod's cgroup: <cgroup_parent or /crio-lite>/crio-lite-<id>, limited to resources + overhead where the pod
- * gives them. */
-static int make_cgroup(srv_pod_t *p, crl_error_t *err)
+ * gives them. Its path is recorded before it is made. */
+static int cgroup_path(srv_pod_t *p, crl_error_t *err)
 {
 	const Runtime__V1__LinuxPodSandboxConfig *l = p->config->linux;
 	const char *parent = l && l->cgroup_parent && *l->cgroup_parent ? l->cgroup_parent : "/crio-lite";
@@ -107,6 +107,12 @@ static int make_cgroup(srv_pod_t *p, crl_error_t *err)
 		p->cgroup = NULL;
 		return crl_error_set(err, ENOMEM, "out of memory");
 	}
+	return 0;
+}
+
+static int make_cgroup(srv_pod_t *p, crl_error_t *err)
+{
+	const Runtime__V1__LinuxPodSandboxConfig *l = p->config->linux;
 	rt_resources_t res = { .memory_limit = RT_UNSET, .memory_swap = RT_UNSET, .cpu_shares = RT_UNSET,
 			       .cpu_quota = RT_UNSET, .cpu_period = RT_UNSET, .pids_limit = RT_UNSET };
 	if (l && l->resources) {
@@ -130,18 +136,40 @@ static char **strv_view(char **v, size_t n)
 	return out;
 }
 
-static int network_up(srv_daemon_t *d, srv_pod_t *p, crl_error_t *err)
+/* What the pod's CNI ADD is made of, ready before anything is recorded. */
+typedef struct net_plan {
+	cni_network_t *net;
+	cni_port_mapping_t *ports;
+	char **servers, **searches, **options;
+	char nsbuf[4096];
+	cni_pod_t pod;
+} net_plan_t;
+
+static void net_plan_done(net_plan_t *n)
 {
-	cni_network_t *net = NULL;
-	int r = cni_conf_load(d->cfg.network_dir, d->cfg.cni_default_network, &net, err);
+	cni_network_free(n->net);
+	free(n->ports);
+	free(n->servers);
+	free(n->searches);
+	free(n->options);
+}
+
+/* Loads the network and puts the pending cache (what DEL needs should ADD be cut off) on the pod, so that the
+ * first record already holds it. */
+static int net_plan(srv_daemon_t *d, srv_pod_t *p, net_plan_t *n, crl_error_t *err)
+{
+	int r = cni_conf_load(d->cfg.network_dir, d->cfg.cni_default_network, &n->net, err);
 	if (r < 0)
 		return crl_error_set(err, EAGAIN, "pod network is not ready: %s", crl_error_message(err));
 	const Runtime__V1__PodSandboxConfig *c = p->config;
-	cni_port_mapping_t *ports = calloc(c->n_port_mappings + 1, sizeof(*ports));
-	if (!ports) {
-		cni_network_free(net);
+	const Runtime__V1__DNSConfig *dns = c->dns_config;
+	/* cni_pod_t's lists end with NULL; protobuf's arrays have a count. */
+	n->servers = strv_view(dns ? dns->servers : NULL, dns ? dns->n_servers : 0);
+	n->searches = strv_view(dns ? dns->searches : NULL, dns ? dns->n_searches : 0);
+	n->options = strv_view(dns ? dns->options : NULL, dns ? dns->n_options : 0);
+	if (!(n->ports = calloc(c->n_port_mappings + 1, sizeof(*n->ports))) || (dns && dns->n_servers && !n->servers) ||
+	    (dns && dns->n_searches && !n->searches) || (dns && dns->n_options && !n->options))
 		return crl_error_set(err, ENOMEM, "out of memory");
-	}
 	size_t np = 0;
 	static const char *const protos[] = { "tcp", "udp", "sctp" };
 	for (size_t i = 0; i < c->n_port_mappings; i++) {
@@ -149,49 +177,37 @@ static int network_up(srv_daemon_t *d, srv_pod_t *p, crl_error_t *err)
 		/* Only ports published on the node go to portmap (kubelet lists the pod's other ports too). */
 		if (m->host_port <= 0)
 			continue;
-		ports[np++] = (cni_port_mapping_t){ m->host_port, m->container_port, protos[m->protocol], m->host_ip };
+		n->ports[np++] = (cni_port_mapping_t){ m->host_port, m->container_port, protos[m->protocol], m->host_ip };
 	}
-	char nsbuf[4096];
-	const Runtime__V1__DNSConfig *dns = c->dns_config;
-	/* cni_pod_t's lists end with NULL; protobuf's arrays have a count. */
-	_cleanup_free_ char **servers = strv_view(dns ? dns->servers : NULL, dns ? dns->n_servers : 0);
-	_cleanup_free_ char **searches = strv_view(dns ? dns->searches : NULL, dns ? dns->n_searches : 0);
-	_cleanup_free_ char **options = strv_view(dns ? dns->options : NULL, dns ? dns->n_options : 0);
-	if ((dns && dns->n_servers && !servers) || (dns && dns->n_searches && !searches) ||
-	    (dns && dns->n_options && !options)) {
-		free(ports);
-		cni_network_free(net);
-		return crl_error_set(err, ENOMEM, "out of memory");
-	}
-	cni_pod_t pod = {
+	n->pod = (cni_pod_t){
 		.container_id = p->obj.id,
-		.netns = srv_pod_netns(p, nsbuf, sizeof(nsbuf)),
+		.netns = srv_pod_netns(p, n->nsbuf, sizeof(n->nsbuf)),
 		.ifname = "eth0",
 		.pod_name = c->metadata->name,
 		.pod_namespace = c->metadata->namespace_,
 		.pod_uid = c->metadata->uid,
-		.ports = ports,
+		.ports = n->ports,
 		.n_ports = np,
 		.ingress_bandwidth = annotation(c, "kubernetes.io/ingress-bandwidth"),
 		.egress_bandwidth = annotation(c, "kubernetes.io/egress-bandwidth"),
-		.dns_servers = servers,
-		.dns_searches = searches,
-		.dns_options = options,
+		.dns_servers = n->servers,
+		.dns_searches = n->searches,
+		.dns_options = n->options,
 	};
-	/* Recorded before ADD runs: a daemon killed during ADD finds what DEL needs. */
 	char *pending = NULL;
-	if ((r = cni_cache_prepare(net, &pod, &pending, err)) < 0)
-		goto out;
-	pthread_mutex_lock(&p->lock);
-	free(p->cni_cache);
+	if ((r = cni_cache_prepare(n->net, &n->pod, &pending, err)) < 0)
+		return r;
 	p->cni_cache = pending;
-	pthread_mutex_unlock(&p->lock);
-	if ((r = srv_pod_save(d, p, err)) < 0)
-		goto out;
+	return 0;
+}
+
+static int network_add(srv_daemon_t *d, srv_pod_t *p, net_plan_t *n, crl_error_t *err)
+{
 	cni_result_t *res = NULL;
 	char *cache = NULL;
-	if ((r = cni_add(net, d->cfg.plugin_dirs, &pod, d->plugin_timeout_ms, &res, &cache, err)) < 0)
-		goto out;
+	int r = cni_add(n->net, d->cfg.plugin_dirs, &n->pod, d->plugin_timeout_ms, &res, &cache, err);
+	if (r < 0)
+		return r;
 	pthread_mutex_lock(&p->lock);
 	free(p->cni_cache);
 	p->cni_cache = cache;
@@ -200,20 +216,17 @@ static int network_up(srv_daemon_t *d, srv_pod_t *p, crl_error_t *err)
 	res->ips = NULL;
 	pthread_mutex_unlock(&p->lock);
 	cni_result_free(res);
-	r = srv_pod_save(d, p, err);
-out:
-	free(ports);
-	cni_network_free(net);
-	return r;
+	return 0;
 }
 
-static int run_steps(srv_daemon_t *d, srv_pod_t *p, crl_error_t *err)
+/* After the first record: every step that leaves something, then the record that says READY. */
+static int run_steps(srv_daemon_t *d, srv_pod_t *p, net_plan_t *n, crl_error_t *err)
 {
 	int r;
 	if ((r = crl_fs_mkdir_p(p->dir, 0711, err)) < 0 || (r = write_pod_files(p, err)) < 0 ||
 	    (r = make_cgroup(p, err)) < 0 || (r = srv_pod_start_monitor(d, p, err)) < 0)
 		return r;
-	if (p->ns.network != RUNTIME__V1__NAMESPACE_MODE__NODE && (r = network_up(d, p, err)) < 0)
+	if (n->net && (r = network_add(d, p, n, err)) < 0)
 		return r;
 	pthread_mutex_lock(&p->lock);
 	p->state = SRV_POD_READY;
@@ -256,11 +269,14 @@ int srv_run_pod_sandbox(srv_daemon_t *d, srv_call_t *call, const void *req, void
 		srv_store_release(d->pods, name, id);
 		return ret;
 	}
+	net_plan_t plan = { 0 };
 	if (asprintf(&p->dir, "%s/%s", d->pods_rundir, id) < 0) {
 		p->dir = NULL;
 		ret = crl_error_set(err, ENOMEM, "out of memory");
-	} else if ((ret = srv_pod_save(d, p, err)) == 0) {
-		ret = run_steps(d, p, err);
+	} else if ((ret = cgroup_path(p, err)) == 0 &&
+		   (p->ns.network == RUNTIME__V1__NAMESPACE_MODE__NODE || (ret = net_plan(d, p, &plan, err)) == 0) &&
+		   (ret = srv_pod_save(d, p, err)) == 0) {
+		ret = run_steps(d, p, &plan, err);
 		if (ret < 0) {
 			crl_error_t e = CRL_ERROR_INIT;
 			if (srv_pod_teardown(d, p, &e) < 0)
@@ -269,6 +285,7 @@ int srv_run_pod_sandbox(srv_daemon_t *d, srv_call_t *call, const void *req, void
 			crl_error_clear(&e);
 		}
 	}
+	net_plan_done(&plan);
 	if (ret == 0)
 		ret = srv_store_add(d->pods, &p->obj, err);
 	if (ret < 0) {
