@@ -878,6 +878,26 @@ static void test_parallel(void **st)
 	}
 	assert_int_equal(ips_held(), N_PAR);
 	assert_int_equal(monitors(false), N_PAR);
+	/* StreamPodSandboxes: the same pods as ListPodSandbox, then the end of the stream. */
+	Runtime__V1__StreamPodSandboxesRequest sreq = RUNTIME__V1__STREAM_POD_SANDBOXES_REQUEST__INIT;
+	cri_stream_t *stream = cri_stream_open(D.client, RT "StreamPodSandboxes", &sreq.base, 10000);
+	assert_non_null(stream);
+	size_t streamed = 0;
+	for (;;) {
+		ProtobufCMessage *m = NULL;
+		cri_result_t sr = { 0 };
+		int got = cri_stream_next(stream, &runtime__v1__stream_pod_sandboxes_response__descriptor, 10000, &m, &sr);
+		assert_true(got >= 0);
+		if (got == 0) {
+			assert_int_equal(sr.code, CODE_OK);
+			cri_result_clear(&sr);
+			break;
+		}
+		streamed += ((Runtime__V1__StreamPodSandboxesResponse *)m)->n_pod_sandboxes;
+		protobuf_c_message_free_unpacked(m, NULL);
+	}
+	cri_stream_free(stream);
+	assert_int_equal(streamed, N_PAR);
 	for (int i = 0; i < N_PAR; i++)
 		assert_int_equal(pthread_create(&ts[i], NULL, par_remove, &ps[i]), 0);
 	for (int i = 0; i < N_PAR; i++)
