@@ -74,6 +74,21 @@ int crl_fs_write_atomic(int dirfd, const char *name, const void *data, size_t le
 	return 0;
 }
 
+int crl_fs_write_new(int dirfd, const char *name, const void *data, size_t len, mode_t mode, crl_error_t *err)
+{
+	_cleanup_close_ int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+	if (fd < 0)
+		return crl_error_set_errno(err, errno, "create %s", name);
+	int e = write_all(fd, data, len);
+	if (e == 0 && fchmod(fd, mode) < 0)
+		e = -errno;
+	if (e < 0) {
+		unlinkat(dirfd, name, 0);
+		return crl_error_set_errno(err, -e, "write %s", name);
+	}
+	return 0;
+}
+
 int crl_fs_read_fd(int fd, size_t max, char **ret, size_t *ret_len, crl_error_t *err)
 {
 	struct stat st;

@@ -50,7 +50,8 @@ static int write_pod_files(srv_pod_t *p, crl_error_t *err)
 		if (!resolv)
 			return crl_error_set(err, ENOMEM, "out of memory");
 	}
-	if ((r = crl_fs_write_atomic(dfd, "resolv.conf", resolv, strlen(resolv), 0644, err)) < 0)
+	/* The pod's directory is new and volatile (a reboot removes it): no fsync. */
+	if ((r = crl_fs_write_new(dfd, "resolv.conf", resolv, strlen(resolv), 0644, err)) < 0)
 		return r;
 	char host[256] = "";
 	const char *hn = p->config->hostname;
@@ -62,7 +63,7 @@ static int write_pod_files(srv_pod_t *p, crl_error_t *err)
 	_cleanup_free_ char *line = NULL;
 	if (asprintf(&line, "%s\n", hn) < 0)
 		return crl_error_set(err, ENOMEM, "out of memory");
-	if ((r = crl_fs_write_atomic(dfd, "hostname", line, strlen(line), 0644, err)) < 0)
+	if ((r = crl_fs_write_new(dfd, "hostname", line, strlen(line), 0644, err)) < 0)
 		return r;
 	if (p->ns.ipc != RUNTIME__V1__NAMESPACE_MODE__NODE) {
 		if (mkdirat(dfd, "shm", 0755) < 0 && errno != EEXIST)

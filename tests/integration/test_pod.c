@@ -164,6 +164,7 @@ typedef struct pod_opts {
 	const char *sysctl_key[2], *sysctl_val[2];
 	const char *handler;
 	const char *label;
+	int64_t memory, overhead_memory; /* linux.resources and linux.overhead */
 } pod_opts_t;
 
 static int run_pod_with(cri_client_t *c, const pod_opts_t *o, char **ret_id, char **ret_msg)
@@ -229,6 +230,16 @@ static int run_pod_with(cri_client_t *c, const pod_opts_t *o, char **ret_id, cha
 	}
 	lin.sysctls = ses;
 	lin.cgroup_parent = cgparent;
+	Runtime__V1__LinuxContainerResources res = RUNTIME__V1__LINUX_CONTAINER_RESOURCES__INIT,
+					     ovh = RUNTIME__V1__LINUX_CONTAINER_RESOURCES__INIT;
+	if (o->memory) {
+		res.memory_limit_in_bytes = o->memory;
+		lin.resources = &res;
+	}
+	if (o->overhead_memory) {
+		ovh.memory_limit_in_bytes = o->overhead_memory;
+		lin.overhead = &ovh;
+	}
 	cfg.linux = &lin;
 	Runtime__V1__RunPodSandboxRequest req = RUNTIME__V1__RUN_POD_SANDBOX_REQUEST__INIT;
 	req.config = &cfg;
@@ -455,7 +466,8 @@ static void remove_pod(const char *id)
 static void test_lifecycle(void **st)
 {
 	(void)st;
-	pod_opts_t o = { .name = "life", .pid = RUNTIME__V1__NAMESPACE_MODE__POD };
+	pod_opts_t o = { .name = "life", .pid = RUNTIME__V1__NAMESPACE_MODE__POD, .memory = 64 << 20,
+			 .overhead_memory = 16 << 20 };
 	char *id = run_pod(&o);
 	assert_int_equal(strlen(id), 64);
 	int code = 0;
@@ -522,6 +534,15 @@ static void test_lifecycle(void **st)
 	/* The pod's cgroup, under the cgroup parent kubelet gave. */
 	snprintf(p, sizeof(p), "/sys/fs/cgroup/memory%s/crio-lite-%s", cgparent, id);
 	assert_int_equal(access(p, F_OK), 0);
+	/* Limited to the pod's resources plus its overhead. */
+	char *lim = out_of("cat %s/memory.limit_in_bytes", p);
+	assert_string_equal(lim, "83886080");
+	free(lim);
+	/* Its own /dev/shm, a tmpfs in the pod's directory. */
+	char *shm = out_of("grep ' %s/pods/%s/shm ' /proc/self/mountinfo", D.runroot, id);
+	if (!strstr(shm, "tmpfs"))
+		fail_msg("no tmpfs on the pod's shm: '%s'", shm);
+	free(shm);
 
 	/* List and its filters. */
 	Runtime__V1__ListPodSandboxResponse *l = list_pods(NULL);

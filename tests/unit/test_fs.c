@@ -64,6 +64,28 @@ static void test_atomic_write_and_read(void **state)
 	crl_error_clear(&err);
 }
 
+static void test_write_new(void **state)
+{
+	(void)state;
+	crl_error_t err = CRL_ERROR_INIT;
+	assert_int_equal(crl_fs_write_new(dfd, "fresh", "hello\n", 6, 0644, &err), 0);
+	char *text = NULL;
+	assert_int_equal(crl_fs_read_file(dfd, "fresh", 100, &text, NULL, &err), 0);
+	assert_string_equal(text, "hello\n");
+	free(text);
+	struct stat st;
+	assert_int_equal(fstatat(dfd, "fresh", &st, 0), 0);
+	assert_int_equal(st.st_mode & 0777, 0644);
+	/* Never over an existing file, nor through a symlink. */
+	assert_int_equal(crl_fs_write_new(dfd, "fresh", "x", 1, 0644, &err), -EEXIST);
+	crl_error_clear(&err);
+	assert_int_equal(symlinkat("/etc/passwd", dfd, "link"), 0);
+	assert_true(crl_fs_write_new(dfd, "link", "x", 1, 0644, &err) < 0);
+	crl_error_clear(&err);
+	unlinkat(dfd, "link", 0);
+	unlinkat(dfd, "fresh", 0);
+}
+
 static void test_read_refuses_symlinks_and_dirs(void **state)
 {
 	(void)state;
@@ -201,6 +223,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_atomic_write_and_read),
+		cmocka_unit_test(test_write_new),
 		cmocka_unit_test(test_read_refuses_symlinks_and_dirs),
 		cmocka_unit_test(test_open_in_root_stays_inside),
 		cmocka_unit_test(test_utf8),
