@@ -103,8 +103,19 @@ static char *verbose_info(srv_daemon_t *d, srv_pod_t *p)
 	crl_json_object_begin(j);
 	pthread_mutex_lock(&p->lock);
 	crl_json_kv_int(j, "pid", p->monitor_pid);
-	crl_json_kv_string(j, "cniResult", p->cni_added && !p->network_down && p->cni_cache ? p->cni_cache : "");
+	crl_json_value_t *cache = NULL;
+	crl_error_t e = CRL_ERROR_INIT;
+	if (p->cni_added && !p->network_down && p->cni_cache && crl_json_parse(p->cni_cache, &cache, &e) < 0)
+		crl_error_clear(&e);
 	pthread_mutex_unlock(&p->lock);
+	/* The plugins' own result, as they printed it (null when the pod has no network of its own). */
+	const crl_json_value_t *result = crl_json_get(cache, "result");
+	crl_json_key(j, "cniResult");
+	if (result)
+		crl_json_value(j, result);
+	else
+		crl_json_null(j);
+	crl_json_value_free(cache);
 	crl_json_kv_string(j, "netnsPath", srv_pod_netns(p, nsbuf, sizeof(nsbuf)));
 	crl_json_kv_string(j, "monitorDir", p->dir);
 	crl_json_kv_string(j, "cgroup", p->cgroup ? p->cgroup : "");
