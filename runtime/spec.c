@@ -26,6 +26,11 @@ static const char *const cap_names[] = {
 	"CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
 };
 
+const char *rt_cap_name(int cap)
+{
+	return cap >= 0 && (size_t)cap < CRL_ARRAY_SIZE(cap_names) ? cap_names[cap] : NULL;
+}
+
 int rt_cap_from_name(const char *name)
 {
 	for (size_t i = 0; i < CRL_ARRAY_SIZE(cap_names); i++)

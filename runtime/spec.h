@@ -170,3 +170,5 @@ void rt_spec_free(rt_spec_t *s);
 const rt_namespace_t *rt_spec_namespace(const rt_spec_t *s, int type);
 /* "CAP_CHOWN" -> 0 ...; -1 when unknown. */
 int rt_cap_from_name(const char *name);
+/* "CAP_CHOWN" for 0 ...; NULL past the last one the library knows. */
+const char *rt_cap_name(int cap);

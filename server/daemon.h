@@ -22,6 +22,9 @@ struct srv_daemon {
 	int pods_fd;        /* <root>/pods: one record per pod */
 	char *pods_rundir;  /* <runroot>/pods: one directory per pod (monitor, namespaces, files) */
 	char *monitor_bin;  /* crio-lite-monitor */
+	struct srv_store *ctrs;
+	int ctrs_fd;        /* <root>/containers: one record per container */
+	char *ctrs_dir;     /* <root>/containers: one bundle directory per container */
 	int plugin_timeout_ms;
 
 	pthread_mutex_t lock; /* guards what follows */

@@ -28,3 +28,12 @@ int srv_remove_pod_sandbox(srv_daemon_t *d, srv_call_t *call, const void *req, v
 int srv_pod_sandbox_status(srv_daemon_t *d, srv_call_t *call, const void *req, void *resp, crl_error_t *err);
 int srv_list_pod_sandbox(srv_daemon_t *d, srv_call_t *call, const void *req, void *resp, crl_error_t *err);
 int srv_stream_pod_sandboxes(srv_daemon_t *d, srv_call_t *call, const void *req, crl_error_t *err);
+/* container_create.c, container_stop.c, container_status.c */
+int srv_create_container(srv_daemon_t *d, srv_call_t *call, const void *req, void *resp, crl_error_t *err);
+int srv_start_container(srv_daemon_t *d, srv_call_t *call, const void *req, void *resp, crl_error_t *err);
+int srv_stop_container(srv_daemon_t *d, srv_call_t *call, const void *req, void *resp, crl_error_t *err);
+int srv_remove_container(srv_daemon_t *d, srv_call_t *call, const void *req, void *resp, crl_error_t *err);
+int srv_exec_sync(srv_daemon_t *d, srv_call_t *call, const void *req, void *resp, crl_error_t *err);
+int srv_container_status(srv_daemon_t *d, srv_call_t *call, const void *req, void *resp, crl_error_t *err);
+int srv_list_containers(srv_daemon_t *d, srv_call_t *call, const void *req, void *resp, crl_error_t *err);
+int srv_stream_containers(srv_daemon_t *d, srv_call_t *call, const void *req, crl_error_t *err);

@@ -23,6 +23,7 @@
 #include "grpc.h"
 #include "image/registry.h"
 #include "image/store.h"
+#include "container.h"
 #include "pod.h"
 #include "state.h"
 #include "store.h"
@@ -201,10 +202,19 @@ static int prepare_pods(srv_daemon_t *d, crl_error_t *err)
 	_cleanup_free_ char *pods = NULL;
 	if (asprintf(&pods, "%s/pods", d->cfg.root) < 0 || asprintf(&d->pods_rundir, "%s/pods", d->cfg.runroot) < 0)
 		return crl_error_set(err, ENOMEM, "out of memory");
+	if (asprintf(&d->ctrs_dir, "%s/containers", d->cfg.root) < 0) {
+		d->ctrs_dir = NULL;
+		return crl_error_set(err, ENOMEM, "out of memory");
+	}
 	if ((r = find_monitor(d, err)) < 0 || (r = open_dir(pods, 0700, &d->pods_fd, err)) < 0 ||
-	    (r = crl_fs_mkdir_p(d->pods_rundir, 0711, err)) < 0 || (r = srv_store_new("pod", &d->pods, err)) < 0)
+	    (r = open_dir(d->ctrs_dir, 0711, &d->ctrs_fd, err)) < 0 ||
+	    (r = crl_fs_mkdir_p(d->pods_rundir, 0711, err)) < 0 || (r = srv_store_new("pod", &d->pods, err)) < 0 ||
+	    (r = srv_store_new("container", &d->ctrs, err)) < 0)
 		return r;
-	return srv_pods_restore(d, err);
+	/* Pods first: a container is restored into its pod. */
+	if ((r = srv_pods_restore(d, err)) < 0)
+		return r;
+	return srv_ctrs_restore(d, err);
 }
 
 static int prepare(srv_daemon_t *d, locks_t *locks, crl_error_t *err)
@@ -250,7 +260,11 @@ static int prepare(srv_daemon_t *d, locks_t *locks, crl_error_t *err)
 static void daemon_cleanup(srv_daemon_t *d, locks_t *locks)
 {
 	srv_events_free(d->events);
+	srv_store_free(d->ctrs);
 	srv_store_free(d->pods);
+	if (d->ctrs_fd >= 0)
+		close(d->ctrs_fd);
+	free(d->ctrs_dir);
 	if (d->pods_fd >= 0)
 		close(d->pods_fd);
 	free(d->pods_rundir);
@@ -279,7 +293,7 @@ int main(int argc, char **argv)
 	if (pr != 0)
 		return pr > 0 ? 0 : 2;
 
-	srv_daemon_t d = { .root_fd = -1, .runroot_fd = -1, .pods_fd = -1 };
+	srv_daemon_t d = { .root_fd = -1, .runroot_fd = -1, .pods_fd = -1, .ctrs_fd = -1 };
 	locks_t locks = { -1, -1 };
 	pthread_mutex_init(&d.lock, NULL);
 	crl_error_t err = CRL_ERROR_INIT;

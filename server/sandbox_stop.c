@@ -9,6 +9,7 @@
 #include "common/log.h"
 #include "daemon.h"
 #include "handlers.h"
+#include "container.h"
 #include "pod.h"
 
 /* Looks the pod up; an unknown id is no pod and no error. */
@@ -25,11 +26,27 @@ static int find(srv_daemon_t *d, const char *id, srv_pod_t **ret, crl_error_t *e
 	return r;
 }
 
+/* Each container of the pod stopped (remove: removed); kubelet has given them their grace period already. */
+static int each_container(srv_daemon_t *d, srv_pod_t *p, bool remove, crl_error_t *err)
+{
+	srv_obj_t **v = NULL;
+	size_t n = 0;
+	int r = srv_ctrs_of_pod(d, p->obj.id, &v, &n, err);
+	for (size_t i = 0; r == 0 && i < n; i++)
+		r = remove ? srv_ctr_remove(d, srv_ctr_of(v[i]), err) : srv_ctr_stop(d, srv_ctr_of(v[i]), 0, err);
+	if (r == 0 || v)
+		srv_store_list_free(v, n);
+	return r;
+}
+
 /* Called with the pod's op_lock held. */
 static int stop_locked(srv_daemon_t *d, srv_pod_t *p, crl_error_t *err)
 {
-	/* Containers join in with the container calls; the network goes once. */
-	int r = srv_pod_network_down(d, p, err);
+	/* What runs in the pod first, then the network, once. */
+	int r = each_container(d, p, false, err);
+	if (r < 0)
+		return r;
+	r = srv_pod_network_down(d, p, err);
 	if (r < 0)
 		return r;
 	pthread_mutex_lock(&p->lock);
@@ -69,6 +86,8 @@ int srv_remove_pod_sandbox(srv_daemon_t *d, srv_call_t *call, const void *req, v
 	pthread_mutex_lock(&p->op_lock);
 	if (!p->removed) {
 		ret = stop_locked(d, p, err);
+		if (ret == 0)
+			ret = each_container(d, p, true, err);
 		if (ret == 0)
 			ret = srv_pod_teardown(d, p, err);
 		if (ret == 0) {

@@ -162,7 +162,7 @@ int mon_client_recv(mon_client_t *c, int timeout_ms, crl_json_value_t **ret, crl
 	if (r < 0)
 		return r;
 	size_t n = (size_t)h[0] << 24 | (size_t)h[1] << 16 | (size_t)h[2] << 8 | h[3];
-	if (n > MON_CLIENT_MAX_MSG)
+	if (n > MON_CLIENT_MAX_REPLY)
 		return crl_error_set(err, EPROTO, "the pod monitor sent a frame of %zu bytes (over the limit)", n);
 	_cleanup_free_ char *body = malloc(n + 1);
 	if (!body)

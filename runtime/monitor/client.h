@@ -14,6 +14,8 @@
 
 #define MON_CLIENT_PROTOCOL 1
 #define MON_CLIENT_MAX_MSG (1 << 20)
+/* Replies may carry an exec's buffered output (16 MiB of each stream, base64). */
+#define MON_CLIENT_MAX_REPLY (64 << 20)
 
 typedef struct mon_client mon_client_t;
 

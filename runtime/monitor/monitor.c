@@ -496,6 +496,17 @@ static int pod_namespaces(mon_t *m, const char *list, crl_error_t *err)
 			return crl_error_set_errno(err, errno, "pin %s on %s", src, pin);
 		snprintf(m->pins[m->n_pins++], sizeof(m->pins[0]), "%s", pod_ns[i].name);
 	}
+	if (flags & CLONE_NEWPID) {
+		/* The runtime library reads /proc/<pid> of the pod's processes (exec joins their namespaces, delete
+		 * waits for them): a /proc of the pod's PID namespace, in a mount namespace of the monitor's own
+		 * (a slave of the node's, so the node's mounts still reach it; the pins above are the node's). */
+		if (unshare(CLONE_NEWNS) < 0)
+			return crl_error_set_errno(err, errno, "make the monitor's mount namespace");
+		if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+			return crl_error_set_errno(err, errno, "make / a slave in the monitor's mount namespace");
+		if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+			return crl_error_set_errno(err, errno, "mount the pod's /proc");
+	}
 	return 0;
 }
 

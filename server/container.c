@@ -1,0 +1,519 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Containers: the object, its record, its exit, stop and removal. */
+#include "container.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/base64.h"
+#include "common/cleanup.h"
+#include "common/fs.h"
+#include "common/json.h"
+#include "common/log.h"
+#include "container_events.h"
+#include "daemon.h"
+#include "pod.h"
+#include "runtime/monitor/client.h"
+#include "state.h"
+
+/* A container killed with SIGKILL is gone within this (its exit is the kernel's business, not its own). */
+#define KILL_WAIT_MS 10000
+#define MONITOR_CALL_MS 30000
+
+static void ctr_free(srv_obj_t *o)
+{
+	srv_ctr_t *c = srv_ctr_of(o);
+	runtime__v1__container_config__free_unpacked(c->config, NULL);
+	free(c->config_b64);
+	free(c->pod_dir);
+	free(c->image_id);
+	free(c->image_ref);
+	free(c->bundle);
+	free(c->log_path);
+	free(c->reason);
+	free(c->message);
+	free(c->obj.name);
+	pthread_mutex_destroy(&c->op_lock);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
+srv_ctr_t *srv_ctr_of(srv_obj_t *o)
+{
+	return (srv_ctr_t *)o;
+}
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static int ctr_alloc(const char *id, const char *name, Runtime__V1__ContainerConfig *config, const char *b64,
+		     srv_ctr_t **ret, crl_error_t *err)
+{
+	srv_ctr_t *c = calloc(1, sizeof(*c));
+	if (!c) {
+		runtime__v1__container_config__free_unpacked(config, NULL);
+		return crl_error_set(err, ENOMEM, "out of memory");
+	}
+	pthread_mutex_init(&c->op_lock, NULL);
+	pthread_mutex_init(&c->lock, NULL);
+	c->obj.free = ctr_free;
+	atomic_init(&c->obj.refs, 1);
+	snprintf(c->obj.id, sizeof(c->obj.id), "%s", id);
+	c->config = config;
+	c->obj.name = strdup(name);
+	c->config_b64 = strdup(b64);
+	if (!c->obj.name || !c->config_b64) {
+		ctr_free(&c->obj);
+		return crl_error_set(err, ENOMEM, "out of memory");
+	}
+	*ret = c;
+	return 0;
+}
+
+int srv_ctr_new(const char *id, const char *name, const srv_pod_t *pod, const Runtime__V1__ContainerConfig *config,
+		srv_ctr_t **ret, crl_error_t *err)
+{
+	size_t len = runtime__v1__container_config__get_packed_size(config);
+	_cleanup_free_ uint8_t *buf = malloc(len ? len : 1);
+	if (!buf)
+		return crl_error_set(err, ENOMEM, "out of memory");
+	runtime__v1__container_config__pack(config, buf);
+	Runtime__V1__ContainerConfig *copy = runtime__v1__container_config__unpack(NULL, len, buf);
+	_cleanup_free_ char *b64 = crl_base64_encode(buf, len);
+	if (!copy || !b64) {
+		runtime__v1__container_config__free_unpacked(copy, NULL);
+		return crl_error_set(err, ENOMEM, "out of memory");
+	}
+	srv_ctr_t *c = NULL;
+	int r = ctr_alloc(id, name, copy, b64, &c, err);
+	if (r < 0)
+		return r;
+	snprintf(c->pod_id, sizeof(c->pod_id), "%s", pod->obj.id);
+	if (!(c->pod_dir = strdup(pod->dir))) {
+		ctr_free(&c->obj);
+		return crl_error_set(err, ENOMEM, "out of memory");
+	}
+	c->created_at = now_ns();
+	c->state = SRV_CTR_CREATING;
+	*ret = c;
+	return 0;
+}
+
+int srv_ctr_get(srv_daemon_t *d, const char *id, srv_ctr_t **ret, crl_error_t *err)
+{
+	srv_obj_t *o = NULL;
+	int r = srv_store_get(d->ctrs, id, &o, err);
+	if (r < 0)
+		return r;
+	*ret = srv_ctr_of(o);
+	return 0;
+}
+
+int srv_ctrs_of_pod(srv_daemon_t *d, const char *pod_id, srv_obj_t ***ret, size_t *ret_n, crl_error_t *err)
+{
+	srv_obj_t **all = NULL;
+	size_t n = 0, k = 0;
+	int r = srv_store_list(d->ctrs, &all, &n, err);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(srv_ctr_of(all[i])->pod_id, pod_id) == 0)
+			all[k++] = all[i];
+		else
+			srv_obj_unref(all[i]);
+	}
+	*ret = all;
+	*ret_n = k;
+	return 0;
+}
+
+/* --- the record --- */
+
+static const char *state_name(srv_ctr_state_t s)
+{
+	static const char *const names[] = { "creating", "created", "running", "exited", "unknown" };
+	return names[s];
+}
+
+static char *record_file(const char *id)
+{
+	char *s = NULL;
+	return asprintf(&s, "%s.json", id) < 0 ? NULL : s;
+}
+
+int srv_ctr_save(srv_daemon_t *d, srv_ctr_t *c, crl_error_t *err)
+{
+	crl_json_t *j = crl_json_new(false);
+	crl_json_object_begin(j);
+	crl_json_kv_int(j, "version", SRV_CTR_RECORD_VERSION);
+	crl_json_kv_string(j, "id", c->obj.id);
+	crl_json_kv_string(j, "name", c->obj.name);
+	crl_json_kv_string(j, "pod_id", c->pod_id);
+	crl_json_kv_string(j, "pod_dir", c->pod_dir);
+	crl_json_kv_string(j, "config", c->config_b64);
+	crl_json_kv_string(j, "image_id", c->image_id ? c->image_id : "");
+	crl_json_kv_string(j, "image_ref", c->image_ref ? c->image_ref : "");
+	crl_json_kv_string(j, "bundle", c->bundle ? c->bundle : "");
+	crl_json_kv_string(j, "log_path", c->log_path ? c->log_path : "");
+	crl_json_kv_int(j, "stop_signal", c->stop_signal);
+	crl_json_kv_int(j, "created_at", c->created_at);
+	pthread_mutex_lock(&c->lock);
+	crl_json_kv_string(j, "state", state_name(c->state));
+	crl_json_kv_int(j, "started_at", c->started_at);
+	crl_json_kv_int(j, "finished_at", c->finished_at);
+	crl_json_kv_int(j, "exit_code", c->exit_code);
+	crl_json_kv_bool(j, "oom_killed", c->oom_killed);
+	crl_json_kv_string(j, "reason", c->reason ? c->reason : "");
+	crl_json_kv_string(j, "message", c->message ? c->message : "");
+	pthread_mutex_unlock(&c->lock);
+	crl_json_object_end(j);
+	_cleanup_free_ char *name = record_file(c->obj.id);
+	if (!name) {
+		crl_json_free(j);
+		return crl_error_set(err, ENOMEM, "out of memory");
+	}
+	int r = crl_json_save(j, d->ctrs_fd, name, 0600, err);
+	return r < 0 ? crl_error_wrap(err, "save the record of container %s", c->obj.id) : 0;
+}
+
+static char *dup_member(const crl_json_value_t *doc, const char *key)
+{
+	const char *s = crl_json_get_string(crl_json_get(doc, key));
+	return s && *s ? strdup(s) : NULL;
+}
+
+int srv_ctr_load(srv_daemon_t *d, const char *file, srv_ctr_t **ret, crl_error_t *err)
+{
+	_cleanup_free_ char *text = NULL;
+	int r = crl_fs_read_file(d->ctrs_fd, file, SRV_STATE_MAX_BYTES, &text, NULL, err);
+	if (r < 0)
+		return r;
+	crl_json_value_t *doc = NULL;
+	if ((r = crl_json_parse(text, &doc, err)) < 0)
+		return r;
+	int64_t v = 0, i64 = 0;
+	const char *id = crl_json_get_string(crl_json_get(doc, "id"));
+	const char *name = crl_json_get_string(crl_json_get(doc, "name"));
+	const char *pod_id = crl_json_get_string(crl_json_get(doc, "pod_id"));
+	const char *b64 = crl_json_get_string(crl_json_get(doc, "config"));
+	const char *state = crl_json_get_string(crl_json_get(doc, "state"));
+	_cleanup_free_ char *raw = NULL;
+	size_t rlen = 0;
+	Runtime__V1__ContainerConfig *config = NULL;
+	srv_ctr_t *c = NULL;
+	if (!crl_json_get_int(crl_json_get(doc, "version"), &v) || v != SRV_CTR_RECORD_VERSION) {
+		r = crl_error_set(err, EINVAL, "unsupported record version %lld (this crio-lite reads %d)", (long long)v,
+				  SRV_CTR_RECORD_VERSION);
+	} else if (!id || !srv_id_valid(id) || !name || !pod_id || !srv_id_valid(pod_id) || !b64 || !state) {
+		r = crl_error_set(err, EINVAL, "the record lacks id, name, pod_id, config or state");
+	} else if (crl_base64_decode(b64, &raw, &rlen) < 0 ||
+		   !(config = runtime__v1__container_config__unpack(NULL, rlen, (const uint8_t *)raw))) {
+		r = crl_error_set(err, EINVAL, "the record's config does not decode");
+	} else if ((r = ctr_alloc(id, name, config, b64, &c, err)) == 0) {
+		snprintf(c->pod_id, sizeof(c->pod_id), "%s", pod_id);
+		c->pod_dir = dup_member(doc, "pod_dir");
+		c->image_id = dup_member(doc, "image_id");
+		c->image_ref = dup_member(doc, "image_ref");
+		c->bundle = dup_member(doc, "bundle");
+		c->log_path = dup_member(doc, "log_path");
+		c->reason = dup_member(doc, "reason");
+		c->message = dup_member(doc, "message");
+		if (crl_json_get_int(crl_json_get(doc, "stop_signal"), &i64))
+			c->stop_signal = (int)i64;
+		crl_json_get_int(crl_json_get(doc, "created_at"), &c->created_at);
+		crl_json_get_int(crl_json_get(doc, "started_at"), &c->started_at);
+		crl_json_get_int(crl_json_get(doc, "finished_at"), &c->finished_at);
+		if (crl_json_get_int(crl_json_get(doc, "exit_code"), &i64))
+			c->exit_code = (int)i64;
+		crl_json_get_bool(crl_json_get(doc, "oom_killed"), &c->oom_killed);
+		c->state = SRV_CTR_CREATING;
+		for (int s = SRV_CTR_CREATING; s <= SRV_CTR_UNKNOWN; s++)
+			if (strcmp(state, state_name((srv_ctr_state_t)s)) == 0)
+				c->state = (srv_ctr_state_t)s;
+		if (!c->pod_dir || !c->bundle) {
+			ctr_free(&c->obj);
+			r = crl_error_set(err, EINVAL, "the record has no pod directory or bundle");
+		} else {
+			*ret = c;
+		}
+	}
+	crl_json_value_free(doc);
+	return r;
+}
+
+/* --- exits --- */
+
+static char *exit_file(const srv_ctr_t *c)
+{
+	char *s = NULL;
+	return asprintf(&s, "%s/exits/%s.json", c->pod_dir, c->obj.id) < 0 ? NULL : s;
+}
+
+/* Takes the monitor's exit record into c. Returns true when there was one. */
+static bool read_exit(srv_ctr_t *c)
+{
+	_cleanup_free_ char *path = exit_file(c), *text = NULL;
+	crl_error_t e = CRL_ERROR_INIT;
+	if (!path || crl_fs_read_file(AT_FDCWD, path, 65536, &text, NULL, &e) < 0) {
+		crl_error_clear(&e);
+		return false;
+	}
+	crl_json_value_t *doc = NULL;
+	if (crl_json_parse(text, &doc, &e) < 0) {
+		crl_error_clear(&e);
+		return false;
+	}
+	int64_t code = 0, started = 0, finished = 0;
+	bool oom = false;
+	crl_json_get_int(crl_json_get(doc, "exit_code"), &code);
+	crl_json_get_int(crl_json_get(doc, "started_at_ns"), &started);
+	crl_json_get_int(crl_json_get(doc, "finished_at_ns"), &finished);
+	crl_json_get_bool(crl_json_get(doc, "oom_killed"), &oom);
+	crl_json_value_free(doc);
+	pthread_mutex_lock(&c->lock);
+	c->state = SRV_CTR_EXITED;
+	c->exit_code = (int)code;
+	c->oom_killed = oom;
+	if (started)
+		c->started_at = started;
+	c->finished_at = finished ? finished : now_ns();
+	free(c->reason);
+	c->reason = strdup(oom ? "OOMKilled" : code == 0 ? "Completed" : "Error");
+	pthread_mutex_unlock(&c->lock);
+	return true;
+}
+
+void srv_ctr_refresh(srv_daemon_t *d, srv_ctr_t *c)
+{
+	(void)d;
+	pthread_mutex_lock(&c->lock);
+	bool live = c->state == SRV_CTR_RUNNING;
+	pthread_mutex_unlock(&c->lock);
+	if (!live)
+		return;
+	_cleanup_free_ char *path = exit_file(c);
+	struct stat st;
+	if (path && stat(path, &st) == 0)
+		read_exit(c);
+}
+
+static int monitor_call(srv_ctr_t *c, const char *op, int sig, crl_error_t *err)
+{
+	crl_json_t *j = crl_json_new(false);
+	crl_json_object_begin(j);
+	crl_json_kv_int(j, "v", MON_CLIENT_PROTOCOL);
+	crl_json_kv_string(j, "op", op);
+	crl_json_kv_string(j, "id", c->obj.id);
+	if (sig)
+		crl_json_kv_int(j, "signal", sig);
+	if (strcmp(op, "delete") == 0)
+		crl_json_kv_bool(j, "force", true);
+	crl_json_object_end(j);
+	_cleanup_free_ char *req = crl_json_finish_text(j, NULL);
+	if (!req)
+		return crl_error_set(err, ENOMEM, "out of memory");
+	return mon_client_call_once(c->pod_dir, req, MONITOR_CALL_MS, NULL, err);
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Waits up to ms for the exit record; polled, from 1 ms apart growing to 20 ms, so a quick exit is seen at once. */
+static bool wait_exit(srv_ctr_t *c, int64_t ms)
+{
+	_cleanup_free_ char *path = exit_file(c);
+	int64_t deadline = mono_ms() + ms;
+	useconds_t nap = 500;
+	struct stat st;
+	while (path) {
+		if (stat(path, &st) == 0)
+			return read_exit(c);
+		if (mono_ms() >= deadline)
+			return false;
+		usleep(nap);
+		if (nap < 20000)
+			nap *= 2;
+	}
+	return false;
+}
+
+/* Kills and waits; called with op_lock held. */
+static int stop_locked(srv_daemon_t *d, srv_ctr_t *c, int sig, int64_t timeout_s, crl_error_t *err)
+{
+	srv_ctr_refresh(d, c);
+	pthread_mutex_lock(&c->lock);
+	srv_ctr_state_t st = c->state;
+	pthread_mutex_unlock(&c->lock);
+	if (st != SRV_CTR_RUNNING && st != SRV_CTR_CREATED)
+		return 0;
+	int r;
+	if (st == SRV_CTR_RUNNING && timeout_s > 0) {
+		r = monitor_call(c, "kill", sig ? sig : c->stop_signal ? c->stop_signal : SIGTERM, err);
+		if (r < 0 && r != -ESRCH)
+			return crl_error_wrap(err, "stop container %s", c->obj.id);
+		crl_error_clear(err);
+		if (wait_exit(c, timeout_s * 1000))
+			goto done;
+	}
+	r = monitor_call(c, "kill", SIGKILL, err);
+	if (r < 0 && r != -ESRCH)
+		return crl_error_wrap(err, "kill container %s", c->obj.id);
+	crl_error_clear(err);
+	if (!wait_exit(c, KILL_WAIT_MS))
+		return crl_error_set(err, ETIMEDOUT, "container %s did not exit %d ms after SIGKILL", c->obj.id, KILL_WAIT_MS);
+done:
+	if ((r = srv_ctr_save(d, c, err)) < 0)
+		return r;
+	srv_ctr_event(d, c, RUNTIME__V1__CONTAINER_EVENT_TYPE__CONTAINER_STOPPED_EVENT);
+	return 0;
+}
+
+int srv_ctr_stop(srv_daemon_t *d, srv_ctr_t *c, int64_t timeout_s, crl_error_t *err)
+{
+	pthread_mutex_lock(&c->op_lock);
+	int r = c->removed ? 0 : stop_locked(d, c, 0, timeout_s, err);
+	pthread_mutex_unlock(&c->op_lock);
+	return r;
+}
+
+/* Everything c has, gone; its record last, so a removal cut short is taken up again at start. */
+static int remove_files(srv_daemon_t *d, srv_ctr_t *c, crl_error_t *err)
+{
+	int r = monitor_call(c, "delete", 0, err);
+	/* A container the monitor does not know, or a monitor that is gone: nothing left there. */
+	if (r < 0 && r != -ENOENT && r != -ECONNREFUSED)
+		return crl_error_wrap(err, "remove container %s", c->obj.id);
+	crl_error_clear(err);
+	if (c->bundle && (r = crl_fs_rm_rf(c->bundle, err)) < 0)
+		return r;
+	_cleanup_free_ char *name = record_file(c->obj.id);
+	if (!name)
+		return crl_error_set(err, ENOMEM, "out of memory");
+	if (unlinkat(d->ctrs_fd, name, 0) < 0 && errno != ENOENT)
+		return crl_error_set_errno(err, errno, "remove the record of container %s", c->obj.id);
+	return 0;
+}
+
+int srv_ctr_remove(srv_daemon_t *d, srv_ctr_t *c, crl_error_t *err)
+{
+	pthread_mutex_lock(&c->op_lock);
+	int r = 0;
+	if (!c->removed) {
+		r = stop_locked(d, c, SIGKILL, 0, err);
+		if (r == 0)
+			r = remove_files(d, c, err);
+		if (r == 0) {
+			c->removed = true;
+			srv_store_remove(d->ctrs, &c->obj);
+			srv_store_release(d->ctrs, c->obj.name, c->obj.id);
+			srv_ctr_event(d, c, RUNTIME__V1__CONTAINER_EVENT_TYPE__CONTAINER_DELETED_EVENT);
+		}
+	}
+	pthread_mutex_unlock(&c->op_lock);
+	return r;
+}
+
+void srv_ctr_event(srv_daemon_t *d, srv_ctr_t *c, Runtime__V1__ContainerEventType type)
+{
+	if (srv_events_count(d->events) == 0)
+		return;
+	Runtime__V1__ContainerEventResponse ev = RUNTIME__V1__CONTAINER_EVENT_RESPONSE__INIT;
+	ev.container_id = c->obj.id;
+	ev.container_event_type = type;
+	ev.created_at = now_ns();
+	srv_events_publish(d->events, &ev);
+}
+
+/* --- restore --- */
+
+static bool is_record(const char *name)
+{
+	size_t n = strlen(name);
+	return name[0] != '.' && n == SRV_ID_LEN + 5 && strcmp(name + SRV_ID_LEN, ".json") == 0;
+}
+
+static void restore_one(srv_daemon_t *d, const char *file)
+{
+	crl_error_t e = CRL_ERROR_INIT;
+	srv_ctr_t *c = NULL;
+	if (srv_ctr_load(d, file, &c, &e) < 0) {
+		log_error("container record %s/containers/%s: %s; left alone", d->cfg.root, file, crl_error_message(&e));
+		crl_error_clear(&e);
+		return;
+	}
+	srv_pod_t *p = NULL;
+	bool have_pod = srv_pod_get(d, c->pod_id, &p, &e) == 0;
+	crl_error_clear(&e);
+	if (c->state == SRV_CTR_CREATING || !have_pod) {
+		log_warn("container %s (%s): %s; removing it", c->obj.id, c->obj.name,
+			 have_pod ? "CreateContainer was cut off" : "its pod is gone");
+		if (remove_files(d, c, &e) < 0) {
+			log_error("container %s: %s", c->obj.id, crl_error_message(&e));
+			crl_error_clear(&e);
+		}
+		srv_pod_unref(p);
+		srv_ctr_unref(c);
+		return;
+	}
+	if (srv_store_reserve(d->ctrs, c->obj.name, c->obj.id, &e) < 0 || srv_store_add(d->ctrs, &c->obj, &e) < 0) {
+		log_error("container %s: %s", c->obj.id, crl_error_message(&e));
+		crl_error_clear(&e);
+		srv_pod_unref(p);
+		srv_ctr_unref(c);
+		return;
+	}
+	if (c->state == SRV_CTR_RUNNING || c->state == SRV_CTR_CREATED) {
+		/* An exit while we were away is in the monitor's record; a monitor that is gone took the container
+		 * with it (a reboot). */
+		if (!read_exit(c) && !srv_pod_monitor_alive(p)) {
+			c->state = SRV_CTR_EXITED;
+			c->exit_code = 255;
+			c->finished_at = now_ns();
+			free(c->reason);
+			c->reason = strdup("Error");
+			free(c->message);
+			c->message = strdup("the pod's monitor is gone (the node rebooted?)");
+		}
+		if (c->state == SRV_CTR_EXITED && srv_ctr_save(d, c, &e) < 0) {
+			log_error("container %s: %s", c->obj.id, crl_error_message(&e));
+			crl_error_clear(&e);
+		}
+	}
+	log_info("container %s (%s) restored: %s", c->obj.id, c->obj.name, state_name(c->state));
+	srv_pod_unref(p);
+	srv_ctr_unref(c);
+}
+
+int srv_ctrs_restore(srv_daemon_t *d, crl_error_t *err)
+{
+	int fd = fcntl(d->ctrs_fd, F_DUPFD_CLOEXEC, 0);
+	DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!dir) {
+		if (fd >= 0)
+			close(fd);
+		return crl_error_set_errno(err, errno, "read %s/containers", d->cfg.root);
+	}
+	rewinddir(dir);
+	struct dirent *de;
+	while ((de = readdir(dir)))
+		if (is_record(de->d_name))
+			restore_one(d, de->d_name);
+	closedir(dir);
+	return 0;
+}

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "api.pb-c.h"
+#include "common/error.h"
+#include "store.h"
+
+typedef struct srv_daemon srv_daemon_t;
+typedef struct srv_pod srv_pod_t;
+
+/* A container of a pod: its bundle under <root>/containers/<id>/ (config.json, rootfs mount point, upper and work
+ * dirs of its overlay), run by its pod's monitor. Its record, <root>/containers/<id>.json, is written before the
+ * monitor creates it and after each change of state, so a daemon killed at any point finds at start what to
+ * remove (a create cut short) or to take up again. */
+
+typedef enum srv_ctr_state {
+	SRV_CTR_CREATING = 0, /* CreateContainer has not finished: removed at start */
+	SRV_CTR_CREATED,
+	SRV_CTR_RUNNING,
+	SRV_CTR_EXITED,
+	SRV_CTR_UNKNOWN,
+} srv_ctr_state_t;
+
+#define SRV_CTR_RECORD_VERSION 1
+
+typedef struct srv_ctr {
+	srv_obj_t obj;
+	pthread_mutex_t op_lock; /* one lifecycle call at a time */
+	pthread_mutex_t lock;    /* the fields under "changing" */
+
+	/* fixed */
+	char pod_id[SRV_ID_LEN + 1];
+	char *pod_dir; /* the pod's monitor directory */
+	Runtime__V1__ContainerConfig *config;
+	char *config_b64;
+	char *image_id, *image_ref; /* the image's id (config digest) and the reference that named it */
+	char *bundle;
+	char *log_path;
+	int stop_signal;
+	int64_t created_at;
+
+	/* changing */
+	srv_ctr_state_t state;
+	int64_t started_at, finished_at;
+	int exit_code;
+	bool oom_killed;
+	char *reason, *message;
+	bool removed;
+} srv_ctr_t;
+
+int srv_ctr_new(const char *id, const char *name, const srv_pod_t *pod, const Runtime__V1__ContainerConfig *config,
+		srv_ctr_t **ret, crl_error_t *err);
+srv_ctr_t *srv_ctr_of(srv_obj_t *o);
+static inline void srv_ctr_unref(srv_ctr_t *c)
+{
+	if (c)
+		srv_obj_unref(&c->obj);
+}
+int srv_ctr_get(srv_daemon_t *d, const char *id, srv_ctr_t **ret, crl_error_t *err);
+/* The pod's containers, each with a reference (free with srv_store_list_free). */
+int srv_ctrs_of_pod(srv_daemon_t *d, const char *pod_id, srv_obj_t ***ret, size_t *ret_n, crl_error_t *err);
+
+int srv_ctr_save(srv_daemon_t *d, srv_ctr_t *c, crl_error_t *err);
+int srv_ctr_load(srv_daemon_t *d, const char *file, srv_ctr_t **ret, crl_error_t *err);
+/* A running container whose exit the monitor has recorded becomes EXITED (code, reason, finish time). Cheap:
+ * one stat while it runs. */
+void srv_ctr_refresh(srv_daemon_t *d, srv_ctr_t *c);
+
+/* Stops c: sig (0: its stop signal), then SIGKILL after timeout_s; success when it has exited. Takes op_lock. */
+int srv_ctr_stop(srv_daemon_t *d, srv_ctr_t *c, int64_t timeout_s, crl_error_t *err);
+/* Stops c at once and removes everything it has (monitor's container, bundle, record, name). */
+int srv_ctr_remove(srv_daemon_t *d, srv_ctr_t *c, crl_error_t *err);
+/* Publishes a CONTAINER_* event with the container's status. */
+void srv_ctr_event(srv_daemon_t *d, srv_ctr_t *c, Runtime__V1__ContainerEventType type);
+
+/* At start, after the pods: every container record read back; creates cut short removed; exits that happened
+ * while the daemon was down taken from the exit records. */
+int srv_ctrs_restore(srv_daemon_t *d, crl_error_t *err);

@@ -1,0 +1,243 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* ContainerStatus, ListContainers and StreamContainers: from memory, plus one stat of the exit record of each
+ * running container (the monitor writes it when the container exits). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/cleanup.h"
+#include "common/json.h"
+#include "container.h"
+#include "daemon.h"
+#include "handlers.h"
+
+#define STREAM_CHUNK 100
+
+static Runtime__V1__ContainerState state_of(const srv_ctr_t *c)
+{
+	switch (c->state) {
+	case SRV_CTR_CREATED:
+		return RUNTIME__V1__CONTAINER_STATE__CONTAINER_CREATED;
+	case SRV_CTR_RUNNING:
+		return RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING;
+	case SRV_CTR_EXITED:
+		return RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED;
+	default:
+		return RUNTIME__V1__CONTAINER_STATE__CONTAINER_UNKNOWN;
+	}
+}
+
+static void unref_obj(void *o)
+{
+	srv_obj_unref(o);
+}
+
+/* The answer points into the container's config: the call holds a reference until it is packed. */
+#define COPY_MAP(call, out_v, out_n, in_v, in_n, T, init)                      \
+	do {                                                                   \
+		out_v = srv_call_alloc(call, ((in_n) + 1) * sizeof(*(out_v))); \
+		T *es = srv_call_alloc(call, ((in_n) + 1) * sizeof(T));        \
+		if (!(out_v) || !es)                                           \
+			return -ENOMEM;                                        \
+		for (size_t i_ = 0; i_ < (in_n); i_++) {                       \
+			init(&es[i_]);                                         \
+			es[i_].key = (in_v)[i_]->key;                          \
+			es[i_].value = (in_v)[i_]->value;                      \
+			(out_v)[i_] = &es[i_];                                 \
+		}                                                              \
+		out_n = (in_n);                                                \
+	} while (0)
+
+static int fill_status(srv_call_t *call, srv_ctr_t *c, Runtime__V1__ContainerStatus *s)
+{
+	const Runtime__V1__ContainerConfig *cfg = c->config;
+	s->id = c->obj.id;
+	s->metadata = cfg->metadata;
+	s->created_at = c->created_at;
+	s->image = cfg->image;
+	s->image_ref = c->image_ref;
+	s->image_id = c->image_id;
+	s->log_path = c->log_path;
+	s->stop_signal = cfg->stop_signal;
+	COPY_MAP(call, s->labels, s->n_labels, cfg->labels, cfg->n_labels, Runtime__V1__ContainerStatus__LabelsEntry,
+		 runtime__v1__container_status__labels_entry__init);
+	COPY_MAP(call, s->annotations, s->n_annotations, cfg->annotations, cfg->n_annotations,
+		 Runtime__V1__ContainerStatus__AnnotationsEntry, runtime__v1__container_status__annotations_entry__init);
+	s->mounts = cfg->mounts;
+	s->n_mounts = cfg->n_mounts;
+	pthread_mutex_lock(&c->lock);
+	s->state = state_of(c);
+	s->started_at = c->started_at;
+	s->finished_at = c->finished_at;
+	s->exit_code = c->exit_code;
+	s->reason = srv_call_strdup(call, c->reason ? c->reason : "");
+	s->message = srv_call_strdup(call, c->message ? c->message : "");
+	pthread_mutex_unlock(&c->lock);
+	return s->reason && s->message ? 0 : -ENOMEM;
+}
+
+int srv_container_status(srv_daemon_t *d, srv_call_t *call, const void *req, void *resp, crl_error_t *err)
+{
+	const Runtime__V1__ContainerStatusRequest *r = req;
+	Runtime__V1__ContainerStatusResponse *out = resp;
+	if (!r->container_id || !*r->container_id)
+		return crl_error_set(err, EINVAL, "container_id is required");
+	srv_ctr_t *c = NULL;
+	int ret = srv_ctr_get(d, r->container_id, &c, err);
+	if (ret < 0)
+		return ret;
+	if (srv_call_on_end(call, unref_obj, &c->obj) < 0) {
+		srv_ctr_unref(c);
+		return crl_error_set(err, ENOMEM, "out of memory");
+	}
+	srv_ctr_refresh(d, c);
+	Runtime__V1__ContainerStatus *s = srv_call_alloc(call, sizeof(*s));
+	if (!s)
+		return crl_error_set(err, ENOMEM, "out of memory");
+	runtime__v1__container_status__init(s);
+	if (fill_status(call, c, s) < 0)
+		return crl_error_set(err, ENOMEM, "out of memory");
+	out->status = s;
+	if (r->verbose) {
+		crl_json_t *j = crl_json_new(false);
+		crl_json_object_begin(j);
+		crl_json_kv_string(j, "sandboxID", c->pod_id);
+		crl_json_kv_string(j, "bundle", c->bundle ? c->bundle : "");
+		crl_json_kv_int(j, "stopSignal", c->stop_signal);
+		crl_json_object_end(j);
+		_cleanup_free_ char *info = crl_json_finish_text(j, NULL);
+		Runtime__V1__ContainerStatusResponse__InfoEntry *e = srv_call_alloc(call, sizeof(*e));
+		out->info = srv_call_alloc(call, sizeof(*out->info));
+		if (!info || !e || !out->info)
+			return crl_error_set(err, ENOMEM, "out of memory");
+		runtime__v1__container_status_response__info_entry__init(e);
+		e->key = (char *)"info";
+		e->value = srv_call_strdup(call, info);
+		out->info[0] = e;
+		out->n_info = 1;
+	}
+	return 0;
+}
+
+static bool matches(srv_ctr_t *c, const Runtime__V1__ContainerFilter *f)
+{
+	if (!f)
+		return true;
+	if (f->id && *f->id && strncmp(c->obj.id, f->id, strlen(f->id)) != 0)
+		return false;
+	if (f->pod_sandbox_id && *f->pod_sandbox_id && strncmp(c->pod_id, f->pod_sandbox_id, strlen(f->pod_sandbox_id)) != 0)
+		return false;
+	if (f->state) {
+		pthread_mutex_lock(&c->lock);
+		Runtime__V1__ContainerState s = state_of(c);
+		pthread_mutex_unlock(&c->lock);
+		if (s != f->state->state)
+			return false;
+	}
+	for (size_t i = 0; i < f->n_label_selector; i++) {
+		const char *k = f->label_selector[i]->key, *v = f->label_selector[i]->value;
+		bool found = false;
+		for (size_t j = 0; j < c->config->n_labels && !found; j++)
+			found = strcmp(c->config->labels[j]->key, k) == 0 && strcmp(c->config->labels[j]->value, v) == 0;
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+static int fill_item(srv_call_t *call, srv_ctr_t *c, Runtime__V1__Container *it)
+{
+	const Runtime__V1__ContainerConfig *cfg = c->config;
+	runtime__v1__container__init(it);
+	it->id = c->obj.id;
+	it->pod_sandbox_id = c->pod_id;
+	it->metadata = cfg->metadata;
+	it->image = cfg->image;
+	it->image_ref = c->image_ref;
+	it->image_id = c->image_id;
+	it->created_at = c->created_at;
+	pthread_mutex_lock(&c->lock);
+	it->state = state_of(c);
+	pthread_mutex_unlock(&c->lock);
+	COPY_MAP(call, it->labels, it->n_labels, cfg->labels, cfg->n_labels, Runtime__V1__Container__LabelsEntry,
+		 runtime__v1__container__labels_entry__init);
+	COPY_MAP(call, it->annotations, it->n_annotations, cfg->annotations, cfg->n_annotations,
+		 Runtime__V1__Container__AnnotationsEntry, runtime__v1__container__annotations_entry__init);
+	return 0;
+}
+
+static void unref_list(void *arg)
+{
+	srv_obj_t **v = arg;
+	size_t n = 0;
+	while (v[n])
+		n++;
+	srv_store_list_free(v, n);
+}
+
+static int select_ctrs(srv_daemon_t *d, srv_call_t *call, const Runtime__V1__ContainerFilter *f,
+		       Runtime__V1__Container ***ret, size_t *ret_n, crl_error_t *err)
+{
+	srv_obj_t **all = NULL;
+	size_t n = 0;
+	int r = srv_store_list(d->ctrs, &all, &n, err);
+	if (r < 0)
+		return r;
+	srv_obj_t **kept = realloc(all, (n + 1) * sizeof(*kept));
+	if (!kept) {
+		srv_store_list_free(all, n);
+		return crl_error_set(err, ENOMEM, "out of memory");
+	}
+	kept[n] = NULL;
+	if (srv_call_on_end(call, unref_list, kept) < 0) {
+		srv_store_list_free(kept, n);
+		return crl_error_set(err, ENOMEM, "out of memory");
+	}
+	Runtime__V1__Container **items = srv_call_alloc(call, (n + 1) * sizeof(*items));
+	Runtime__V1__Container *its = srv_call_alloc(call, (n + 1) * sizeof(*its));
+	if (!items || !its)
+		return crl_error_set(err, ENOMEM, "out of memory");
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		srv_ctr_t *c = srv_ctr_of(kept[i]);
+		srv_ctr_refresh(d, c);
+		if (!matches(c, f))
+			continue;
+		if (fill_item(call, c, &its[k]) < 0)
+			return crl_error_set(err, ENOMEM, "out of memory");
+		items[k] = &its[k];
+		k++;
+	}
+	*ret = items;
+	*ret_n = k;
+	return 0;
+}
+
+int srv_list_containers(srv_daemon_t *d, srv_call_t *call, const void *req, void *resp, crl_error_t *err)
+{
+	const Runtime__V1__ListContainersRequest *r = req;
+	Runtime__V1__ListContainersResponse *out = resp;
+	return select_ctrs(d, call, r->filter, &out->containers, &out->n_containers, err);
+}
+
+int srv_stream_containers(srv_daemon_t *d, srv_call_t *call, const void *req, crl_error_t *err)
+{
+	const Runtime__V1__StreamContainersRequest *r = req;
+	Runtime__V1__Container **items = NULL;
+	size_t n = 0;
+	int ret = select_ctrs(d, call, r->filter, &items, &n, err);
+	if (ret < 0)
+		return ret;
+	size_t off = 0;
+	do {
+		Runtime__V1__StreamContainersResponse m = RUNTIME__V1__STREAM_CONTAINERS_RESPONSE__INIT;
+		m.containers = items + off;
+		m.n_containers = n - off < STREAM_CHUNK ? n - off : STREAM_CHUNK;
+		if ((ret = srv_stream_send(call, &m.base)) < 0)
+			return ret == -EPIPE ? 0 : crl_error_set(err, -ret, "StreamContainers: send failed");
+		off += m.n_containers;
+	} while (off < n);
+	srv_stream_end(call, SRV_OK, "");
+	return 0;
+}
