@@ -67,11 +67,26 @@ void rt_state_free(rt_state_t *s)
 	free(s);
 }
 
+static char proc_root[201] = "/proc";
+
+int rt_set_proc_root(const char *dir)
+{
+	if (strlen(dir) >= sizeof(proc_root))
+		return -ENAMETOOLONG;
+	snprintf(proc_root, sizeof(proc_root), "%s", dir);
+	return 0;
+}
+
+void rt_proc_path(char *buf, size_t size, pid_t pid, const char *file)
+{
+	snprintf(buf, size, "%s/%d/%s", proc_root, (int)pid, file);
+}
+
 /* From /proc/<pid>/stat: the start time (field 22) and the state letter; false when the pid is gone. */
 static bool pid_stat(pid_t pid, uint64_t *ret_start, char *ret_state)
 {
-	char path[64], buf[1024];
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	char path[256], buf[1024];
+	rt_proc_path(path, sizeof(path), pid, "stat");
 	if (crl_fs_read_small(path, buf, sizeof(buf)) <= 0)
 		return false;
 	/* Fields after the command (which may hold spaces) start after the last ')'. */
@@ -394,11 +409,11 @@ static int clone_flags(const rt_spec_t *s)
 
 static int write_map(pid_t pid, const char *file, const rt_idmap_t *m, size_t n, crl_error_t *err)
 {
-	char path[64], buf[8192];
+	char path[256], buf[8192];
 	size_t o = 0;
 	for (size_t i = 0; i < n && o < sizeof(buf) - 40; i++)
 		o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%u %u %u\n", m[i].container_id, m[i].host_id, m[i].size);
-	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+	rt_proc_path(path, sizeof(path), pid, file);
 	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0 || write(fd, buf, o) != (ssize_t)o)
 		return crl_error_set_errno(err, errno, "write %s", path);

@@ -48,6 +48,12 @@ int rt_create(const char *state_root, const char *id, const char *bundle, const 
 	      rt_state_t **ret, crl_error_t *err);
 int rt_start(const char *state_root, const char *id, crl_error_t *err);
 int rt_state(const char *state_root, const char *id, rt_state_t **ret, crl_error_t *err);
+/* Where this process's PID namespace has its /proc, when it is not /proc (a pod monitor that is PID 1 of its
+ * pod's namespace mounts one of its own): every /proc/<pid> the library reads is taken from there. Set once, at
+ * start, before any container call; the library's only process-wide setting. -ENAMETOOLONG past 200 bytes. */
+int rt_set_proc_root(const char *dir);
+/* <proc root>/<pid>/<file> in buf. */
+void rt_proc_path(char *buf, size_t size, pid_t pid, const char *file);
 int rt_kill(const char *state_root, const char *id, int sig, crl_error_t *err);
 /* Every process in the container's cgroup, not only its init (runc's kill --all). */
 int rt_kill_all(const char *state_root, const char *id, int sig, crl_error_t *err);

@@ -221,8 +221,9 @@ static int exec_prepare(const char *root, const char *id, const rt_exec_opts_t *
 	for (size_t i = 0; i < CRL_ARRAY_SIZE(kinds) && r == 0; i++) {
 		if (!rt_spec_namespace(x->spec, kinds[i].type))
 			continue;
-		char p[64];
-		snprintf(p, sizeof(p), "/proc/%d/ns/%s", (int)st->pid, kinds[i].name);
+		char p[256], nsf[32];
+		snprintf(nsf, sizeof(nsf), "ns/%s", kinds[i].name);
+		rt_proc_path(p, sizeof(p), st->pid, nsf);
 		int fd = open(p, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
 			r = crl_error_set_errno(err, errno, "open %s", p);

@@ -318,6 +318,10 @@ static int monitor_call(srv_ctr_t *c, const char *op, int sig, crl_error_t *err)
 	crl_json_kv_string(j, "id", c->obj.id);
 	if (sig)
 		crl_json_kv_int(j, "signal", sig);
+	/* SIGKILL ends whatever the container started too: in the pod's PID namespace its init's children would
+	 * outlive it. */
+	if (sig == SIGKILL)
+		crl_json_kv_bool(j, "all", true);
 	if (strcmp(op, "delete") == 0)
 		crl_json_kv_bool(j, "force", true);
 	crl_json_object_end(j);

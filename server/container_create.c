@@ -60,6 +60,11 @@ static int check_config(const Runtime__V1__CreateContainerRequest *r, crl_error_
 		return crl_error_set(err, EINVAL, "config: more than %d labels or annotations", SRV_POD_MAX_LABELS);
 	if (!srv_message_utf8_valid(&c->base))
 		return crl_error_set(err, EINVAL, "config: a string is not valid UTF-8");
+	const Runtime__V1__LinuxContainerSecurityContext *sc = c->linux ? c->linux->security_context : NULL;
+	/* A group without a user would run as the image's user with another group: refused, as containerd does. */
+	if (sc && sc->run_as_group && !sc->run_as_user && !(sc->run_as_username && *sc->run_as_username))
+		return crl_error_set(err, EINVAL, "config.linux.security_context.run_as_group is set without run_as_user "
+						  "or run_as_username");
 	return 0;
 }
 
@@ -354,6 +359,33 @@ int srv_start_container(srv_daemon_t *d, srv_call_t *call, const void *req, void
 		srv_ctr_event(d, c, RUNTIME__V1__CONTAINER_EVENT_TYPE__CONTAINER_STARTED_EVENT);
 	else
 		crl_error_wrap(err, "StartContainer %s", c->obj.id);
+	srv_ctr_unref(c);
+	return ret;
+}
+
+int srv_reopen_container_log(srv_daemon_t *d, srv_call_t *call, const void *req, void *resp, crl_error_t *err)
+{
+	(void)call;
+	(void)resp;
+	const Runtime__V1__ReopenContainerLogRequest *r = req;
+	if (!r->container_id || !*r->container_id)
+		return crl_error_set(err, EINVAL, "container_id is required");
+	srv_ctr_t *c = NULL;
+	int ret = srv_ctr_get(d, r->container_id, &c, err);
+	if (ret < 0)
+		return ret;
+	srv_ctr_refresh(d, c);
+	pthread_mutex_lock(&c->lock);
+	bool running = c->state == SRV_CTR_RUNNING;
+	pthread_mutex_unlock(&c->lock);
+	_cleanup_free_ char *msg = NULL;
+	/* kubelet rotates the logs of running containers only; CRI-O refuses the others too. */
+	if (!running)
+		ret = crl_error_set(err, EBUSY, "container %s is not running", c->obj.id);
+	else if (asprintf(&msg, "{\"v\":1,\"op\":\"reopen_log\",\"id\":\"%s\"}", c->obj.id) < 0)
+		ret = crl_error_set(err, ENOMEM, "out of memory");
+	else
+		ret = mon_client_call_once(c->pod_dir, msg, MONITOR_CALL_MS, NULL, err);
 	srv_ctr_unref(c);
 	return ret;
 }

@@ -29,7 +29,7 @@ static const srv_method_t methods[] = {
 	{ RT, "StreamContainers", NULL, srv_stream_containers, Q },
 	{ RT, "ContainerStatus", srv_container_status, NULL, Q },
 	{ RT, "UpdateContainerResources", NULL, NULL, L },
-	{ RT, "ReopenContainerLog", NULL, NULL, L },
+	{ RT, "ReopenContainerLog", srv_reopen_container_log, NULL, L },
 	{ RT, "ExecSync", srv_exec_sync, NULL, L },
 	{ RT, "Exec", NULL, NULL, L },
 	{ RT, "Attach", NULL, NULL, L },

@@ -37,3 +37,4 @@ int srv_exec_sync(srv_daemon_t *d, srv_call_t *call, const void *req, void *resp
 int srv_container_status(srv_daemon_t *d, srv_call_t *call, const void *req, void *resp, crl_error_t *err);
 int srv_list_containers(srv_daemon_t *d, srv_call_t *call, const void *req, void *resp, crl_error_t *err);
 int srv_stream_containers(srv_daemon_t *d, srv_call_t *call, const void *req, crl_error_t *err);
+int srv_reopen_container_log(srv_daemon_t *d, srv_call_t *call, const void *req, void *resp, crl_error_t *err);

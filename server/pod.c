@@ -478,6 +478,10 @@ int srv_pod_teardown(srv_daemon_t *d, srv_pod_t *p, crl_error_t *err)
 		if ((r = stop_monitor(p, err)) < 0)
 			return r;
 		unpin(p);
+		_cleanup_free_ char *proc = NULL;
+		if (asprintf(&proc, "%s/proc", p->dir) >= 0 && umount2(proc, MNT_DETACH) < 0 && errno != EINVAL &&
+		    errno != ENOENT)
+			return crl_error_set_errno(err, errno, "pod %s: unmount %s", p->obj.id, proc);
 		_cleanup_free_ char *shm = NULL;
 		if (asprintf(&shm, "%s/shm", p->dir) >= 0 && umount2(shm, MNT_DETACH) < 0 && errno != EINVAL &&
 		    errno != ENOENT)

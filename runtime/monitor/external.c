@@ -134,8 +134,8 @@ static int read_pid(mon_t *m, pid_t *ret, crl_error_t *err)
 /* The container's cgroup as the kernel shows it: the v1 memory hierarchy's path, else the v2 one. */
 static char *proc_cgroup(pid_t pid)
 {
-	char p[64];
-	snprintf(p, sizeof(p), "/proc/%d/cgroup", (int)pid);
+	char p[256];
+	rt_proc_path(p, sizeof(p), pid, "cgroup");
 	_cleanup_free_ char *t = NULL;
 	crl_error_t e = CRL_ERROR_INIT;
 	if (crl_fs_read_file(AT_FDCWD, p, 1 << 16, &t, NULL, &e) < 0) {

@@ -114,6 +114,7 @@ typedef struct mon {
 	int ep;
 	char pins[MAX_PINS][16]; /* namespace types pinned under <dir>/ns */
 	size_t n_pins;
+	bool proc_mounted; /* <dir>/proc: the pod PID namespace's /proc */
 	src_t sig, listen;
 	char *dir, *rt_root;
 	int dirfd;

@@ -23,7 +23,7 @@
  *   version                                   -> protocol, version
  *   create  id bundle log_path                -> pid           (container created, not started)
  *   start   id
- *   kill    id signal
+ *   kill    id signal [all]                   (all: every process in the container's cgroup)
  *   state   id                                -> status pid exit_code signal oom_killed started_at finished_at
  *   delete  id [force]
  *   reopen_log id
@@ -444,6 +444,12 @@ static const struct {
 
 static void unpin(mon_t *m)
 {
+	if (m->proc_mounted) {
+		char proc[PATH_MAX];
+		snprintf(proc, sizeof(proc), "%s/proc", m->dir);
+		umount2(proc, MNT_DETACH);
+		m->proc_mounted = false;
+	}
 	for (size_t i = 0; i < m->n_pins; i++) {
 		char p[PATH_MAX];
 		snprintf(p, sizeof(p), "%s/ns/%s", m->dir, m->pins[i]);
@@ -498,14 +504,18 @@ static int pod_namespaces(mon_t *m, const char *list, crl_error_t *err)
 	}
 	if (flags & CLONE_NEWPID) {
 		/* The runtime library reads /proc/<pid> of the pod's processes (exec joins their namespaces, delete
-		 * waits for them): a /proc of the pod's PID namespace, in a mount namespace of the monitor's own
-		 * (a slave of the node's, so the node's mounts still reach it; the pins above are the node's). */
-		if (unshare(CLONE_NEWNS) < 0)
-			return crl_error_set_errno(err, errno, "make the monitor's mount namespace");
-		if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
-			return crl_error_set_errno(err, errno, "make / a slave in the monitor's mount namespace");
-		if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
-			return crl_error_set_errno(err, errno, "mount the pod's /proc");
+		 * waits for them): the node's /proc shows other processes under those numbers. A /proc of the pod's
+		 * PID namespace, in the node's mount namespace (containers are made from it, so a host path's
+		 * propagation reaches them), removed with the pins. */
+		char proc[PATH_MAX];
+		snprintf(proc, sizeof(proc), "%s/proc", m->dir);
+		if (mkdir(proc, 0555) < 0 && errno != EEXIST)
+			return crl_error_set_errno(err, errno, "create %s", proc);
+		if (mount("proc", proc, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+			return crl_error_set_errno(err, errno, "mount the pod's /proc on %s", proc);
+		m->proc_mounted = true;
+		if (rt_set_proc_root(proc) < 0)
+			return crl_error_set(err, ENAMETOOLONG, "%s: path too long", proc);
 	}
 	return 0;
 }

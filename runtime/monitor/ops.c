@@ -311,6 +311,15 @@ void mon_op_state(mon_t *m, conn_t *conn, const crl_json_value_t *req)
 	mon_reply_end(conn, j);
 }
 
+/* Whatever still runs in the container's cgroup (its init's children, in a shared PID namespace), before its
+ * cgroup goes. */
+static void kill_leftovers(mon_t *m, ctr_t *c)
+{
+	crl_error_t e = CRL_ERROR_INIT;
+	if (rt_kill_all(m->rt_root, c->id, SIGKILL, &e) < 0)
+		crl_error_clear(&e);
+}
+
 void mon_op_simple(mon_t *m, conn_t *conn, const char *op, const crl_json_value_t *req)
 {
 	ctr_t *c = mon_need_ctr(m, conn, req);
@@ -331,21 +340,34 @@ void mon_op_simple(mon_t *m, conn_t *conn, const char *op, const crl_json_value_
 			r = crl_error_set(&err, EINVAL, "bad signal %lld", (long long)sig);
 		else if (c->exited)
 			r = crl_error_set(&err, ESRCH, "container %s has exited", c->id);
-		else if (c->runtime) {
-			snprintf(sigbuf, sizeof(sigbuf), "%d", (int)sig);
-			const char *args[] = { "kill", c->id, sigbuf, NULL };
-			r = mon_ext_run(m, c, args, &err);
-		} else
-			r = rt_kill(m->rt_root, c->id, (int)sig, &err);
+		else {
+			/* all: every process of the container's cgroup (runc's kill --all): in a pod's shared PID
+			 * namespace the init's children outlive it otherwise. */
+			bool all = false;
+			crl_json_get_bool(crl_json_get(req, "all"), &all);
+			if (c->runtime) {
+				snprintf(sigbuf, sizeof(sigbuf), "%d", (int)sig);
+				const char *args[] = { "kill", c->id, sigbuf, NULL };
+				const char *args_all[] = { "kill", "--all", c->id, sigbuf, NULL };
+				r = mon_ext_run(m, c, all ? args_all : args, &err);
+			} else {
+				r = all ? rt_kill_all(m->rt_root, c->id, (int)sig, &err) : rt_kill(m->rt_root, c->id, (int)sig, &err);
+			}
+		}
 	} else if (strcmp(op, "reopen_log") == 0) {
 		r = crl_crilog_reopen(c->log, &err);
 	} else if (strcmp(op, "delete") == 0) {
 		bool force = false;
 		crl_json_get_bool(crl_json_get(req, "force"), &force);
-		if (!c->exited && !force)
+		if (!c->exited && !force) {
 			r = crl_error_set(&err, EBUSY, "container %s is running", c->id);
-		else if ((r = c->runtime ? mon_ext_run(m, c, (const char *const[]){ "delete", "--force", c->id, NULL }, &err)
-					 : rt_delete(m->rt_root, c->id, true, &err)) == 0) {
+		} else {
+			if (!c->runtime)
+				kill_leftovers(m, c);
+			r = c->runtime ? mon_ext_run(m, c, (const char *const[]){ "delete", "--force", c->id, NULL }, &err)
+				       : rt_delete(m->rt_root, c->id, true, &err);
+		}
+		if (r == 0) {
 			char name[300];
 			snprintf(name, sizeof(name), "exits/%s.json", c->id);
 			unlinkat(m->dirfd, name, 0);
