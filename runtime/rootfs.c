@@ -375,6 +375,35 @@ static int apply_sysctls(const rt_spec_t *s, crl_error_t *err)
 	return 0;
 }
 
+/* The mount point of the mount that holds path (the deepest one above it, from mountinfo), made private. */
+static int parent_mount_private(const char *path, crl_error_t *err)
+{
+	_cleanup_free_ char *text = NULL;
+	int r = crl_fs_read_file(AT_FDCWD, "/proc/self/mountinfo", 16 << 20, &text, NULL, err);
+	if (r < 0)
+		return r;
+	char best[PATH_MAX] = "/";
+	size_t best_len = 1;
+	for (char *line = text; line && *line;) {
+		char *nl = strchr(line, '\n');
+		if (nl)
+			*nl = '\0';
+		char mp[PATH_MAX];
+		/* id parent major:minor root mountpoint ... */
+		if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) == 1) {
+			size_t ml = strlen(mp);
+			if (ml > best_len && strncmp(path, mp, ml) == 0 && (path[ml] == '/' || !path[ml])) {
+				memcpy(best, mp, ml + 1);
+				best_len = ml;
+			}
+		}
+		line = nl ? nl + 1 : NULL;
+	}
+	if (mount(NULL, best, NULL, MS_PRIVATE, NULL) < 0)
+		return crl_error_set_errno(err, errno, "make %s (the mount holding the rootfs) private", best);
+	return 0;
+}
+
 int rt_rootfs_setup(const rt_spec_t *s, const char *root, const char *cgroup_path, crl_error_t *err)
 {
 	/* Nothing mounted from here on may propagate back to the host; as a slave (runc's default), host mounts
@@ -390,6 +419,10 @@ int rt_rootfs_setup(const rt_spec_t *s, const char *root, const char *cgroup_pat
 	}
 	if (mount(NULL, "/", NULL, prop, NULL) < 0)
 		return crl_error_set_errno(err, errno, "set the propagation of /");
+	/* pivot_root refuses a shared parent: with shared propagation asked for, the mount holding the rootfs is
+	 * made private (that mount only; its other submounts keep theirs), as runc does. */
+	if ((prop & MS_SHARED) && parent_mount_private(root, err) < 0)
+		return -err->errnum;
 	if (s->n_overlay_lower > 0) {
 		/* In this mount namespace only: it goes away with the container, nothing to unmount on the host. */
 		int r = rt_overlay_mount(s->overlay_lower, s->n_overlay_lower, s->overlay_upper, s->overlay_work, root, err);

@@ -521,6 +521,10 @@ static int mounts(const srv_spec_in_t *in, bool privileged, crl_json_t *j, crl_e
 	}
 	for (size_t i = 0; i < c->n_mounts; i++) {
 		const Runtime__V1__Mount *m = c->mounts[i];
+		int r;
+		if (m->host_path && m->host_path[0] == '/' &&
+		    (r = srv_check_propagation(m->host_path, m->propagation, i, err)) < 0)
+			return r;
 		if (!m->container_path || m->container_path[0] != '/')
 			return crl_error_set(err, EINVAL, "config.mounts[%zu].container_path '%.200s' is not absolute", i,
 					     m->container_path ? m->container_path : "");
@@ -534,6 +538,67 @@ static int mounts(const srv_spec_in_t *in, bool privileged, crl_json_t *j, crl_e
 		mount_entry(j, m->container_path, "bind", m->host_path, o);
 	}
 	crl_json_array_end(j);
+	return 0;
+}
+
+/* The optional fields ("shared:3 master:1") of the mount holding path, from /proc/self/mountinfo. */
+static int mount_tags(const char *path, char **ret_mnt, char **ret_tags)
+{
+	_cleanup_free_ char *text = NULL;
+	crl_error_t e = CRL_ERROR_INIT;
+	if (crl_fs_read_file(AT_FDCWD, "/proc/self/mountinfo", 16 << 20, &text, NULL, &e) < 0) {
+		crl_error_clear(&e);
+		return -EIO;
+	}
+	size_t best = 0;
+	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+		/* id parent major:minor root mountpoint options [optional fields...] - type source super */
+		char *f[6];
+		char *save = NULL, *p = line;
+		int n = 0;
+		for (char *t = strtok_r(p, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
+			f[n++] = t;
+			if (n == 6)
+				break;
+		}
+		if (n < 6)
+			continue;
+		const char *mp = f[4];
+		size_t ml = strlen(mp);
+		/* The deepest mount point above path; of mounts stacked on one point, the last (the top one). */
+		bool under = ml == 1 || (strncmp(path, mp, ml) == 0 && (path[ml] == '/' || !path[ml]));
+		if (!under || ml < best)
+			continue;
+		/* The rest up to " - " are the optional fields. */
+		char tags[512] = "";
+		size_t o = 0;
+		for (char *t = strtok_r(NULL, " ", &save); t && strcmp(t, "-") != 0; t = strtok_r(NULL, " ", &save))
+			o += (size_t)snprintf(tags + o, o < sizeof(tags) ? sizeof(tags) - o : 0, "%s%s", o ? " " : "", t);
+		best = ml;
+		free(*ret_mnt);
+		free(*ret_tags);
+		*ret_mnt = strdup(mp);
+		*ret_tags = strdup(tags);
+	}
+	return *ret_mnt && *ret_tags ? 0 : -ENOENT;
+}
+
+int srv_check_propagation(const char *host_path, int propagation, size_t index, crl_error_t *err)
+{
+	if (propagation == RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_PRIVATE)
+		return 0;
+	_cleanup_free_ char *mnt = NULL, *tags = NULL;
+	if (mount_tags(host_path, &mnt, &tags) < 0)
+		return crl_error_set(err, EIO, "config.mounts[%zu]: cannot find the mount of %.200s", index, host_path);
+	bool shared = strstr(tags, "shared:") != NULL, slave = strstr(tags, "master:") != NULL;
+	if (propagation == RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_BIDIRECTIONAL && !shared)
+		return crl_error_set(err, EINVAL, "config.mounts[%zu]: bidirectional propagation needs %.200s on a shared "
+						  "mount, but its mount %.200s is not shared",
+				     index, host_path, mnt);
+	if (propagation == RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_HOST_TO_CONTAINER && !shared && !slave)
+		return crl_error_set(err, EINVAL, "config.mounts[%zu]: host-to-container propagation needs %.200s on a "
+						  "shared or slave mount, but its mount %.200s is private",
+				     index, host_path, mnt);
 	return 0;
 }
 
@@ -733,6 +798,13 @@ int srv_container_spec(const srv_spec_in_t *in, char **ret_json, int *ret_stop_s
 
 	crl_json_key(j, "linux");
 	crl_json_object_begin(j);
+	/* A bidirectional mount needs the container's mounts peers of the node's (CRI-O's and containerd's rule);
+	 * the library's default, rslave, carries the node's mounts in only. */
+	for (size_t i = 0; i < c->n_mounts; i++)
+		if (c->mounts[i]->propagation == RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_BIDIRECTIONAL) {
+			crl_json_kv_string(j, "rootfsPropagation", "rshared");
+			break;
+		}
 	if ((r = namespaces(in, j, err)) < 0)
 		goto fail;
 	_cleanup_free_ char *cgpath = NULL;

@@ -56,6 +56,9 @@ typedef struct srv_spec_in {
 /* The spec as JSON, and the stop signal the image asks for (0: none). EINVAL naming the field for what cannot
  * be run (no command, a bad capability, a mount over a relative path ...). */
 int srv_container_spec(const srv_spec_in_t *in, char **ret_json, int *ret_stop_signal, crl_error_t *err);
+/* A mount's propagation against the node: BIDIRECTIONAL needs host_path on a shared mount, HOST_TO_CONTAINER on
+ * a shared or slave one (EINVAL naming the mount otherwise). */
+int srv_check_propagation(const char *host_path, int propagation, size_t index, crl_error_t *err);
 /* The deprecated seccomp_profile_path field ("runtime/default", "localhost/<path>" ...), or NULL. */
 const char *srv_seccomp_profile_path(const Runtime__V1__LinuxContainerSecurityContext *sc);
 /* A signal name as images write StopSignal ("SIGTERM", "TERM", "15"); 0 when unknown. */
