@@ -133,6 +133,8 @@ crl_json_t *mon_reply_begin(bool ok);
 void mon_reply_end(conn_t *c, crl_json_t *j);
 void mon_reply_error(conn_t *c, crl_error_t *err);
 void mon_reply_ok(conn_t *c);
+/* Reads what is waiting on a container's output pipe (into its log) now. */
+void mon_drain(mon_t *m, src_t *s);
 /* No more requests from c: it goes once what is queued for it is sent. */
 void mon_conn_close(conn_t *c);
 

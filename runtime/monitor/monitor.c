@@ -397,6 +397,18 @@ static void on_output(mon_t *m, src_t *s)
 	}
 }
 
+void mon_drain(mon_t *m, src_t *s)
+{
+	/* What the container wrote before it exited is logged before its exit is recorded: a reader of the exit
+	 * record finds the whole log. Bounded: a process left behind that keeps writing cannot hold us here. */
+	for (int i = 0; i < 1024 && s->fd >= 0; i++) {
+		struct pollfd p = { s->fd, POLLIN, 0 };
+		if (poll(&p, 1, 0) <= 0 || !(p.revents & (POLLIN | POLLHUP)))
+			return;
+		on_output(m, s);
+	}
+}
+
 static void reap(mon_t *m)
 {
 	for (;;) {

@@ -64,6 +64,8 @@ static void write_exit_record(mon_t *m, ctr_t *c)
 
 void mon_on_ctr_exit(mon_t *m, ctr_t *c, int status)
 {
+	mon_drain(m, &c->out);
+	mon_drain(m, &c->err);
 	c->exited = true;
 	c->finished_ns = mon_now_ns(CLOCK_REALTIME);
 	if (WIFEXITED(status)) {

@@ -306,3 +306,28 @@ int td_run(const char *const *args, char **ret_output, int timeout_ms)
 	unlink(path);
 	return st;
 }
+
+int td_monitors(const char *runroot, bool kill_them)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	int n = 0;
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		char p[300], buf[4096];
+		snprintf(p, sizeof(p), "/proc/%s/cmdline", de->d_name);
+		ssize_t len = crl_fs_read_small(p, buf, sizeof(buf));
+		for (ssize_t i = 0; i < len - 1; i++)
+			if (!buf[i])
+				buf[i] = ' ';
+		if (len > 0 && strstr(buf, "crio-lite-monitor") && strstr(buf, runroot)) {
+			n++;
+			if (kill_them)
+				kill(atoi(de->d_name), SIGKILL);
+		}
+	}
+	if (d)
+		closedir(d);
+	return n;
+}

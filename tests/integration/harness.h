@@ -45,6 +45,9 @@ int td_fixture(const char *const *args, char **out);
 #include "common/json.h"
 crl_json_value_t *td_monitor_call(const char *sock, const void *msg, size_t len, bool frame);
 crl_json_value_t *td_monitor_call_str(const char *sock, const char *msg);
+/* The crio-lite-monitor processes serving pods under runroot (found by their command line, which names their
+ * directory): how many, and with kill_them, each ended by its pid (a failed test must not leave them behind). */
+int td_monitors(const char *runroot, bool kill_them);
 /* After runtime tests: force-deletes the containers left in state_root (with runtime_bin), detaches mounts left
  * below dir, removes dir, and removes the runtime's parent cgroups once empty (dir NULL: only the first). */
 void td_sweep(const char *dir, const char *runtime_bin, const char *state_root);

@@ -368,31 +368,9 @@ static bool gone(pid_t pid)
 	return false;
 }
 
-/* The crio-lite-monitor processes serving pods of this daemon: how many, and with kill, ended (a failed test
- * must not leave them behind). */
 static int monitors(bool kill_them)
 {
-	DIR *d = opendir("/proc");
-	struct dirent *de;
-	int n = 0;
-	while (d && (de = readdir(d))) {
-		if (de->d_name[0] < '0' || de->d_name[0] > '9')
-			continue;
-		char p[300], buf[4096];
-		snprintf(p, sizeof(p), "/proc/%s/cmdline", de->d_name);
-		ssize_t len = crl_fs_read_small(p, buf, sizeof(buf));
-		for (ssize_t i = 0; i < len - 1; i++)
-			if (!buf[i])
-				buf[i] = ' ';
-		if (len > 0 && strstr(buf, "crio-lite-monitor") && strstr(buf, D.runroot)) {
-			n++;
-			if (kill_them)
-				kill(atoi(de->d_name), SIGKILL);
-		}
-	}
-	if (d)
-		closedir(d);
-	return n;
+	return td_monitors(D.runroot, kill_them);
 }
 
 static int entries_in(const char *dir)

@@ -1,0 +1,753 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Containers through the socket: a real daemon, images pulled from a real docker-registry on 127.0.0.1 (built
+ * from busybox-static by tests/fixtures/registry.py), real containers run by the pod's monitor, checked from
+ * inside (their output, /proc/self/status, id). Pods use a loopback-only network: no bridge is needed here. */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <grpc/grpc.h>
+
+#include "api.pb-c.h"
+#include "common/fs.h"
+#include "common/json.h"
+#include "harness.h"
+
+#define RT "/runtime.v1.RuntimeService/"
+#define IMG "/runtime.v1.ImageService/"
+#define CODE_OK 0
+#define CODE_INVALID_ARGUMENT 3
+#define CODE_DEADLINE_EXCEEDED 4
+#define CODE_NOT_FOUND 5
+#define CODE_ALREADY_EXISTS 6
+
+static test_daemon_t D;
+static char reg_dir[128], regconf[256], cgparent[64];
+static int reg_port;
+
+static char *image(const char *tag)
+{
+	static char buf[4][128];
+	static int k;
+	k = (k + 1) % 4;
+	snprintf(buf[k], sizeof(buf[k]), "127.0.0.1:%d/ctr:%s", reg_port, tag);
+	return buf[k];
+}
+
+static int pull(const char *ref)
+{
+	Runtime__V1__ImageSpec spec = RUNTIME__V1__IMAGE_SPEC__INIT;
+	spec.image = (char *)ref;
+	Runtime__V1__PullImageRequest req = RUNTIME__V1__PULL_IMAGE_REQUEST__INIT;
+	req.image = &spec;
+	cri_result_t r;
+	if (cri_call(D.client, IMG "PullImage", &req.base, NULL, 60000, &r) < 0)
+		return -1;
+	int code = r.code;
+	if (code)
+		fprintf(stderr, "pull %s: %s\n", ref, r.message);
+	cri_result_clear(&r);
+	return code;
+}
+
+static int group_setup(void **state)
+{
+	(void)state;
+	grpc_init();
+	snprintf(reg_dir, sizeof(reg_dir), "/tmp/crl-registry-XXXXXX");
+	if (!mkdtemp(reg_dir))
+		return -1;
+	char *out = NULL;
+	const char *a[] = { "start", reg_dir, NULL };
+	if (td_fixture(a, &out) != 0) {
+		fprintf(stderr, "registry: %s\n", out);
+		return -1;
+	}
+	reg_port = atoi(out);
+	free(out);
+	char port[16];
+	snprintf(port, sizeof(port), "%d", reg_port);
+	const char *push[] = { "push-containers", port, NULL };
+	if (td_fixture(push, &out) != 0) {
+		fprintf(stderr, "push: %s\n", out);
+		return -1;
+	}
+	free(out);
+	snprintf(regconf, sizeof(regconf), "/tmp/crl-ctr-regconf-%d.conf", (int)getpid());
+	char rc[256];
+	snprintf(rc, sizeof(rc), "[[registry]]\nlocation = \"127.0.0.1:%d\"\ninsecure = true\n", reg_port);
+	td_write_file(regconf, rc);
+	snprintf(cgparent, sizeof(cgparent), "/crlctr%d", (int)getpid());
+	char extra[512];
+	snprintf(extra, sizeof(extra), "[crio-lite.image]\nregistries_conf = \"%s\"\n", regconf);
+	if (td_setup(&D, extra) < 0)
+		return -1;
+	char conflist[300];
+	snprintf(conflist, sizeof(conflist), "%s/10-lo.conflist", D.netdir);
+	td_write_file(conflist, "{\"cniVersion\":\"1.0.0\",\"name\":\"lo-only\",\"plugins\":[{\"type\":\"loopback\"}]}");
+	if (td_start(&D, NULL) < 0) {
+		char *l = td_log(&D);
+		fprintf(stderr, "daemon did not start:\n%s\n", l);
+		free(l);
+		return -1;
+	}
+	const char *tags[] = { "plain", "entry", "nobody" };
+	for (size_t i = 0; i < 3; i++)
+		if (pull(image(tags[i])) != 0)
+			return -1;
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	int st = td_stop(&D, SIGTERM, 20000);
+	int ok = st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+	if (!ok) {
+		char *l = td_log(&D);
+		fprintf(stderr, "daemon did not exit cleanly (%d):\n%s\n", st, l);
+		free(l);
+	}
+	/* Whatever a failed test left: its monitors (and with them their containers), mounts, cgroups. */
+	if (td_monitors(D.runroot, true) > 0) {
+		fprintf(stderr, "monitors were left running; ended\n");
+		ok = 0;
+	}
+	td_sweep(D.dir, NULL, NULL);
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd),
+		 "for c in /sys/fs/cgroup/*%s/*/* /sys/fs/cgroup/*%s/*; do [ -d $c ] && rmdir $c; done 2>/dev/null;"
+		 "rmdir /sys/fs/cgroup/*%s 2>/dev/null",
+		 cgparent, cgparent, cgparent);
+	if (system(cmd) != 0) {
+		/* already gone */
+	}
+	const char *a[] = { "stop", reg_dir, NULL };
+	td_fixture(a, NULL);
+	crl_error_t err = CRL_ERROR_INIT;
+	crl_fs_rm_rf(reg_dir, &err);
+	crl_error_clear(&err);
+	unlink(regconf);
+	grpc_shutdown();
+	return ok ? 0 : -1;
+}
+
+/* --- pods and containers --- */
+
+static Runtime__V1__PodSandboxMetadata pod_md(const char *name)
+{
+	Runtime__V1__PodSandboxMetadata md = RUNTIME__V1__POD_SANDBOX_METADATA__INIT;
+	md.name = (char *)name;
+	md.uid = (char *)name;
+	md.namespace_ = "ctrtest";
+	return md;
+}
+
+typedef struct pod {
+	char *id;
+	char logdir[256];
+	Runtime__V1__PodSandboxMetadata md;
+	Runtime__V1__PodSandboxConfig cfg;
+	Runtime__V1__LinuxPodSandboxConfig lin;
+} pod_t;
+
+static void run_pod(pod_t *p, const char *name)
+{
+	memset(p, 0, sizeof(*p));
+	p->md = pod_md(name);
+	runtime__v1__pod_sandbox_config__init(&p->cfg);
+	runtime__v1__linux_pod_sandbox_config__init(&p->lin);
+	p->lin.cgroup_parent = cgparent;
+	p->cfg.metadata = &p->md;
+	p->cfg.hostname = (char *)name;
+	snprintf(p->logdir, sizeof(p->logdir), "%s/logs/%s", D.dir, name);
+	p->cfg.log_directory = p->logdir;
+	p->cfg.linux = &p->lin;
+	Runtime__V1__RunPodSandboxRequest req = RUNTIME__V1__RUN_POD_SANDBOX_REQUEST__INIT;
+	req.config = &p->cfg;
+	cri_result_t r;
+	assert_int_equal(cri_call(D.client, RT "RunPodSandbox", &req.base, &runtime__v1__run_pod_sandbox_response__descriptor,
+				  60000, &r),
+			 0);
+	if (r.code)
+		fail_msg("RunPodSandbox: %s", r.message);
+	p->id = strdup(((Runtime__V1__RunPodSandboxResponse *)r.resp)->pod_sandbox_id);
+	cri_result_clear(&r);
+}
+
+static int id_call(const char *method, const char *id)
+{
+	Runtime__V1__StopPodSandboxRequest req = RUNTIME__V1__STOP_POD_SANDBOX_REQUEST__INIT;
+	req.pod_sandbox_id = (char *)id;
+	cri_result_t r;
+	assert_int_equal(cri_call(D.client, method, &req.base, NULL, 60000, &r), 0);
+	int code = r.code;
+	if (code)
+		fprintf(stderr, "%s %s: %d %s\n", method, id, code, r.message);
+	cri_result_clear(&r);
+	return code;
+}
+
+static void remove_pod(pod_t *p)
+{
+	assert_int_equal(id_call(RT "StopPodSandbox", p->id), 0);
+	assert_int_equal(id_call(RT "RemovePodSandbox", p->id), 0);
+	free(p->id);
+	p->id = NULL;
+}
+
+typedef struct ctr_opts {
+	const char *name, *image;
+	const char *const *command, *const *args; /* NULL-terminated */
+	const char *env_key, *env_val;
+	const char *workdir;
+	Runtime__V1__LinuxContainerSecurityContext *sc;
+	const char *label;
+} ctr_opts_t;
+
+static size_t count(const char *const *v)
+{
+	size_t n = 0;
+	while (v && v[n])
+		n++;
+	return n;
+}
+
+static int create_ctr(pod_t *p, const ctr_opts_t *o, char **ret_id, char **ret_msg)
+{
+	Runtime__V1__ContainerMetadata md = RUNTIME__V1__CONTAINER_METADATA__INIT;
+	md.name = (char *)o->name;
+	Runtime__V1__ImageSpec spec = RUNTIME__V1__IMAGE_SPEC__INIT;
+	spec.image = (char *)o->image;
+	Runtime__V1__ContainerConfig c = RUNTIME__V1__CONTAINER_CONFIG__INIT;
+	c.metadata = &md;
+	c.image = &spec;
+	c.command = (char **)o->command;
+	c.n_command = count(o->command);
+	c.args = (char **)o->args;
+	c.n_args = count(o->args);
+	char logp[128];
+	snprintf(logp, sizeof(logp), "%s.log", o->name);
+	c.log_path = logp;
+	c.working_dir = (char *)o->workdir;
+	Runtime__V1__KeyValue kv = RUNTIME__V1__KEY_VALUE__INIT;
+	Runtime__V1__KeyValue *kvs[1] = { &kv };
+	if (o->env_key) {
+		kv.key = (char *)o->env_key;
+		kv.value.data = (uint8_t *)o->env_val;
+		kv.value.len = strlen(o->env_val);
+		c.envs = kvs;
+		c.n_envs = 1;
+	}
+	Runtime__V1__ContainerConfig__LabelsEntry lab = RUNTIME__V1__CONTAINER_CONFIG__LABELS_ENTRY__INIT;
+	Runtime__V1__ContainerConfig__LabelsEntry *labs[1] = { &lab };
+	lab.key = "role";
+	lab.value = (char *)(o->label ? o->label : "test");
+	c.labels = labs;
+	c.n_labels = 1;
+	Runtime__V1__LinuxContainerConfig lc = RUNTIME__V1__LINUX_CONTAINER_CONFIG__INIT;
+	lc.security_context = o->sc;
+	c.linux = &lc;
+	Runtime__V1__CreateContainerRequest req = RUNTIME__V1__CREATE_CONTAINER_REQUEST__INIT;
+	req.pod_sandbox_id = p->id;
+	req.config = &c;
+	req.sandbox_config = &p->cfg;
+	cri_result_t r;
+	assert_int_equal(cri_call(D.client, RT "CreateContainer", &req.base,
+				  &runtime__v1__create_container_response__descriptor, 60000, &r),
+			 0);
+	int code = r.code;
+	if (code == 0 && ret_id)
+		*ret_id = strdup(((Runtime__V1__CreateContainerResponse *)r.resp)->container_id);
+	if (ret_msg)
+		*ret_msg = strdup(r.message ? r.message : "");
+	cri_result_clear(&r);
+	return code;
+}
+
+static char *create_start(pod_t *p, const ctr_opts_t *o)
+{
+	char *id = NULL, *msg = NULL;
+	int code = create_ctr(p, o, &id, &msg);
+	if (code)
+		fail_msg("CreateContainer %s: %d %s", o->name, code, msg);
+	free(msg);
+	Runtime__V1__StartContainerRequest req = RUNTIME__V1__START_CONTAINER_REQUEST__INIT;
+	req.container_id = id;
+	cri_result_t r;
+	assert_int_equal(cri_call(D.client, RT "StartContainer", &req.base, NULL, 60000, &r), 0);
+	if (r.code)
+		fail_msg("StartContainer %s: %s", o->name, r.message);
+	cri_result_clear(&r);
+	return id;
+}
+
+static Runtime__V1__ContainerStatus *status(const char *id, int *ret_code)
+{
+	Runtime__V1__ContainerStatusRequest req = RUNTIME__V1__CONTAINER_STATUS_REQUEST__INIT;
+	req.container_id = (char *)id;
+	cri_result_t r;
+	assert_int_equal(cri_call(D.client, RT "ContainerStatus", &req.base,
+				  &runtime__v1__container_status_response__descriptor, 10000, &r),
+			 0);
+	*ret_code = r.code;
+	Runtime__V1__ContainerStatus *s = NULL;
+	if (r.code == 0) {
+		Runtime__V1__ContainerStatusResponse *resp = (Runtime__V1__ContainerStatusResponse *)r.resp;
+		s = resp->status;
+		resp->status = NULL;
+	}
+	cri_result_clear(&r);
+	return s;
+}
+
+/* Waits (10 s) for the container to exit; its status then. */
+static Runtime__V1__ContainerStatus *wait_exited(const char *id)
+{
+	for (int i = 0; i < 500; i++) {
+		int code = 0;
+		Runtime__V1__ContainerStatus *s = status(id, &code);
+		assert_int_equal(code, 0);
+		if (s->state == RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED)
+			return s;
+		runtime__v1__container_status__free_unpacked(s, NULL);
+		usleep(20000);
+	}
+	fail_msg("container %s did not exit", id);
+	return NULL;
+}
+
+/* The container's log, its CRI lines' texts joined with newlines. */
+static char *log_text(const pod_t *p, const char *name)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/%s.log", p->logdir, name);
+	char *raw = NULL;
+	crl_error_t err = CRL_ERROR_INIT;
+	if (crl_fs_read_file(AT_FDCWD, path, 1 << 20, &raw, NULL, &err) < 0) {
+		crl_error_clear(&err);
+		return strdup("");
+	}
+	char *out = calloc(1, strlen(raw) + 1);
+	size_t o = 0;
+	for (char *line = strtok(raw, "\n"); line; line = strtok(NULL, "\n")) {
+		/* <time> <stream> <F|P> <text> */
+		char *t = line;
+		for (int f = 0; f < 3 && t; f++)
+			t = strchr(t, ' ') ? strchr(t, ' ') + 1 : NULL;
+		if (t)
+			o += (size_t)sprintf(out + o, "%s\n", t);
+	}
+	free(raw);
+	return out;
+}
+
+/* Runs o to completion; its log. */
+static char *run_to_end(pod_t *p, const ctr_opts_t *o, int *ret_exit)
+{
+	char *id = create_start(p, o);
+	Runtime__V1__ContainerStatus *s = wait_exited(id);
+	if (ret_exit)
+		*ret_exit = s->exit_code;
+	runtime__v1__container_status__free_unpacked(s, NULL);
+	/* The monitor writes the last output before it records the exit. */
+	char *log = log_text(p, o->name);
+	assert_int_equal(id_call(RT "RemoveContainer", id), 0);
+	free(id);
+	return log;
+}
+
+static void expect_in(const char *hay, const char *needle)
+{
+	if (!strstr(hay, needle))
+		fail_msg("'%s' not found in:\n%s", needle, hay);
+}
+
+/* --- tests --- */
+
+static void test_image_config_merge(void **st)
+{
+	(void)st;
+	pod_t p;
+	run_pod(&p, "merge");
+	int code = -1;
+	/* Nothing given: the image's Entrypoint + Cmd, its Env and WorkingDir. */
+	ctr_opts_t o = { .name = "img", .image = image("entry") };
+	char *log = run_to_end(&p, &o, &code);
+	expect_in(log, "image-cmd yes");
+	assert_int_equal(code, 0);
+	free(log);
+	/* args alone replace Cmd (Entrypoint stays); envs override the image's by name. */
+	const char *args[] = { "echo args-$SHARED-$FROM_IMAGE $(pwd)", NULL };
+	ctr_opts_t a = { .name = "args", .image = image("entry"), .args = args, .env_key = "SHARED", .env_val = "cri" };
+	log = run_to_end(&p, &a, NULL);
+	expect_in(log, "args-cri-yes /work");
+	free(log);
+	/* command replaces Entrypoint and drops Cmd; working_dir replaces the image's. */
+	const char *cmd[] = { "/bin/sh", "-c", "echo cmd-only $(pwd); exit 3", NULL };
+	ctr_opts_t c = { .name = "cmd", .image = image("entry"), .command = cmd, .workdir = "/tmp" };
+	log = run_to_end(&p, &c, &code);
+	expect_in(log, "cmd-only /tmp");
+	assert_int_equal(code, 3);
+	free(log);
+	/* An image with Cmd only, and a command. */
+	const char *hn[] = { "/bin/sh", "-c", "hostname; cat /etc/hostname", NULL };
+	ctr_opts_t h = { .name = "host", .image = image("plain"), .command = hn };
+	log = run_to_end(&p, &h, NULL);
+	assert_string_equal(log, "merge\nmerge\n");
+	free(log);
+	remove_pod(&p);
+}
+
+static void test_users(void **st)
+{
+	(void)st;
+	pod_t p;
+	run_pod(&p, "users");
+	const char *id_cmd[] = { "/bin/sh", "-c", "id -u; id -g; id -G", NULL };
+	/* The image's User by name; its groups from the image's /etc/group (policy Merge). */
+	ctr_opts_t o = { .name = "img-user", .image = image("nobody"), .command = id_cmd };
+	char *log = run_to_end(&p, &o, NULL);
+	assert_string_equal(log, "65534\n65534\n65534 4242\n");
+	free(log);
+	/* run_as_user and run_as_group over the image's. */
+	Runtime__V1__LinuxContainerSecurityContext sc = RUNTIME__V1__LINUX_CONTAINER_SECURITY_CONTEXT__INIT;
+	Runtime__V1__Int64Value uid = RUNTIME__V1__INT64_VALUE__INIT, gid = RUNTIME__V1__INT64_VALUE__INIT;
+	uid.value = 1234;
+	gid.value = 5678;
+	sc.run_as_user = &uid;
+	sc.run_as_group = &gid;
+	int64_t sup[] = { 777 };
+	sc.supplemental_groups = sup;
+	sc.n_supplemental_groups = 1;
+	ctr_opts_t u = { .name = "uid", .image = image("nobody"), .command = id_cmd, .sc = &sc };
+	log = run_to_end(&p, &u, NULL);
+	assert_string_equal(log, "1234\n5678\n5678 777\n");
+	free(log);
+	/* A group without a user, and a user the image does not have: refused, naming the field. */
+	Runtime__V1__LinuxContainerSecurityContext g = RUNTIME__V1__LINUX_CONTAINER_SECURITY_CONTEXT__INIT;
+	g.run_as_group = &gid;
+	ctr_opts_t bad = { .name = "bad", .image = image("plain"), .command = id_cmd, .sc = &g };
+	char *msg = NULL;
+	assert_int_equal(create_ctr(&p, &bad, NULL, &msg), CODE_INVALID_ARGUMENT);
+	expect_in(msg, "run_as_group");
+	free(msg);
+	Runtime__V1__LinuxContainerSecurityContext n = RUNTIME__V1__LINUX_CONTAINER_SECURITY_CONTEXT__INIT;
+	n.run_as_username = "nosuchuser";
+	bad.sc = &n;
+	assert_int_equal(create_ctr(&p, &bad, NULL, &msg), CODE_INVALID_ARGUMENT);
+	expect_in(msg, "nosuchuser");
+	free(msg);
+	remove_pod(&p);
+}
+
+static void test_security_context(void **st)
+{
+	(void)st;
+	pod_t p;
+	run_pod(&p, "secctx");
+	const char *caps[] = { "/bin/sh", "-c",
+			       "grep -E '^(CapEff|NoNewPrivs)' /proc/self/status; touch /x 2>/dev/null && echo rw || echo ro",
+			       NULL };
+	/* Defaults: the default capability set (14), root writable. */
+	ctr_opts_t o = { .name = "default", .image = image("plain"), .command = caps };
+	char *log = run_to_end(&p, &o, NULL);
+	expect_in(log, "CapEff:\t00000000a80425fb");
+	expect_in(log, "NoNewPrivs:\t0");
+	expect_in(log, "rw");
+	free(log);
+	/* Drop ALL and add one back (with and without CAP_), no_new_privs, a read-only root. */
+	Runtime__V1__LinuxContainerSecurityContext sc = RUNTIME__V1__LINUX_CONTAINER_SECURITY_CONTEXT__INIT;
+	Runtime__V1__Capability cap = RUNTIME__V1__CAPABILITY__INIT;
+	char *drop[] = { "ALL" }, *add[] = { "kill", "CAP_CHOWN" };
+	cap.drop_capabilities = drop;
+	cap.n_drop_capabilities = 1;
+	cap.add_capabilities = add;
+	cap.n_add_capabilities = 2;
+	sc.capabilities = &cap;
+	sc.no_new_privs = true;
+	sc.readonly_rootfs = true;
+	ctr_opts_t r = { .name = "restricted", .image = image("plain"), .command = caps, .sc = &sc };
+	log = run_to_end(&p, &r, NULL);
+	expect_in(log, "CapEff:\t0000000000000021");
+	expect_in(log, "NoNewPrivs:\t1");
+	expect_in(log, "ro");
+	free(log);
+	/* An unknown capability is refused by name. */
+	char *bogus[] = { "CAP_NOT_A_THING" };
+	cap.add_capabilities = bogus;
+	cap.n_add_capabilities = 1;
+	char *msg = NULL;
+	assert_int_equal(create_ctr(&p, &r, NULL, &msg), CODE_INVALID_ARGUMENT);
+	expect_in(msg, "CAP_NOT_A_THING");
+	free(msg);
+	remove_pod(&p);
+}
+
+static void test_stop_exec_and_lists(void **st)
+{
+	(void)st;
+	pod_t p;
+	run_pod(&p, "lifecycle");
+	/* The image's STOPSIGNAL (SIGUSR1) is what StopContainer sends first. */
+	const char *trap[] = { "/bin/sh", "-c", "trap 'echo got-usr1; exit 3' USR1; echo ready; while true; do sleep 0.05; done",
+			       NULL };
+	ctr_opts_t o = { .name = "trap", .image = image("entry"), .command = trap, .label = "keep" };
+	char *id = create_start(&p, &o);
+	char *log = NULL;
+	for (int i = 0; i < 250; i++) {
+		free(log);
+		log = log_text(&p, "trap");
+		if (strstr(log, "ready"))
+			break;
+		usleep(20000);
+	}
+	expect_in(log, "ready");
+	free(log);
+
+	/* ExecSync: output, exit code, and a timeout that ends the command. */
+	Runtime__V1__ExecSyncRequest ex = RUNTIME__V1__EXEC_SYNC_REQUEST__INIT;
+	char *cmd[] = { "/bin/sh", "-c", "echo out; echo err >&2; exit 7" };
+	ex.container_id = id;
+	ex.cmd = cmd;
+	ex.n_cmd = 3;
+	cri_result_t r;
+	assert_int_equal(cri_call(D.client, RT "ExecSync", &ex.base, &runtime__v1__exec_sync_response__descriptor, 20000, &r), 0);
+	assert_int_equal(r.code, 0);
+	Runtime__V1__ExecSyncResponse *er = (Runtime__V1__ExecSyncResponse *)r.resp;
+	assert_int_equal(er->exit_code, 7);
+	assert_int_equal(er->stdout.len, 4);
+	assert_memory_equal(er->stdout.data, "out\n", 4);
+	assert_memory_equal(er->stderr.data, "err\n", 4);
+	cri_result_clear(&r);
+	char *slow[] = { "/bin/sh", "-c", "sleep 30" };
+	ex.cmd = slow;
+	ex.timeout = 1;
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(cri_call(D.client, RT "ExecSync", &ex.base, NULL, 40000, &r), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	assert_int_equal(r.code, CODE_DEADLINE_EXCEEDED);
+	expect_in(r.message, "timed out");
+	cri_result_clear(&r);
+	assert_true(t1.tv_sec - t0.tv_sec < 20);
+
+	/* ListContainers and its filters. */
+	Runtime__V1__ContainerFilter f = RUNTIME__V1__CONTAINER_FILTER__INIT;
+	f.pod_sandbox_id = p.id;
+	Runtime__V1__ListContainersRequest lr = RUNTIME__V1__LIST_CONTAINERS_REQUEST__INIT;
+	lr.filter = &f;
+	assert_int_equal(cri_call(D.client, RT "ListContainers", &lr.base, &runtime__v1__list_containers_response__descriptor,
+				  10000, &r),
+			 0);
+	Runtime__V1__ListContainersResponse *l = (Runtime__V1__ListContainersResponse *)r.resp;
+	assert_int_equal(l->n_containers, 1);
+	assert_string_equal(l->containers[0]->id, id);
+	assert_int_equal(l->containers[0]->state, RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING);
+	cri_result_clear(&r);
+	Runtime__V1__ContainerStateValue sv = RUNTIME__V1__CONTAINER_STATE_VALUE__INIT;
+	sv.state = RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED;
+	f.state = &sv;
+	assert_int_equal(cri_call(D.client, RT "ListContainers", &lr.base, &runtime__v1__list_containers_response__descriptor,
+				  10000, &r),
+			 0);
+	assert_int_equal(((Runtime__V1__ListContainersResponse *)r.resp)->n_containers, 0);
+	cri_result_clear(&r);
+
+	/* A second container with the same name in the pod: refused, naming the first. */
+	char *msg = NULL;
+	assert_int_equal(create_ctr(&p, &o, NULL, &msg), CODE_ALREADY_EXISTS);
+	expect_in(msg, id);
+	free(msg);
+
+	/* Stop: the trap ran, so the exit code is the script's. Twice is fine. */
+	Runtime__V1__StopContainerRequest sr = RUNTIME__V1__STOP_CONTAINER_REQUEST__INIT;
+	sr.container_id = id;
+	sr.timeout = 20;
+	assert_int_equal(cri_call(D.client, RT "StopContainer", &sr.base, NULL, 30000, &r), 0);
+	assert_int_equal(r.code, 0);
+	cri_result_clear(&r);
+	int code = 0;
+	Runtime__V1__ContainerStatus *s = status(id, &code);
+	assert_int_equal(s->state, RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED);
+	assert_int_equal(s->exit_code, 3);
+	assert_string_equal(s->reason, "Error");
+	assert_true(s->finished_at >= s->started_at && s->started_at >= s->created_at);
+	assert_int_equal(strncmp(s->image_id, "sha256:", 7), 0);
+	expect_in(s->image_ref, "ctr");
+	runtime__v1__container_status__free_unpacked(s, NULL);
+	log = log_text(&p, "trap");
+	expect_in(log, "got-usr1");
+	free(log);
+	assert_int_equal(cri_call(D.client, RT "StopContainer", &sr.base, NULL, 30000, &r), 0);
+	assert_int_equal(r.code, 0);
+	cri_result_clear(&r);
+	/* ExecSync in a stopped container is refused. */
+	ex.cmd = cmd;
+	ex.timeout = 0;
+	assert_int_equal(cri_call(D.client, RT "ExecSync", &ex.base, NULL, 10000, &r), 0);
+	assert_int_not_equal(r.code, 0);
+	cri_result_clear(&r);
+	/* Remove: gone; twice is fine; an unknown id too. */
+	assert_int_equal(id_call(RT "RemoveContainer", id), 0);
+	status(id, &code);
+	assert_int_equal(code, CODE_NOT_FOUND);
+	assert_int_equal(id_call(RT "RemoveContainer", id), 0);
+	char bundles[300];
+	snprintf(bundles, sizeof(bundles), "%s/containers", D.root);
+	char *ls = NULL;
+	const char *lsa[] = { "/bin/ls", "-A", bundles, NULL };
+	td_run(lsa, &ls, 5000);
+	assert_string_equal(ls, "");
+	free(ls);
+	free(id);
+	remove_pod(&p);
+}
+
+static void test_reopen_log(void **st)
+{
+	(void)st;
+	pod_t p;
+	run_pod(&p, "logs");
+	const char *tick[] = { "/bin/sh", "-c", "i=0; while true; do echo tick$i; i=$((i+1)); sleep 0.05; done", NULL };
+	ctr_opts_t o = { .name = "tick", .image = image("plain"), .command = tick };
+	char *id = create_start(&p, &o);
+	char path[512], moved[512];
+	snprintf(path, sizeof(path), "%s/tick.log", p.logdir);
+	snprintf(moved, sizeof(moved), "%s/tick.log.1", p.logdir);
+	usleep(200000);
+	assert_int_equal(rename(path, moved), 0);
+	Runtime__V1__ReopenContainerLogRequest req = RUNTIME__V1__REOPEN_CONTAINER_LOG_REQUEST__INIT;
+	req.container_id = id;
+	cri_result_t r;
+	assert_int_equal(cri_call(D.client, RT "ReopenContainerLog", &req.base, NULL, 10000, &r), 0);
+	assert_int_equal(r.code, 0);
+	cri_result_clear(&r);
+	struct stat sb = { 0 };
+	for (int i = 0; i < 250 && (stat(path, &sb) < 0 || sb.st_size == 0); i++)
+		usleep(20000);
+	assert_true(sb.st_size > 0);
+	assert_int_equal(id_call(RT "RemoveContainer", id), 0);
+	/* Reopening a container that is gone: NOT_FOUND. */
+	assert_int_equal(cri_call(D.client, RT "ReopenContainerLog", &req.base, NULL, 10000, &r), 0);
+	assert_int_equal(r.code, CODE_NOT_FOUND);
+	cri_result_clear(&r);
+	free(id);
+	remove_pod(&p);
+}
+
+static void test_restart(void **st)
+{
+	(void)st;
+	pod_t p;
+	run_pod(&p, "restart");
+	const char *forever[] = { "/bin/sh", "-c", "sleep 1000", NULL };
+	const char *soon[] = { "/bin/sh", "-c", "sleep 1; exit 5", NULL };
+	ctr_opts_t a = { .name = "forever", .image = image("plain"), .command = forever };
+	ctr_opts_t b = { .name = "soon", .image = image("plain"), .command = soon };
+	char *ia = create_start(&p, &a), *ib = create_start(&p, &b);
+	/* A created container, never started. */
+	ctr_opts_t c = { .name = "created", .image = image("plain"), .command = forever };
+	char *ic = NULL, *msg = NULL;
+	assert_int_equal(create_ctr(&p, &c, &ic, &msg), 0);
+	free(msg);
+	/* The daemon dies; "soon" exits while it is away (its monitor records the exit). */
+	assert_true(td_stop(&D, SIGKILL, 10000) >= 0);
+	char exitrec[512];
+	snprintf(exitrec, sizeof(exitrec), "%s/pods/%s/exits/%s.json", D.runroot, p.id, ib);
+	for (int i = 0; i < 500 && access(exitrec, F_OK) < 0; i++)
+		usleep(20000);
+	assert_int_equal(access(exitrec, F_OK), 0);
+	if (td_start(&D, NULL) < 0)
+		fail_msg("daemon did not restart");
+	int code = 0;
+	Runtime__V1__ContainerStatus *s = status(ia, &code);
+	assert_int_equal(code, 0);
+	assert_int_equal(s->state, RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING);
+	runtime__v1__container_status__free_unpacked(s, NULL);
+	s = status(ib, &code);
+	assert_int_equal(s->state, RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED);
+	assert_int_equal(s->exit_code, 5);
+	assert_true(s->finished_at > s->started_at);
+	runtime__v1__container_status__free_unpacked(s, NULL);
+	s = status(ic, &code);
+	assert_int_equal(s->state, RUNTIME__V1__CONTAINER_STATE__CONTAINER_CREATED);
+	runtime__v1__container_status__free_unpacked(s, NULL);
+	/* Names are reserved again. */
+	assert_int_equal(create_ctr(&p, &a, NULL, &msg), CODE_ALREADY_EXISTS);
+	free(msg);
+	/* The pod's removal takes its containers with it. */
+	remove_pod(&p);
+	status(ia, &code);
+	assert_int_equal(code, CODE_NOT_FOUND);
+	status(ic, &code);
+	assert_int_equal(code, CODE_NOT_FOUND);
+	char bundles[300];
+	snprintf(bundles, sizeof(bundles), "%s/containers", D.root);
+	char *ls = NULL;
+	const char *lsa[] = { "/bin/ls", "-A", bundles, NULL };
+	td_run(lsa, &ls, 5000);
+	assert_string_equal(ls, "");
+	free(ls);
+	free(ia);
+	free(ib);
+	free(ic);
+}
+
+static void test_invalid(void **st)
+{
+	(void)st;
+	pod_t p;
+	run_pod(&p, "invalid");
+	char *msg = NULL;
+	ctr_opts_t noimg = { .name = "x", .image = "127.0.0.1:1/none:here" };
+	assert_int_equal(create_ctr(&p, &noimg, NULL, &msg), CODE_NOT_FOUND);
+	expect_in(msg, "127.0.0.1:1/none:here");
+	free(msg);
+	ctr_opts_t noname = { .name = "", .image = image("plain") };
+	assert_int_equal(create_ctr(&p, &noname, NULL, &msg), CODE_INVALID_ARGUMENT);
+	expect_in(msg, "config.metadata.name");
+	free(msg);
+	const char *cmd[] = { "true", NULL };
+	ctr_opts_t rel = { .name = "rel", .image = image("plain"), .command = cmd, .workdir = "relative" };
+	assert_int_equal(create_ctr(&p, &rel, NULL, &msg), CODE_INVALID_ARGUMENT);
+	expect_in(msg, "working_dir");
+	free(msg);
+	/* Nothing was left of the refused ones. */
+	char bundles[300];
+	snprintf(bundles, sizeof(bundles), "%s/containers", D.root);
+	char *ls = NULL;
+	const char *lsa[] = { "/bin/ls", "-A", bundles, NULL };
+	td_run(lsa, &ls, 5000);
+	assert_string_equal(ls, "");
+	free(ls);
+	/* A container in a stopped pod: refused. */
+	assert_int_equal(id_call(RT "StopPodSandbox", p.id), 0);
+	ctr_opts_t late = { .name = "late", .image = image("plain"), .command = cmd };
+	assert_int_not_equal(create_ctr(&p, &late, NULL, &msg), 0);
+	expect_in(msg, "not ready");
+	free(msg);
+	remove_pod(&p);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_image_config_merge), cmocka_unit_test(test_users),
+		cmocka_unit_test(test_security_context),   cmocka_unit_test(test_stop_exec_and_lists),
+		cmocka_unit_test(test_reopen_log),	   cmocka_unit_test(test_restart),
+		cmocka_unit_test(test_invalid),
+	};
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
