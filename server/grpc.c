@@ -577,9 +577,16 @@ static bool enqueue_work(srv_grpc_t *g, pool_t *p, srv_call_t *c)
 void srv_stream_set_closed(srv_call_t *c, srv_stream_closed_fn fn, void *user)
 {
 	pthread_mutex_lock(&c->lock);
-	c->closed_fn = fn;
-	c->closed_user = user;
+	/* A stream the client left before its handler got here has been closed already: told at once, or its owner
+	 * would wait for the news forever (and hold its reference). */
+	bool already = c->closed_notified;
+	if (!already) {
+		c->closed_fn = fn;
+		c->closed_user = user;
+	}
 	pthread_mutex_unlock(&c->lock);
+	if (already)
+		fn(user, c);
 }
 
 /* Called with c->lock held and no write in flight. */

@@ -256,7 +256,9 @@ static const char *const implemented[] = { "Version", "Status", "RuntimeConfig",
 					   "GetContainerEvents", "ImageFsInfo", "PullImage", "ListImages",
 					   "ImageStatus", "RemoveImage", "RunPodSandbox", "StopPodSandbox",
 					   "RemovePodSandbox", "PodSandboxStatus", "ListPodSandbox",
-					   "StreamPodSandboxes", NULL };
+					   "StreamPodSandboxes", "CreateContainer", "StartContainer", "StopContainer",
+					   "RemoveContainer", "ListContainers", "StreamContainers", "ContainerStatus",
+					   "ExecSync", "ReopenContainerLog", NULL };
 
 static bool is_implemented(const char *name)
 {
@@ -287,7 +289,7 @@ static void test_unimplemented_methods(void **state)
 			checked++;
 		}
 	}
-	assert_int_equal(checked, 43 - 16);
+	assert_int_equal(checked, 43 - 25);
 }
 
 static void test_unknown_methods(void **state)
@@ -375,6 +377,38 @@ static void test_events_stream_open_and_client_cancel(void **state)
 	cri_stream_free(s);
 	/* The daemon dropped its side. */
 	assert_true(td_wait_log(&D, "container event stream closed (0 open)", 5000));
+}
+
+/* Streams cancelled at once, before or while their handler subscribes: each is dropped (none is left
+ * subscribed, holding its call), and the daemon still stops cleanly (group teardown). */
+static void test_events_stream_cancelled_at_once(void **state)
+{
+	(void)state;
+	Runtime__V1__GetEventsRequest req = RUNTIME__V1__GET_EVENTS_REQUEST__INIT;
+	for (int i = 0; i < 200; i++) {
+		cri_stream_t *s = cri_stream_open(D.client, RT "GetContainerEvents", &req.base, 60000);
+		cri_stream_cancel(s);
+		cri_stream_free(s);
+	}
+	/* One more, kept open: it is the only subscriber once the others are gone. */
+	bool alone = false;
+	for (int i = 0; i < 50 && !alone; i++) {
+		cri_stream_t *s = cri_stream_open(D.client, RT "GetContainerEvents", &req.base, 60000);
+		ProtobufCMessage *m = NULL;
+		cri_result_t r = { 0 };
+		assert_int_equal(cri_stream_next(s, &runtime__v1__container_event_response__descriptor, 300, &m, &r), -ETIMEDOUT);
+		char *l = td_log(&D);
+		char *last = NULL;
+		for (char *p = strstr(l, "container event stream opened"); p; p = strstr(p + 1, "container event stream opened"))
+			last = p;
+		alone = last && strncmp(last, "container event stream opened (1 open)", 38) == 0;
+		free(l);
+		cri_stream_cancel(s);
+		cri_stream_free(s);
+		if (!alone)
+			usleep(100000);
+	}
+	assert_true(alone);
 }
 
 typedef struct hammer {
@@ -607,6 +641,7 @@ int main(void)
 		cmocka_unit_test(test_malformed_and_missing_payload),
 		cmocka_unit_test(test_oversize_payload),
 		cmocka_unit_test(test_events_stream_open_and_client_cancel),
+		cmocka_unit_test(test_events_stream_cancelled_at_once),
 		cmocka_unit_test(test_concurrent_calls),
 		cmocka_unit_test(test_socket_mode),
 		cmocka_unit_test(test_second_daemon_refused),
