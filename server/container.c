@@ -40,6 +40,8 @@ static void ctr_free(srv_obj_t *o)
 	free(c->log_path);
 	free(c->reason);
 	free(c->message);
+	runtime__v1__linux_container_resources__free_unpacked(c->resources, NULL);
+	free(c->resources_b64);
 	free(c->obj.name);
 	pthread_mutex_destroy(&c->op_lock);
 	pthread_mutex_destroy(&c->lock);
@@ -177,6 +179,7 @@ int srv_ctr_save(srv_daemon_t *d, srv_ctr_t *c, crl_error_t *err)
 	crl_json_kv_bool(j, "oom_killed", c->oom_killed);
 	crl_json_kv_string(j, "reason", c->reason ? c->reason : "");
 	crl_json_kv_string(j, "message", c->message ? c->message : "");
+	crl_json_kv_string(j, "resources", c->resources_b64 ? c->resources_b64 : "");
 	pthread_mutex_unlock(&c->lock);
 	crl_json_object_end(j);
 	_cleanup_free_ char *name = record_file(c->obj.id);
@@ -238,6 +241,12 @@ int srv_ctr_load(srv_daemon_t *d, const char *file, srv_ctr_t **ret, crl_error_t
 		if (crl_json_get_int(crl_json_get(doc, "exit_code"), &i64))
 			c->exit_code = (int)i64;
 		crl_json_get_bool(crl_json_get(doc, "oom_killed"), &c->oom_killed);
+		const char *rb = crl_json_get_string(crl_json_get(doc, "resources"));
+		_cleanup_free_ char *rraw = NULL;
+		size_t rl = 0;
+		if (rb && *rb && crl_base64_decode(rb, &rraw, &rl) == 0 &&
+		    (c->resources = runtime__v1__linux_container_resources__unpack(NULL, rl, (const uint8_t *)rraw)))
+			c->resources_b64 = strdup(rb);
 		c->state = SRV_CTR_CREATING;
 		for (int s = SRV_CTR_CREATING; s <= SRV_CTR_UNKNOWN; s++)
 			if (strcmp(state, state_name((srv_ctr_state_t)s)) == 0)

@@ -49,6 +49,9 @@ typedef struct srv_ctr {
 	int exit_code;
 	bool oom_killed;
 	char *reason, *message;
+	/* Limits set by UpdateContainerResources since creation (NULL: the config's), and their packed form. */
+	Runtime__V1__LinuxContainerResources *resources;
+	char *resources_b64;
 	bool removed;
 } srv_ctr_t;
 

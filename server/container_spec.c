@@ -650,9 +650,8 @@ static int namespaces(const srv_spec_in_t *in, crl_json_t *j, crl_error_t *err)
 	return 0;
 }
 
-static void resources(const Runtime__V1__LinuxContainerResources *r, bool privileged, crl_json_t *j)
+static void resources_object(const Runtime__V1__LinuxContainerResources *r, bool privileged, crl_json_t *j)
 {
-	crl_json_key(j, "resources");
 	crl_json_object_begin(j);
 	if (privileged) {
 		/* Every device of the node may be opened: one rule allowing all. */
@@ -705,6 +704,13 @@ static void resources(const Runtime__V1__LinuxContainerResources *r, bool privil
 		}
 	}
 	crl_json_object_end(j);
+}
+
+char *srv_resources_json(const Runtime__V1__LinuxContainerResources *r)
+{
+	crl_json_t *j = crl_json_new(false);
+	resources_object(r, false, j);
+	return crl_json_finish_text(j, NULL);
 }
 
 static int security_profile(const srv_spec_in_t *in, crl_json_t *j, bool *ret_default, crl_error_t *err)
@@ -813,7 +819,8 @@ int srv_container_spec(const srv_spec_in_t *in, char **ret_json, int *ret_stop_s
 		goto fail;
 	}
 	crl_json_kv_string(j, "cgroupsPath", cgpath);
-	resources(lc ? lc->resources : NULL, privileged, j);
+	crl_json_key(j, "resources");
+	resources_object(lc ? lc->resources : NULL, privileged, j);
 	if (sc && !privileged) {
 		strv_member(j, "maskedPaths", sc->masked_paths, sc->n_masked_paths);
 		strv_member(j, "readonlyPaths", sc->readonly_paths, sc->n_readonly_paths);

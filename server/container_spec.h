@@ -61,5 +61,7 @@ int srv_container_spec(const srv_spec_in_t *in, char **ret_json, int *ret_stop_s
 int srv_check_propagation(const char *host_path, int propagation, size_t index, crl_error_t *err);
 /* The deprecated seccomp_profile_path field ("runtime/default", "localhost/<path>" ...), or NULL. */
 const char *srv_seccomp_profile_path(const Runtime__V1__LinuxContainerSecurityContext *sc);
+/* CRI's LinuxContainerResources as an OCI LinuxResources object (JSON text), for UpdateContainerResources. */
+char *srv_resources_json(const Runtime__V1__LinuxContainerResources *r);
 /* A signal name as images write StopSignal ("SIGTERM", "TERM", "15"); 0 when unknown. */
 int srv_signal_from_name(const char *s);

@@ -66,7 +66,13 @@ static int fill_status(srv_call_t *call, srv_ctr_t *c, Runtime__V1__ContainerSta
 		 Runtime__V1__ContainerStatus__AnnotationsEntry, runtime__v1__container_status__annotations_entry__init);
 	s->mounts = cfg->mounts;
 	s->n_mounts = cfg->n_mounts;
+	Runtime__V1__ContainerResources *res = srv_call_alloc(call, sizeof(*res));
+	if (!res)
+		return -ENOMEM;
+	runtime__v1__container_resources__init(res);
 	pthread_mutex_lock(&c->lock);
+	res->linux = c->resources ? c->resources : cfg->linux ? cfg->linux->resources : NULL;
+	s->resources = res->linux ? res : NULL;
 	s->state = state_of(c);
 	s->started_at = c->started_at;
 	s->finished_at = c->finished_at;

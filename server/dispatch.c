@@ -28,7 +28,7 @@ static const srv_method_t methods[] = {
 	{ RT, "ListContainers", srv_list_containers, NULL, Q },
 	{ RT, "StreamContainers", NULL, srv_stream_containers, Q },
 	{ RT, "ContainerStatus", srv_container_status, NULL, Q },
-	{ RT, "UpdateContainerResources", NULL, NULL, L },
+	{ RT, "UpdateContainerResources", srv_update_container_resources, NULL, L },
 	{ RT, "ReopenContainerLog", srv_reopen_container_log, NULL, L },
 	{ RT, "ExecSync", srv_exec_sync, NULL, L },
 	{ RT, "Exec", NULL, NULL, L },

@@ -38,3 +38,5 @@ int srv_container_status(srv_daemon_t *d, srv_call_t *call, const void *req, voi
 int srv_list_containers(srv_daemon_t *d, srv_call_t *call, const void *req, void *resp, crl_error_t *err);
 int srv_stream_containers(srv_daemon_t *d, srv_call_t *call, const void *req, crl_error_t *err);
 int srv_reopen_container_log(srv_daemon_t *d, srv_call_t *call, const void *req, void *resp, crl_error_t *err);
+/* container_update.c */
+int srv_update_container_resources(srv_daemon_t *d, srv_call_t *call, const void *req, void *resp, crl_error_t *err);

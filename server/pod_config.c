@@ -76,7 +76,7 @@ static int check_mode(int mode, const char *field, bool pod_level, crl_error_t *
 	return 0;
 }
 
-static int check_resources(const Runtime__V1__LinuxContainerResources *r, const char *field, crl_error_t *err)
+int srv_resources_check(const Runtime__V1__LinuxContainerResources *r, const char *field, crl_error_t *err)
 {
 	if (!r)
 		return 0;
@@ -247,8 +247,8 @@ int srv_pod_config_check(const Runtime__V1__PodSandboxConfig *c, crl_error_t *er
 		if (n > 1024 || (cp[0] == '/' ? !clean_abs_path(cp) : strstr(cp, "..") != NULL))
 			return crl_error_set(err, EINVAL, "config.linux.cgroup_parent '%.200s' is not a clean cgroup path", cp);
 	}
-	if (l && ((r = check_resources(l->overhead, "config.linux.overhead", err)) < 0 ||
-		  (r = check_resources(l->resources, "config.linux.resources", err)) < 0))
+	if (l && ((r = srv_resources_check(l->overhead, "config.linux.overhead", err)) < 0 ||
+		  (r = srv_resources_check(l->resources, "config.linux.resources", err)) < 0))
 		return r;
 	return check_sysctls(c, &ns, err);
 }

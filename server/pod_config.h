@@ -24,6 +24,8 @@ typedef struct srv_pod_ns {
 void srv_pod_config_ns(const Runtime__V1__PodSandboxConfig *c, srv_pod_ns_t *ret);
 /* The whole config: EINVAL naming the field (config.metadata.name, config.port_mappings[2].host_port, ...). */
 int srv_pod_config_check(const Runtime__V1__PodSandboxConfig *c, crl_error_t *err);
+/* Resource values in range (negative, below a page, cpu period and shares bounds): EINVAL naming field. */
+int srv_resources_check(const Runtime__V1__LinuxContainerResources *r, const char *field, crl_error_t *err);
 /* "net" for net.*, "ipc" for kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.*; NULL for a sysctl no pod
  * namespace holds. */
 const char *srv_sysctl_namespace(const char *key);

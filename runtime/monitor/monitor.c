@@ -27,6 +27,7 @@
  *   state   id                                -> status pid exit_code signal oom_killed started_at finished_at
  *   delete  id [force]
  *   reopen_log id
+ *   update  id resources                      (resources: runc's LinuxResources JSON, as a string)
  *   create  also takes stdin (a pipe the monitor holds) and tty (a pty: stdout and stderr merge), and
  *           runtime (an absolute path to an external OCI runtime, runc's command line) with runtime_root (its
  *           --root; default <dir>/runtime-root): that container's create, start, kill, delete and exec run the
@@ -279,7 +280,7 @@ static void handle_request(mon_t *m, conn_t *conn, const char *text)
 	} else if (strcmp(op, "exec") == 0) {
 		mon_op_exec(m, conn, req);
 	} else if (strcmp(op, "start") == 0 || strcmp(op, "kill") == 0 || strcmp(op, "delete") == 0 ||
-		   strcmp(op, "reopen_log") == 0) {
+		   strcmp(op, "reopen_log") == 0 || strcmp(op, "update") == 0) {
 		mon_op_simple(m, conn, op, req);
 	} else if (strcmp(op, "shutdown") == 0) {
 		bool running = false;

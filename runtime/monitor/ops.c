@@ -313,6 +313,35 @@ void mon_op_state(mon_t *m, conn_t *conn, const crl_json_value_t *req)
 	mon_reply_end(conn, j);
 }
 
+/* New limits for a running container: resources is runc's LinuxResources JSON (update --resources). */
+static int update(mon_t *m, ctr_t *c, const char *resources, crl_error_t *err)
+{
+	if (!resources)
+		return crl_error_set(err, EINVAL, "update needs resources (LinuxResources JSON)");
+	if (c->exited)
+		return crl_error_set(err, ESRCH, "container %s has exited", c->id);
+	if (c->runtime) {
+		/* The external runtime reads them from a file of ours. */
+		char name[300];
+		snprintf(name, sizeof(name), "update-%s.json", c->id);
+		int r = crl_fs_write_atomic(m->dirfd, name, resources, strlen(resources), 0600, err);
+		if (r < 0)
+			return r;
+		char path[PATH_MAX];
+		snprintf(path, sizeof(path), "%s/%s", m->dir, name);
+		const char *args[] = { "update", "--resources", path, c->id, NULL };
+		r = mon_ext_run(m, c, args, err);
+		unlinkat(m->dirfd, name, 0);
+		return r;
+	}
+	rt_resources_t res = { RT_UNSET, RT_UNSET, RT_UNSET, RT_UNSET, RT_UNSET, NULL, NULL, RT_UNSET };
+	int r = rt_resources_parse(resources, &res, err);
+	if (r == 0)
+		r = rt_update(m->rt_root, c->id, &res, err);
+	rt_resources_free(&res);
+	return r;
+}
+
 /* Whatever still runs in the container's cgroup (its init's children, in a shared PID namespace), before its
  * cgroup goes. */
 static void kill_leftovers(mon_t *m, ctr_t *c)
@@ -356,6 +385,8 @@ void mon_op_simple(mon_t *m, conn_t *conn, const char *op, const crl_json_value_
 				r = all ? rt_kill_all(m->rt_root, c->id, (int)sig, &err) : rt_kill(m->rt_root, c->id, (int)sig, &err);
 			}
 		}
+	} else if (strcmp(op, "update") == 0) {
+		r = update(m, c, crl_json_get_string(crl_json_get(req, "resources")), &err);
 	} else if (strcmp(op, "reopen_log") == 0) {
 		r = crl_crilog_reopen(c->log, &err);
 	} else if (strcmp(op, "delete") == 0) {

@@ -543,6 +543,39 @@ static void test_stop_exec_and_lists(void **st)
 	cri_result_clear(&r);
 	assert_true(t1.tv_sec - t0.tv_sec < 20);
 
+	/* UpdateContainerResources: the new limits, read from inside the container's own cgroup. */
+	Runtime__V1__LinuxContainerResources res = RUNTIME__V1__LINUX_CONTAINER_RESOURCES__INIT;
+	res.memory_limit_in_bytes = 96 << 20;
+	res.cpu_shares = 512;
+	Runtime__V1__UpdateContainerResourcesRequest ur = RUNTIME__V1__UPDATE_CONTAINER_RESOURCES_REQUEST__INIT;
+	ur.container_id = id;
+	ur.linux = &res;
+	assert_int_equal(cri_call(D.client, RT "UpdateContainerResources", &ur.base, NULL, 20000, &r), 0);
+	if (r.code)
+		fail_msg("UpdateContainerResources: %s", r.message);
+	cri_result_clear(&r);
+	char *rd[] = { "/bin/sh", "-c", "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/cpu/cpu.shares" };
+	ex.cmd = rd;
+	ex.timeout = 0;
+	assert_int_equal(cri_call(D.client, RT "ExecSync", &ex.base, &runtime__v1__exec_sync_response__descriptor, 20000, &r), 0);
+	assert_int_equal(r.code, 0);
+	er = (Runtime__V1__ExecSyncResponse *)r.resp;
+	char limits[128] = "";
+	snprintf(limits, sizeof(limits), "%.*s", (int)er->stdout.len, (const char *)er->stdout.data);
+	assert_string_equal(limits, "100663296\n512\n");
+	cri_result_clear(&r);
+	int rc = 0;
+	Runtime__V1__ContainerStatus *us = status(id, &rc);
+	assert_non_null(us->resources);
+	assert_int_equal(us->resources->linux->memory_limit_in_bytes, 96 << 20);
+	runtime__v1__container_status__free_unpacked(us, NULL);
+	/* Out of range: refused, naming the field. */
+	res.cpu_shares = 1;
+	assert_int_equal(cri_call(D.client, RT "UpdateContainerResources", &ur.base, NULL, 20000, &r), 0);
+	assert_int_equal(r.code, CODE_INVALID_ARGUMENT);
+	expect_in(r.message, "cpu_shares");
+	cri_result_clear(&r);
+
 	/* ListContainers and its filters. */
 	Runtime__V1__ContainerFilter f = RUNTIME__V1__CONTAINER_FILTER__INIT;
 	f.pod_sandbox_id = p.id;
