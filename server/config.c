@@ -127,6 +127,14 @@ void srv_config_free(srv_config_t *cfg)
 			*field_list(cfg, k) = NULL;
 		}
 	}
+	for (size_t i = 0; i < cfg->n_runtimes; i++) {
+		free(cfg->runtimes[i].name);
+		free(cfg->runtimes[i].runtime_path);
+		free(cfg->runtimes[i].runtime_root);
+	}
+	free(cfg->runtimes);
+	cfg->runtimes = NULL;
+	cfg->n_runtimes = 0;
 }
 
 int srv_config_init_defaults(srv_config_t *cfg, crl_error_t *err)
@@ -209,6 +217,91 @@ static int set_key(srv_config_t *cfg, const key_def_t *k, const crl_toml_value_t
 	return crl_error_set(err, EINVAL, "internal: bad key type");
 }
 
+static bool handler_name_ok(const char *n)
+{
+	size_t len = strlen(n);
+	if (len == 0 || len > 63)
+		return false;
+	for (const char *p = n; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.'))
+			return false;
+	return true;
+}
+
+/* [crio-lite.runtime.runtimes.NAME] tables: runtime_path (required), runtime_root, runtime_type ("oci"). */
+static int load_runtimes(srv_config_t *cfg, const crl_toml_value_t *t, const char *file, crl_error_t *err)
+{
+	if (t->type != CRL_TOML_TABLE)
+		return crl_error_set(err, EINVAL, "%s:%d: %s.runtime.runtimes must be a table of tables", file, t->line,
+				     ROOT_TABLE);
+	for (size_t i = 0; i < t->n; i++) {
+		const char *name = t->keys[i];
+		const crl_toml_value_t *h = t->items[i];
+		if (h->type != CRL_TOML_TABLE)
+			return crl_error_set(err, EINVAL, "%s:%d: %s.runtime.runtimes.%s must be a table", file, h->line,
+					     ROOT_TABLE, name);
+		if (!handler_name_ok(name))
+			return crl_error_set(err, EINVAL, "%s:%d: runtime handler name '%s' is not a RuntimeClass handler "
+							  "name (a-z, 0-9, '-', '_', '.'; at most 63)",
+					     file, h->line, name);
+		if (cfg->n_runtimes >= SRV_MAX_RUNTIMES)
+			return crl_error_set(err, EINVAL, "%s:%d: more than %d runtime handlers", file, h->line,
+					     SRV_MAX_RUNTIMES);
+		srv_runtime_handler_t rh = { 0 };
+		int r = 0;
+		for (size_t k = 0; k < h->n && r == 0; k++) {
+			const crl_toml_value_t *v = h->items[k];
+			const char *key = h->keys[k];
+			if (strcmp(key, "runtime_path") != 0 && strcmp(key, "runtime_root") != 0 &&
+			    strcmp(key, "runtime_type") != 0) {
+				r = crl_error_set(err, EINVAL, "%s:%d: unknown key '%s.runtime.runtimes.%s.%s'", file, v->line,
+						  ROOT_TABLE, name, key);
+			} else if (v->type != CRL_TOML_STRING) {
+				r = crl_error_set(err, EINVAL, "%s:%d: %s.runtime.runtimes.%s.%s must be a string", file,
+						  v->line, ROOT_TABLE, name, key);
+			} else if (strcmp(key, "runtime_type") == 0) {
+				if (strcmp(v->s, "oci") != 0)
+					r = crl_error_set(err, EINVAL, "%s:%d: runtime_type '%s' is not supported (\"oci\")",
+							  file, v->line, v->s);
+			} else if (v->s[0] != '/') {
+				r = crl_error_set(err, EINVAL, "%s:%d: %s.runtime.runtimes.%s.%s '%s' is not an absolute path",
+						  file, v->line, ROOT_TABLE, name, key, v->s);
+			} else {
+				char **dst = strcmp(key, "runtime_path") == 0 ? &rh.runtime_path : &rh.runtime_root;
+				free(*dst);
+				if (!(*dst = strdup(v->s)))
+					r = crl_error_set(err, ENOMEM, "out of memory");
+			}
+		}
+		if (r == 0 && !rh.runtime_path)
+			r = crl_error_set(err, EINVAL, "%s:%d: %s.runtime.runtimes.%s needs runtime_path", file, h->line,
+					  ROOT_TABLE, name);
+		if (r == 0 && srv_config_runtime(cfg, name))
+			r = crl_error_set(err, EINVAL, "%s:%d: runtime handler '%s' is defined twice", file, h->line, name);
+		srv_runtime_handler_t *n = r == 0 ? realloc(cfg->runtimes, (cfg->n_runtimes + 1) * sizeof(*n)) : NULL;
+		if (r == 0 && (!n || !(rh.name = strdup(name))))
+			r = crl_error_set(err, ENOMEM, "out of memory");
+		if (r < 0) {
+			if (n)
+				cfg->runtimes = n;
+			free(rh.runtime_path);
+			free(rh.runtime_root);
+			return r;
+		}
+		cfg->runtimes = n;
+		cfg->runtimes[cfg->n_runtimes++] = rh;
+	}
+	return 0;
+}
+
+const srv_runtime_handler_t *srv_config_runtime(const srv_config_t *cfg, const char *name)
+{
+	for (size_t i = 0; name && i < cfg->n_runtimes; i++)
+		if (strcmp(cfg->runtimes[i].name, name) == 0)
+			return &cfg->runtimes[i];
+	return NULL;
+}
+
 /* Applies the keys of one table (the root [crio-lite] when table is ""). */
 static int load_table(srv_config_t *cfg, const char *table, const crl_toml_value_t *t, const char *file,
 		      crl_error_t *err)
@@ -221,6 +314,12 @@ static int load_table(srv_config_t *cfg, const char *table, const crl_toml_value
 				return crl_error_set(err, EINVAL, "%s:%d: %s.%s must be a table, not a %s", file, v->line,
 						     ROOT_TABLE, name, crl_toml_type_name(v->type));
 			int r = load_table(cfg, name, v, file, err);
+			if (r < 0)
+				return r;
+			continue;
+		}
+		if (strcmp(table, "runtime") == 0 && strcmp(name, "runtimes") == 0) {
+			int r = load_runtimes(cfg, v, file, err);
 			if (r < 0)
 				return r;
 			continue;
@@ -463,6 +562,23 @@ int srv_config_to_toml(const srv_config_t *cfg, char **ret, crl_error_t *err)
 			}
 			fputc('\n', f);
 		}
+		if (strcmp(tn, "runtime") != 0)
+			continue;
+		fprintf(f, "\n# RuntimeClass handlers: [%s.runtime.runtimes.NAME] with runtime_path (an OCI runtime with runc's "
+			   "command line,\n# such as runc or crun) and optionally runtime_root (its --root). Pods naming "
+			   "no handler use the embedded runtime.\n",
+			ROOT_TABLE);
+		for (size_t i = 0; i < cfg->n_runtimes; i++) {
+			const srv_runtime_handler_t *h = &cfg->runtimes[i];
+			fprintf(f, "\n[%s.runtime.runtimes.%s]\nruntime_path = ", ROOT_TABLE, h->name);
+			toml_string(f, h->runtime_path);
+			fputc('\n', f);
+			if (h->runtime_root) {
+				fputs("runtime_root = ", f);
+				toml_string(f, h->runtime_root);
+				fputc('\n', f);
+			}
+		}
 	}
 	if (fclose(f) != 0) {
 		free(buf);
@@ -500,6 +616,19 @@ int srv_config_to_json(const srv_config_t *cfg, bool pretty, char **ret, crl_err
 					crl_json_string(j, *s);
 				crl_json_array_end(j);
 			}
+		}
+		if (strcmp(tn, "runtime") == 0) {
+			crl_json_key(j, "runtimes");
+			crl_json_object_begin(j);
+			for (size_t i = 0; i < cfg->n_runtimes; i++) {
+				crl_json_key(j, cfg->runtimes[i].name);
+				crl_json_object_begin(j);
+				crl_json_kv_string(j, "runtime_path", cfg->runtimes[i].runtime_path);
+				if (cfg->runtimes[i].runtime_root)
+					crl_json_kv_string(j, "runtime_root", cfg->runtimes[i].runtime_root);
+				crl_json_object_end(j);
+			}
+			crl_json_object_end(j);
 		}
 		if (*tn)
 			crl_json_object_end(j);

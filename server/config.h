@@ -11,6 +11,16 @@
 /* A config file larger than this is refused rather than read. */
 #define SRV_CONFIG_MAX_BYTES (1024 * 1024)
 
+/* A RuntimeClass handler, [crio-lite.runtime.runtimes.NAME]: an external OCI runtime (runc's command line) that
+ * the pod monitor runs instead of the embedded runtime library for the pods that name it. */
+typedef struct srv_runtime_handler {
+	char *name;
+	char *runtime_path; /* absolute */
+	char *runtime_root; /* its --root; NULL: one per pod, in the pod's directory */
+} srv_runtime_handler_t;
+
+#define SRV_MAX_RUNTIMES 32
+
 /* The effective configuration. Every field has a row in the schema in config.c, which drives loading, printing
  * (`crio-lite config`, the shipped crio-lite.conf) and the JSON in verbose Status. */
 typedef struct srv_config {
@@ -28,6 +38,8 @@ typedef struct srv_config {
 	char *log_level;
 	char *cgroup_manager;
 	char *monitor_path;
+	srv_runtime_handler_t *runtimes;
+	size_t n_runtimes;
 	/* [crio-lite.image] */
 	char *registries_conf;
 	char *pull_progress_timeout;
@@ -59,6 +71,8 @@ int srv_config_validate(const srv_config_t *cfg, crl_error_t *err);
 int srv_parse_duration(const char *s, long *ret_s);
 /* The socket's file system path from `listen` ("unix:///x", "unix:/x" or "/x"). */
 int srv_config_socket_path(const srv_config_t *cfg, char **ret, crl_error_t *err);
+/* The handler named (NULL when none is: "" is the default, the embedded library). */
+const srv_runtime_handler_t *srv_config_runtime(const srv_config_t *cfg, const char *name);
 /* A valid crio-lite.conf with every key and its comment. */
 int srv_config_to_toml(const srv_config_t *cfg, char **ret, crl_error_t *err);
 /* {"crio-lite": {"root": ..., "api": {...}, ...}} */

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -413,8 +414,15 @@ static int remove_files(srv_daemon_t *d, srv_ctr_t *c, crl_error_t *err)
 	if (r < 0 && r != -ENOENT && r != -ECONNREFUSED)
 		return crl_error_wrap(err, "remove container %s", c->obj.id);
 	crl_error_clear(err);
-	if (c->bundle && (r = crl_fs_rm_rf(c->bundle, err)) < 0)
-		return r;
+	if (c->bundle) {
+		/* The rootfs an external runtime was given is mounted on the node: off before anything is removed. */
+		_cleanup_free_ char *rootfs = NULL;
+		if (asprintf(&rootfs, "%s/rootfs", c->bundle) >= 0 && umount2(rootfs, MNT_DETACH) < 0 && errno != EINVAL &&
+		    errno != ENOENT)
+			return crl_error_set_errno(err, errno, "unmount %s", rootfs);
+		if ((r = crl_fs_rm_rf(c->bundle, err)) < 0)
+			return r;
+	}
 	_cleanup_free_ char *name = record_file(c->obj.id);
 	if (!name)
 		return crl_error_set(err, ENOMEM, "out of memory");

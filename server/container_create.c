@@ -21,6 +21,7 @@
 #include "image/store.h"
 #include "pod.h"
 #include "runtime/monitor/client.h"
+#include "runtime/overlay.h"
 #include "sanitize.h"
 
 #define MONITOR_CALL_MS 60000
@@ -196,6 +197,12 @@ static int make_bundle(srv_daemon_t *d, srv_ctr_t *c, srv_pod_t *p, const img_im
 		goto out;
 	}
 	r = crl_fs_write_atomic(bfd, "config.json", spec, strlen(spec), 0600, err);
+	/* An external runtime (RuntimeClass handler) is given a rootfs ready to use: the overlay is mounted here,
+	 * on the node, and unmounted when the container is removed. The embedded library mounts it itself, inside
+	 * the container's mount namespace. */
+	if (r == 0 && srv_config_runtime(&d->cfg, p->runtime_handler) &&
+	    (r = rt_overlay_mount(layers, img->n_layers, upper, work, rootfs, err)) < 0)
+		crl_error_wrap(err, "mount the rootfs for runtime handler %s", p->runtime_handler);
 out:
 	crl_strv_free(layers);
 	crl_json_value_free(doc);
@@ -221,7 +228,7 @@ static int log_path(srv_daemon_t *d, srv_ctr_t *c, const srv_pod_t *p, crl_error
 	return crl_fs_mkdir_p(parent, 0755, err);
 }
 
-static int monitor_create(srv_ctr_t *c, crl_error_t *err)
+static int monitor_create(const srv_runtime_handler_t *h, srv_ctr_t *c, crl_error_t *err)
 {
 	crl_json_t *j = crl_json_new(false);
 	crl_json_object_begin(j);
@@ -232,6 +239,11 @@ static int monitor_create(srv_ctr_t *c, crl_error_t *err)
 	crl_json_kv_string(j, "log_path", c->log_path);
 	crl_json_kv_bool(j, "stdin", c->config->stdin);
 	crl_json_kv_bool(j, "tty", c->config->tty);
+	if (h) {
+		crl_json_kv_string(j, "runtime", h->runtime_path);
+		if (h->runtime_root)
+			crl_json_kv_string(j, "runtime_root", h->runtime_root);
+	}
 	crl_json_object_end(j);
 	_cleanup_free_ char *req = crl_json_finish_text(j, NULL);
 	if (!req)
@@ -244,7 +256,7 @@ static int create_steps(srv_daemon_t *d, srv_ctr_t *c, srv_pod_t *p, const img_i
 	int r;
 	if ((r = crl_fs_mkdir_p(c->bundle, 0700, err)) < 0 || (r = log_path(d, c, p, err)) < 0 ||
 	    (r = make_bundle(d, c, p, img, err)) < 0 || (r = srv_ctr_save(d, c, err)) < 0 ||
-	    (r = monitor_create(c, err)) < 0)
+	    (r = monitor_create(srv_config_runtime(&d->cfg, p->runtime_handler), c, err)) < 0)
 		return r;
 	pthread_mutex_lock(&c->lock);
 	c->state = SRV_CTR_CREATED;

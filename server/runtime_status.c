@@ -107,22 +107,26 @@ int srv_status(srv_daemon_t *d, srv_call_t *call, const void *req, void *resp, c
 	st->n_conditions = 2;
 	r->status = st;
 
+	/* The default handler ("") and the configured ones; no recursive read-only mounts nor user namespaces yet. */
+	size_t nh = 1 + d->cfg.n_runtimes;
 	Runtime__V1__RuntimeHandlerFeatures *feat = srv_call_alloc(call, sizeof(*feat));
-	Runtime__V1__RuntimeHandler *h = srv_call_alloc(call, sizeof(*h));
-	Runtime__V1__RuntimeHandler **hs = srv_call_alloc(call, sizeof(*hs));
+	Runtime__V1__RuntimeHandler *h = srv_call_alloc(call, nh * sizeof(*h));
+	Runtime__V1__RuntimeHandler **hs = srv_call_alloc(call, nh * sizeof(*hs));
 	Runtime__V1__RuntimeFeatures *rf = srv_call_alloc(call, sizeof(*rf));
 	if (!feat || !h || !hs || !rf) {
 		ret = crl_error_set(err, ENOMEM, "out of memory");
 		goto out;
 	}
-	/* The default handler (""); no recursive read-only mounts nor user namespaces yet. */
 	runtime__v1__runtime_handler_features__init(feat);
-	runtime__v1__runtime_handler__init(h);
 	runtime__v1__runtime_features__init(rf);
-	h->features = feat;
-	hs[0] = h;
+	for (size_t i = 0; i < nh; i++) {
+		runtime__v1__runtime_handler__init(&h[i]);
+		h[i].name = i ? d->cfg.runtimes[i - 1].name : (char *)"";
+		h[i].features = feat;
+		hs[i] = &h[i];
+	}
 	r->runtime_handlers = hs;
-	r->n_runtime_handlers = 1;
+	r->n_runtime_handlers = nh;
 	r->features = rf;
 
 	if (rq->verbose) {

@@ -237,12 +237,15 @@ static int run_steps(srv_daemon_t *d, srv_pod_t *p, net_plan_t *n, crl_error_t *
 
 static int check_handler(srv_daemon_t *d, const char *h, crl_error_t *err)
 {
-	(void)d;
-	if (!h || !*h)
+	if (!h || !*h || srv_config_runtime(&d->cfg, h))
 		return 0;
+	char names[SRV_MAX_RUNTIMES * 68] = "";
+	size_t o = 0;
+	for (size_t i = 0; i < d->cfg.n_runtimes && o < sizeof(names); i++)
+		o += (size_t)snprintf(names + o, sizeof(names) - o, ", \"%s\"", d->cfg.runtimes[i].name);
 	return crl_error_set(err, EINVAL, "runtime_handler \"%.64s\" is not configured (configured: \"\", the default "
-					  "embedded runtime)",
-			     h);
+					  "embedded runtime%s)",
+			     h, names);
 }
 
 int srv_run_pod_sandbox(srv_daemon_t *d, srv_call_t *call, const void *req, void *resp, crl_error_t *err)

@@ -54,6 +54,19 @@ static int run_runtime(mon_t *m, const ctr_t *c, const char *const *args, const 
 			if (fd < 0 || dup2(fd, i) < 0)
 				_exit(127);
 		}
+		/* In the pod's PID namespace the node's /proc names other processes: the runtime (runc reads
+		 * /proc/<pid> of what it starts) gets the pod's, over /proc in a mount namespace of its own, copied
+		 * from the node's now (so the mounts a container binds keep their propagation). Only /proc is made
+		 * private there, so mounting over it reaches nothing else. */
+		if (m->proc_mounted) {
+			char proc[PATH_MAX];
+			snprintf(proc, sizeof(proc), "%s/proc", m->dir);
+			if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/proc", NULL, MS_PRIVATE, NULL) < 0 ||
+			    mount(proc, "/proc", NULL, MS_BIND, NULL) < 0) {
+				dprintf(STDERR_FILENO, "crio-lite-monitor: give the runtime the pod's /proc: %s\n", strerror(errno));
+				_exit(127);
+			}
+		}
 		/* Neither our blocked signals nor our ignored SIGPIPE are the runtime's (or its container's). */
 		sigset_t none;
 		sigemptyset(&none);

@@ -90,7 +90,10 @@ static int group_setup(void **state)
 	td_write_file(regconf, rc);
 	snprintf(cgparent, sizeof(cgparent), "/crlctr%d", (int)getpid());
 	char extra[512];
-	snprintf(extra, sizeof(extra), "[crio-lite.image]\nregistries_conf = \"%s\"\n", regconf);
+	/* A RuntimeClass handler: Debian's runc (a test package) runs the same bundles through the monitor. */
+	snprintf(extra, sizeof(extra),
+		 "[crio-lite.image]\nregistries_conf = \"%s\"\n[crio-lite.runtime.runtimes.runc]\nruntime_path = \"%s\"\n",
+		 regconf, access("/usr/sbin/runc", X_OK) == 0 ? "/usr/sbin/runc" : "/usr/bin/runc");
 	if (td_setup(&D, extra) < 0)
 		return -1;
 	char conflist[300];
@@ -162,7 +165,14 @@ typedef struct pod {
 	Runtime__V1__LinuxPodSandboxConfig lin;
 } pod_t;
 
+static void run_pod_handler(pod_t *p, const char *name, const char *handler);
+
 static void run_pod(pod_t *p, const char *name)
+{
+	run_pod_handler(p, name, NULL);
+}
+
+static void run_pod_handler(pod_t *p, const char *name, const char *handler)
 {
 	memset(p, 0, sizeof(*p));
 	p->md = pod_md(name);
@@ -176,6 +186,7 @@ static void run_pod(pod_t *p, const char *name)
 	p->cfg.linux = &p->lin;
 	Runtime__V1__RunPodSandboxRequest req = RUNTIME__V1__RUN_POD_SANDBOX_REQUEST__INIT;
 	req.config = &p->cfg;
+	req.runtime_handler = (char *)(handler ? handler : "");
 	cri_result_t r;
 	assert_int_equal(cri_call(D.client, RT "RunPodSandbox", &req.base, &runtime__v1__run_pod_sandbox_response__descriptor,
 				  60000, &r),
@@ -738,6 +749,61 @@ static void test_restart(void **st)
 	free(ic);
 }
 
+/* A pod of the runc handler: the same containers, created, started, exec'd and stopped by runc. */
+static void test_runtime_handler(void **st)
+{
+	(void)st;
+	Runtime__V1__StatusRequest sreq = RUNTIME__V1__STATUS_REQUEST__INIT;
+	cri_result_t r;
+	assert_int_equal(cri_call(D.client, RT "Status", &sreq.base, &runtime__v1__status_response__descriptor, 10000, &r), 0);
+	Runtime__V1__StatusResponse *sr = (Runtime__V1__StatusResponse *)r.resp;
+	assert_int_equal(sr->n_runtime_handlers, 2);
+	assert_string_equal(sr->runtime_handlers[0]->name, "");
+	assert_string_equal(sr->runtime_handlers[1]->name, "runc");
+	cri_result_clear(&r);
+	pod_t p;
+	run_pod_handler(&p, "runc-pod", "runc");
+	const char *cmd[] = { "/bin/sh", "-c", "echo via-runc $(hostname); id -u; exit 4", NULL };
+	ctr_opts_t o = { .name = "once", .image = image("entry"), .command = cmd };
+	int code = 0;
+	char *log = run_to_end(&p, &o, &code);
+	assert_string_equal(log, "via-runc runc-pod\n0\n");
+	assert_int_equal(code, 4);
+	free(log);
+	const char *forever[] = { "/bin/sh", "-c", "trap 'exit 9' TERM; while true; do sleep 0.05; done", NULL };
+	ctr_opts_t f = { .name = "forever", .image = image("plain"), .command = forever };
+	char *id = create_start(&p, &f);
+	Runtime__V1__ExecSyncRequest ex = RUNTIME__V1__EXEC_SYNC_REQUEST__INIT;
+	char *ecmd[] = { "/bin/sh", "-c", "echo exec-runc; exit 2" };
+	ex.container_id = id;
+	ex.cmd = ecmd;
+	ex.n_cmd = 3;
+	assert_int_equal(cri_call(D.client, RT "ExecSync", &ex.base, &runtime__v1__exec_sync_response__descriptor, 20000, &r), 0);
+	assert_int_equal(r.code, 0);
+	Runtime__V1__ExecSyncResponse *er = (Runtime__V1__ExecSyncResponse *)r.resp;
+	assert_int_equal(er->exit_code, 2);
+	assert_int_equal(er->stdout.len, 10);
+	assert_memory_equal(er->stdout.data, "exec-runc\n", 10);
+	cri_result_clear(&r);
+	Runtime__V1__StopContainerRequest stop = RUNTIME__V1__STOP_CONTAINER_REQUEST__INIT;
+	stop.container_id = id;
+	stop.timeout = 20;
+	assert_int_equal(cri_call(D.client, RT "StopContainer", &stop.base, NULL, 30000, &r), 0);
+	assert_int_equal(r.code, 0);
+	cri_result_clear(&r);
+	Runtime__V1__ContainerStatus *s = status(id, &code);
+	assert_int_equal(s->exit_code, 9);
+	runtime__v1__container_status__free_unpacked(s, NULL);
+	free(id);
+	remove_pod(&p);
+	/* The rootfs runc was given is unmounted with the container. */
+	char *mounts = NULL;
+	const char *grep[] = { "/bin/grep", "-c", D.root, "/proc/self/mountinfo", NULL };
+	td_run(grep, &mounts, 5000);
+	assert_int_equal(atoi(mounts), 0);
+	free(mounts);
+}
+
 static void test_invalid(void **st)
 {
 	(void)st;
@@ -780,7 +846,7 @@ int main(void)
 		cmocka_unit_test(test_image_config_merge), cmocka_unit_test(test_users),
 		cmocka_unit_test(test_security_context),   cmocka_unit_test(test_stop_exec_and_lists),
 		cmocka_unit_test(test_reopen_log),	   cmocka_unit_test(test_restart),
-		cmocka_unit_test(test_invalid),
+		cmocka_unit_test(test_runtime_handler),	   cmocka_unit_test(test_invalid),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
