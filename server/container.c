@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "arena.h"
 #include "common/base64.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
@@ -271,19 +272,20 @@ static char *exit_file(const srv_ctr_t *c)
 	return asprintf(&s, "%s/exits/%s.json", c->pod_dir, c->obj.id) < 0 ? NULL : s;
 }
 
-/* Takes the monitor's exit record into c. Returns true when there was one. */
-static bool read_exit(srv_ctr_t *c)
+/* Takes the monitor's exit record into c: 1 when this made it EXITED, 0 when it was already, -1 when there is
+ * no record (yet). Whoever gets 1 records the exit and tells the subscribers (exited()). */
+static int read_exit(srv_ctr_t *c)
 {
 	_cleanup_free_ char *path = exit_file(c), *text = NULL;
 	crl_error_t e = CRL_ERROR_INIT;
 	if (!path || crl_fs_read_file(AT_FDCWD, path, 65536, &text, NULL, &e) < 0) {
 		crl_error_clear(&e);
-		return false;
+		return -1;
 	}
 	crl_json_value_t *doc = NULL;
 	if (crl_json_parse(text, &doc, &e) < 0) {
 		crl_error_clear(&e);
-		return false;
+		return -1;
 	}
 	int64_t code = 0, started = 0, finished = 0;
 	bool oom = false;
@@ -293,6 +295,10 @@ static bool read_exit(srv_ctr_t *c)
 	crl_json_get_bool(crl_json_get(doc, "oom_killed"), &oom);
 	crl_json_value_free(doc);
 	pthread_mutex_lock(&c->lock);
+	if (c->state == SRV_CTR_EXITED) {
+		pthread_mutex_unlock(&c->lock);
+		return 0;
+	}
 	c->state = SRV_CTR_EXITED;
 	c->exit_code = (int)code;
 	c->oom_killed = oom;
@@ -302,12 +308,22 @@ static bool read_exit(srv_ctr_t *c)
 	free(c->reason);
 	c->reason = strdup(oom ? "OOMKilled" : code == 0 ? "Completed" : "Error");
 	pthread_mutex_unlock(&c->lock);
-	return true;
+	return 1;
+}
+
+/* An exit just taken in: recorded, and published as CONTAINER_STOPPED. */
+static void exited(srv_daemon_t *d, srv_ctr_t *c)
+{
+	crl_error_t e = CRL_ERROR_INIT;
+	if (srv_ctr_save(d, c, &e) < 0) {
+		log_error("container %s: %s", c->obj.id, crl_error_message(&e));
+		crl_error_clear(&e);
+	}
+	srv_ctr_event(d, c, RUNTIME__V1__CONTAINER_EVENT_TYPE__CONTAINER_STOPPED_EVENT);
 }
 
 void srv_ctr_refresh(srv_daemon_t *d, srv_ctr_t *c)
 {
-	(void)d;
 	pthread_mutex_lock(&c->lock);
 	bool live = c->state == SRV_CTR_RUNNING;
 	pthread_mutex_unlock(&c->lock);
@@ -315,8 +331,8 @@ void srv_ctr_refresh(srv_daemon_t *d, srv_ctr_t *c)
 		return;
 	_cleanup_free_ char *path = exit_file(c);
 	struct stat st;
-	if (path && stat(path, &st) == 0)
-		read_exit(c);
+	if (path && stat(path, &st) == 0 && read_exit(c) == 1)
+		exited(d, c);
 }
 
 static int monitor_call(srv_ctr_t *c, const char *op, int sig, crl_error_t *err)
@@ -348,23 +364,27 @@ static int64_t mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Waits up to ms for the exit record; polled, from 1 ms apart growing to 20 ms, so a quick exit is seen at once. */
-static bool wait_exit(srv_ctr_t *c, int64_t ms)
+/* Waits up to ms for the exit record (read_exit's answer; -1 when none came). Polled, from 0.5 ms apart growing
+ * to 20 ms, so a quick exit is seen at once. */
+static int wait_exit(srv_ctr_t *c, int64_t ms)
 {
 	_cleanup_free_ char *path = exit_file(c);
 	int64_t deadline = mono_ms() + ms;
 	useconds_t nap = 500;
 	struct stat st;
 	while (path) {
-		if (stat(path, &st) == 0)
-			return read_exit(c);
+		if (stat(path, &st) == 0) {
+			int r = read_exit(c);
+			if (r >= 0)
+				return r;
+		}
 		if (mono_ms() >= deadline)
-			return false;
+			return -1;
 		usleep(nap);
 		if (nap < 20000)
 			nap *= 2;
 	}
-	return false;
+	return -1;
 }
 
 /* Kills and waits; called with op_lock held. */
@@ -382,19 +402,19 @@ static int stop_locked(srv_daemon_t *d, srv_ctr_t *c, int sig, int64_t timeout_s
 		if (r < 0 && r != -ESRCH)
 			return crl_error_wrap(err, "stop container %s", c->obj.id);
 		crl_error_clear(err);
-		if (wait_exit(c, timeout_s * 1000))
+		if ((r = wait_exit(c, timeout_s * 1000)) >= 0)
 			goto done;
 	}
 	r = monitor_call(c, "kill", SIGKILL, err);
 	if (r < 0 && r != -ESRCH)
 		return crl_error_wrap(err, "kill container %s", c->obj.id);
 	crl_error_clear(err);
-	if (!wait_exit(c, KILL_WAIT_MS))
+	if ((r = wait_exit(c, KILL_WAIT_MS)) < 0)
 		return crl_error_set(err, ETIMEDOUT, "container %s did not exit %d ms after SIGKILL", c->obj.id, KILL_WAIT_MS);
 done:
-	if ((r = srv_ctr_save(d, c, err)) < 0)
-		return r;
-	srv_ctr_event(d, c, RUNTIME__V1__CONTAINER_EVENT_TYPE__CONTAINER_STOPPED_EVENT);
+	/* 0: another call took the exit in (and told about it) first. */
+	if (r == 1)
+		exited(d, c);
 	return 0;
 }
 
@@ -454,11 +474,43 @@ void srv_ctr_event(srv_daemon_t *d, srv_ctr_t *c, Runtime__V1__ContainerEventTyp
 {
 	if (srv_events_count(d->events) == 0)
 		return;
+	/* With the pod's status and those of all its containers, as kubelet's evented PLEG takes them. */
 	Runtime__V1__ContainerEventResponse ev = RUNTIME__V1__CONTAINER_EVENT_RESPONSE__INIT;
 	ev.container_id = c->obj.id;
 	ev.container_event_type = type;
 	ev.created_at = now_ns();
+	srv_arena_t a = SRV_ARENA_INIT;
+	srv_pod_t *p = NULL;
+	crl_error_t e = CRL_ERROR_INIT;
+	if (srv_pod_get(d, c->pod_id, &p, &e) == 0) {
+		Runtime__V1__PodSandboxStatus *ps = srv_arena_alloc(&a, sizeof(*ps));
+		if (ps) {
+			runtime__v1__pod_sandbox_status__init(ps);
+			if (srv_pod_status_fill(&a, p, ps) == 0)
+				ev.pod_sandbox_status = ps;
+		}
+	}
+	crl_error_clear(&e);
+	srv_obj_t **v = NULL;
+	size_t n = 0;
+	if (srv_ctrs_of_pod(d, c->pod_id, &v, &n, &e) == 0) {
+		ev.containers_statuses = srv_arena_alloc(&a, (n + 1) * sizeof(*ev.containers_statuses));
+		for (size_t i = 0; ev.containers_statuses && i < n; i++) {
+			srv_ctr_t *k = srv_ctr_of(v[i]);
+			Runtime__V1__ContainerStatus *cs = srv_arena_alloc(&a, sizeof(*cs));
+			if (!cs)
+				break;
+			runtime__v1__container_status__init(cs);
+			srv_ctr_refresh(d, k);
+			if (srv_ctr_status_fill(&a, k, cs) == 0)
+				ev.containers_statuses[ev.n_containers_statuses++] = cs;
+		}
+	}
+	crl_error_clear(&e);
 	srv_events_publish(d->events, &ev);
+	srv_store_list_free(v, n);
+	srv_pod_unref(p);
+	srv_arena_done(&a);
 }
 
 /* --- restore --- */
@@ -502,7 +554,7 @@ static void restore_one(srv_daemon_t *d, const char *file)
 	if (c->state == SRV_CTR_RUNNING || c->state == SRV_CTR_CREATED) {
 		/* An exit while we were away is in the monitor's record; a monitor that is gone took the container
 		 * with it (a reboot). */
-		if (!read_exit(c) && !srv_pod_monitor_alive(p)) {
+		if (read_exit(c) < 0 && !srv_pod_monitor_alive(p)) {
 			c->state = SRV_CTR_EXITED;
 			c->exit_code = 255;
 			c->finished_at = now_ns();

@@ -80,6 +80,10 @@ int srv_ctr_remove(srv_daemon_t *d, srv_ctr_t *c, crl_error_t *err);
 /* Publishes a CONTAINER_* event with the container's status. */
 void srv_ctr_event(srv_daemon_t *d, srv_ctr_t *c, Runtime__V1__ContainerEventType type);
 
+struct srv_arena;
+/* The container's ContainerStatus on a (pointing into the container: hold a reference until it is packed). */
+int srv_ctr_status_fill(struct srv_arena *a, srv_ctr_t *c, Runtime__V1__ContainerStatus *s);
+
 /* At start, after the pods: every container record read back; creates cut short removed; exits that happened
  * while the daemon was down taken from the exit records. */
 int srv_ctrs_restore(srv_daemon_t *d, crl_error_t *err);

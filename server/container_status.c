@@ -10,6 +10,7 @@
 #include "common/json.h"
 #include "container.h"
 #include "daemon.h"
+#include "arena.h"
 #include "handlers.h"
 
 #define STREAM_CHUNK 100
@@ -33,23 +34,8 @@ static void unref_obj(void *o)
 	srv_obj_unref(o);
 }
 
-/* The answer points into the container's config: the call holds a reference until it is packed. */
-#define COPY_MAP(call, out_v, out_n, in_v, in_n, T, init)                      \
-	do {                                                                   \
-		out_v = srv_call_alloc(call, ((in_n) + 1) * sizeof(*(out_v))); \
-		T *es = srv_call_alloc(call, ((in_n) + 1) * sizeof(T));        \
-		if (!(out_v) || !es)                                           \
-			return -ENOMEM;                                        \
-		for (size_t i_ = 0; i_ < (in_n); i_++) {                       \
-			init(&es[i_]);                                         \
-			es[i_].key = (in_v)[i_]->key;                          \
-			es[i_].value = (in_v)[i_]->value;                      \
-			(out_v)[i_] = &es[i_];                                 \
-		}                                                              \
-		out_n = (in_n);                                                \
-	} while (0)
 
-static int fill_status(srv_call_t *call, srv_ctr_t *c, Runtime__V1__ContainerStatus *s)
+int srv_ctr_status_fill(srv_arena_t *a, srv_ctr_t *c, Runtime__V1__ContainerStatus *s)
 {
 	const Runtime__V1__ContainerConfig *cfg = c->config;
 	s->id = c->obj.id;
@@ -60,13 +46,15 @@ static int fill_status(srv_call_t *call, srv_ctr_t *c, Runtime__V1__ContainerSta
 	s->image_id = c->image_id;
 	s->log_path = c->log_path;
 	s->stop_signal = cfg->stop_signal;
-	COPY_MAP(call, s->labels, s->n_labels, cfg->labels, cfg->n_labels, Runtime__V1__ContainerStatus__LabelsEntry,
-		 runtime__v1__container_status__labels_entry__init);
-	COPY_MAP(call, s->annotations, s->n_annotations, cfg->annotations, cfg->n_annotations,
-		 Runtime__V1__ContainerStatus__AnnotationsEntry, runtime__v1__container_status__annotations_entry__init);
+	if (SRV_ARENA_COPY_MAP(a, s->labels, s->n_labels, cfg->labels, cfg->n_labels, Runtime__V1__ContainerStatus__LabelsEntry,
+		 runtime__v1__container_status__labels_entry__init) < 0)
+		return -ENOMEM;
+	if (SRV_ARENA_COPY_MAP(a, s->annotations, s->n_annotations, cfg->annotations, cfg->n_annotations,
+		 Runtime__V1__ContainerStatus__AnnotationsEntry, runtime__v1__container_status__annotations_entry__init) < 0)
+		return -ENOMEM;
 	s->mounts = cfg->mounts;
 	s->n_mounts = cfg->n_mounts;
-	Runtime__V1__ContainerResources *res = srv_call_alloc(call, sizeof(*res));
+	Runtime__V1__ContainerResources *res = srv_arena_alloc(a, sizeof(*res));
 	if (!res)
 		return -ENOMEM;
 	runtime__v1__container_resources__init(res);
@@ -77,8 +65,8 @@ static int fill_status(srv_call_t *call, srv_ctr_t *c, Runtime__V1__ContainerSta
 	s->started_at = c->started_at;
 	s->finished_at = c->finished_at;
 	s->exit_code = c->exit_code;
-	s->reason = srv_call_strdup(call, c->reason ? c->reason : "");
-	s->message = srv_call_strdup(call, c->message ? c->message : "");
+	s->reason = srv_arena_strdup(a, c->reason ? c->reason : "");
+	s->message = srv_arena_strdup(a, c->message ? c->message : "");
 	pthread_mutex_unlock(&c->lock);
 	return s->reason && s->message ? 0 : -ENOMEM;
 }
@@ -102,7 +90,7 @@ int srv_container_status(srv_daemon_t *d, srv_call_t *call, const void *req, voi
 	if (!s)
 		return crl_error_set(err, ENOMEM, "out of memory");
 	runtime__v1__container_status__init(s);
-	if (fill_status(call, c, s) < 0)
+	if (srv_ctr_status_fill(srv_call_arena(call), c, s) < 0)
 		return crl_error_set(err, ENOMEM, "out of memory");
 	out->status = s;
 	if (r->verbose) {
@@ -152,7 +140,7 @@ static bool matches(srv_ctr_t *c, const Runtime__V1__ContainerFilter *f)
 	return true;
 }
 
-static int fill_item(srv_call_t *call, srv_ctr_t *c, Runtime__V1__Container *it)
+static int fill_item(srv_arena_t *a, srv_ctr_t *c, Runtime__V1__Container *it)
 {
 	const Runtime__V1__ContainerConfig *cfg = c->config;
 	runtime__v1__container__init(it);
@@ -166,10 +154,12 @@ static int fill_item(srv_call_t *call, srv_ctr_t *c, Runtime__V1__Container *it)
 	pthread_mutex_lock(&c->lock);
 	it->state = state_of(c);
 	pthread_mutex_unlock(&c->lock);
-	COPY_MAP(call, it->labels, it->n_labels, cfg->labels, cfg->n_labels, Runtime__V1__Container__LabelsEntry,
-		 runtime__v1__container__labels_entry__init);
-	COPY_MAP(call, it->annotations, it->n_annotations, cfg->annotations, cfg->n_annotations,
-		 Runtime__V1__Container__AnnotationsEntry, runtime__v1__container__annotations_entry__init);
+	if (SRV_ARENA_COPY_MAP(a, it->labels, it->n_labels, cfg->labels, cfg->n_labels, Runtime__V1__Container__LabelsEntry,
+		 runtime__v1__container__labels_entry__init) < 0)
+		return -ENOMEM;
+	if (SRV_ARENA_COPY_MAP(a, it->annotations, it->n_annotations, cfg->annotations, cfg->n_annotations,
+		 Runtime__V1__Container__AnnotationsEntry, runtime__v1__container__annotations_entry__init) < 0)
+		return -ENOMEM;
 	return 0;
 }
 
@@ -210,7 +200,7 @@ static int select_ctrs(srv_daemon_t *d, srv_call_t *call, const Runtime__V1__Con
 		srv_ctr_refresh(d, c);
 		if (!matches(c, f))
 			continue;
-		if (fill_item(call, c, &its[k]) < 0)
+		if (fill_item(srv_call_arena(call), c, &its[k]) < 0)
 			return crl_error_set(err, ENOMEM, "out of memory");
 		items[k] = &its[k];
 		k++;

@@ -26,6 +26,7 @@ struct srv_daemon {
 	int ctrs_fd;        /* <root>/containers: one record per container */
 	char *ctrs_dir;     /* <root>/containers: one bundle directory per container */
 	int plugin_timeout_ms;
+	struct srv_exits *exits; /* container exits as they happen */
 
 	pthread_mutex_t lock; /* guards what follows */
 	char *pod_cidr;       /* from UpdateRuntimeConfig; "" until kubelet sends one */

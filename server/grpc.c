@@ -28,6 +28,7 @@
 #include "common/cleanup.h"
 #include "common/log.h"
 #include "daemon.h"
+#include "arena.h"
 #include "sanitize.h"
 
 #define N_POLLERS 2
@@ -46,11 +47,6 @@ typedef struct tag {
 	srv_call_t *call;
 } tag_t;
 
-typedef struct arena_block {
-	struct arena_block *next;
-	size_t used, cap;
-	_Alignas(16) unsigned char data[];
-} arena_block_t;
 
 struct srv_call {
 	srv_grpc_t *g;
@@ -71,7 +67,7 @@ struct srv_call {
 	grpc_slice status_details;
 	bool have_status_details;
 	grpc_byte_buffer *send_buf;
-	arena_block_t *arena;
+	srv_arena_t arena;
 	srv_call_t *work_next;
 	struct on_end *on_end;
 	/* streams */
@@ -127,22 +123,12 @@ static void start_stream_final(srv_call_t *c);
 
 static void *arena_alloc(srv_call_t *c, size_t size)
 {
-	size = (size + 15) & ~(size_t)15;
-	arena_block_t *b = c->arena;
-	if (!b || b->cap - b->used < size) {
-		size_t cap = size > 4000 ? size : 4000;
-		b = malloc(sizeof(*b) + cap);
-		if (!b)
-			return NULL;
-		b->next = c->arena;
-		b->used = 0;
-		b->cap = cap;
-		c->arena = b;
-	}
-	void *p = b->data + b->used;
-	b->used += size;
-	memset(p, 0, size);
-	return p;
+	return srv_arena_alloc(&c->arena, size);
+}
+
+srv_arena_t *srv_call_arena(srv_call_t *call)
+{
+	return &call->arena;
 }
 
 void *srv_call_alloc(srv_call_t *call, size_t size)
@@ -231,11 +217,7 @@ static void call_free(srv_call_t *c)
 		grpc_slice_unref(c->status_details);
 	for (size_t i = 0; i < c->q_len; i++)
 		grpc_byte_buffer_destroy(c->queue[(c->q_head + i) % SRV_STREAM_QUEUE_MAX]);
-	while (c->arena) {
-		arena_block_t *n = c->arena->next;
-		free(c->arena);
-		c->arena = n;
-	}
+	srv_arena_done(&c->arena);
 	while (c->on_end) {
 		on_end_t *e = c->on_end;
 		c->on_end = e->next;

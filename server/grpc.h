@@ -50,6 +50,8 @@ void srv_grpc_stop(srv_grpc_t *g, int grace_ms);
 
 /* --- for handlers --- */
 void *srv_call_alloc(srv_call_t *call, size_t size); /* zeroed; NULL on OOM */
+/* The call's arena (what srv_call_alloc allocates from), for code that builds messages for calls and others. */
+struct srv_arena *srv_call_arena(srv_call_t *call);
 char *srv_call_strdup(srv_call_t *call, const char *s);
 char *srv_call_printf(srv_call_t *call, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* True once the client cancelled or the deadline passed: long handlers check it and stop. */

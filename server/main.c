@@ -24,6 +24,7 @@
 #include "image/registry.h"
 #include "image/store.h"
 #include "container.h"
+#include "exit_watch.h"
 #include "pod.h"
 #include "state.h"
 #include "store.h"
@@ -211,6 +212,8 @@ static int prepare_pods(srv_daemon_t *d, crl_error_t *err)
 	    (r = crl_fs_mkdir_p(d->pods_rundir, 0711, err)) < 0 || (r = srv_store_new("pod", &d->pods, err)) < 0 ||
 	    (r = srv_store_new("container", &d->ctrs, err)) < 0)
 		return r;
+	if ((r = srv_exits_new(d, &d->exits, err)) < 0)
+		return r;
 	/* Pods first: a container is restored into its pod. */
 	if ((r = srv_pods_restore(d, err)) < 0)
 		return r;
@@ -260,6 +263,7 @@ static int prepare(srv_daemon_t *d, locks_t *locks, crl_error_t *err)
 static void daemon_cleanup(srv_daemon_t *d, locks_t *locks)
 {
 	srv_events_free(d->events);
+	srv_exits_free(d->exits);
 	srv_store_free(d->ctrs);
 	srv_store_free(d->pods);
 	if (d->ctrs_fd >= 0)

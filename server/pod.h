@@ -82,6 +82,10 @@ int srv_pod_teardown(srv_daemon_t *d, srv_pod_t *p, crl_error_t *err);
 /* The pod's network namespace path ("" on the node's network). */
 const char *srv_pod_netns(const srv_pod_t *p, char *buf, size_t size);
 
+struct srv_arena;
+/* The pod's PodSandboxStatus on a (pointing into the pod: hold a reference until it is packed). */
+int srv_pod_status_fill(struct srv_arena *a, srv_pod_t *p, Runtime__V1__PodSandboxStatus *s);
+
 /* At start: every record read back; pods cut off half way torn down, the rest listed (NOTREADY where their
  * monitor is gone). */
 int srv_pods_restore(srv_daemon_t *d, crl_error_t *err);

@@ -11,6 +11,7 @@
 
 #include "common/log.h"
 #include "daemon.h"
+#include "exit_watch.h"
 #include "pod.h"
 
 static bool is_record(const char *name)
@@ -45,6 +46,10 @@ static void restore_one(srv_daemon_t *d, const char *file)
 		return;
 	}
 	bool alive = srv_pod_monitor_alive(p);
+	if (alive && srv_exits_watch(d->exits, p->dir, &e) < 0) {
+		log_error("pod %s: %s (exits are seen when asked for only)", p->obj.id, crl_error_message(&e));
+		crl_error_clear(&e);
+	}
 	if (!alive && p->state == SRV_POD_READY) {
 		log_warn("pod %s (%s): its monitor is gone; NOTREADY", p->obj.id, p->obj.name);
 		p->state = SRV_POD_NOTREADY;

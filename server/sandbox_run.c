@@ -15,6 +15,7 @@
 #include "common/fs.h"
 #include "common/log.h"
 #include "daemon.h"
+#include "exit_watch.h"
 #include "handlers.h"
 #include "pod.h"
 #include "runtime/cgroup.h"
@@ -225,7 +226,8 @@ static int run_steps(srv_daemon_t *d, srv_pod_t *p, net_plan_t *n, crl_error_t *
 {
 	int r;
 	if ((r = crl_fs_mkdir_p(p->dir, 0711, err)) < 0 || (r = write_pod_files(p, err)) < 0 ||
-	    (r = make_cgroup(p, err)) < 0 || (r = srv_pod_start_monitor(d, p, err)) < 0)
+	    (r = make_cgroup(p, err)) < 0 || (r = srv_pod_start_monitor(d, p, err)) < 0 ||
+	    (r = srv_exits_watch(d->exits, p->dir, err)) < 0)
 		return r;
 	if (n->net && (r = network_add(d, p, n, err)) < 0)
 		return r;

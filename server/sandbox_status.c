@@ -8,6 +8,7 @@
 #include "common/cleanup.h"
 #include "common/json.h"
 #include "daemon.h"
+#include "arena.h"
 #include "handlers.h"
 #include "pod.h"
 
@@ -20,37 +21,24 @@ static Runtime__V1__PodSandboxState state_of(const srv_pod_t *p)
 					   RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_NOTREADY;
 }
 
-/* The pod's maps point at the pod's own strings: the call holds a reference until its answer is packed. */
-#define COPY_MAP(call, out_v, out_n, in_v, in_n, T, init)                         \
-	do {                                                                      \
-		out_v = srv_call_alloc(call, ((in_n) + 1) * sizeof(*(out_v)));    \
-		T *es = srv_call_alloc(call, ((in_n) + 1) * sizeof(T));           \
-		if (!(out_v) || !es)                                              \
-			return -ENOMEM;                                           \
-		for (size_t i_ = 0; i_ < (in_n); i_++) {                          \
-			init(&es[i_]);                                            \
-			es[i_].key = (in_v)[i_]->key;                             \
-			es[i_].value = (in_v)[i_]->value;                         \
-			(out_v)[i_] = &es[i_];                                    \
-		}                                                                 \
-		out_n = (in_n);                                                   \
-	} while (0)
 
-static int fill_status(srv_call_t *call, srv_pod_t *p, Runtime__V1__PodSandboxStatus *s)
+int srv_pod_status_fill(srv_arena_t *a, srv_pod_t *p, Runtime__V1__PodSandboxStatus *s)
 {
 	const Runtime__V1__PodSandboxConfig *c = p->config;
 	s->id = p->obj.id;
 	s->metadata = c->metadata;
 	s->created_at = p->created_at;
 	s->runtime_handler = p->runtime_handler;
-	COPY_MAP(call, s->labels, s->n_labels, c->labels, c->n_labels, Runtime__V1__PodSandboxStatus__LabelsEntry,
-		 runtime__v1__pod_sandbox_status__labels_entry__init);
-	COPY_MAP(call, s->annotations, s->n_annotations, c->annotations, c->n_annotations,
-		 Runtime__V1__PodSandboxStatus__AnnotationsEntry, runtime__v1__pod_sandbox_status__annotations_entry__init);
-	Runtime__V1__PodSandboxNetworkStatus *net = srv_call_alloc(call, sizeof(*net));
-	Runtime__V1__LinuxPodSandboxStatus *lin = srv_call_alloc(call, sizeof(*lin));
-	Runtime__V1__Namespace *ns = srv_call_alloc(call, sizeof(*ns));
-	Runtime__V1__NamespaceOption *opt = srv_call_alloc(call, sizeof(*opt));
+	if (SRV_ARENA_COPY_MAP(a, s->labels, s->n_labels, c->labels, c->n_labels, Runtime__V1__PodSandboxStatus__LabelsEntry,
+		 runtime__v1__pod_sandbox_status__labels_entry__init) < 0)
+		return -ENOMEM;
+	if (SRV_ARENA_COPY_MAP(a, s->annotations, s->n_annotations, c->annotations, c->n_annotations,
+		 Runtime__V1__PodSandboxStatus__AnnotationsEntry, runtime__v1__pod_sandbox_status__annotations_entry__init) < 0)
+		return -ENOMEM;
+	Runtime__V1__PodSandboxNetworkStatus *net = srv_arena_alloc(a, sizeof(*net));
+	Runtime__V1__LinuxPodSandboxStatus *lin = srv_arena_alloc(a, sizeof(*lin));
+	Runtime__V1__Namespace *ns = srv_arena_alloc(a, sizeof(*ns));
+	Runtime__V1__NamespaceOption *opt = srv_arena_alloc(a, sizeof(*opt));
 	if (!net || !lin || !ns || !opt)
 		return -ENOMEM;
 	runtime__v1__pod_sandbox_network_status__init(net);
@@ -71,15 +59,15 @@ static int fill_status(srv_call_t *call, srv_pod_t *p, Runtime__V1__PodSandboxSt
 		n++;
 	int r = 0;
 	if (n > 0) {
-		net->ip = srv_call_strdup(call, p->ips[0]);
+		net->ip = srv_arena_strdup(a, p->ips[0]);
 		if (n > 1) {
-			net->additional_ips = srv_call_alloc(call, (n - 1) * sizeof(*net->additional_ips));
-			Runtime__V1__PodIP *ips = srv_call_alloc(call, (n - 1) * sizeof(*ips));
+			net->additional_ips = srv_arena_alloc(a, (n - 1) * sizeof(*net->additional_ips));
+			Runtime__V1__PodIP *ips = srv_arena_alloc(a, (n - 1) * sizeof(*ips));
 			if (!net->additional_ips || !ips)
 				r = -ENOMEM;
 			for (size_t i = 1; r == 0 && i < n; i++) {
 				runtime__v1__pod_ip__init(&ips[i - 1]);
-				ips[i - 1].ip = srv_call_strdup(call, p->ips[i]);
+				ips[i - 1].ip = srv_arena_strdup(a, p->ips[i]);
 				net->additional_ips[i - 1] = &ips[i - 1];
 			}
 			net->n_additional_ips = r == 0 ? n - 1 : 0;
@@ -144,7 +132,7 @@ int srv_pod_sandbox_status(srv_daemon_t *d, srv_call_t *call, const void *req, v
 	if (!s)
 		return crl_error_set(err, ENOMEM, "out of memory");
 	runtime__v1__pod_sandbox_status__init(s);
-	if (fill_status(call, p, s) < 0)
+	if (srv_pod_status_fill(srv_call_arena(call), p, s) < 0)
 		return crl_error_set(err, ENOMEM, "out of memory");
 	out->status = s;
 	out->timestamp = 0;
@@ -187,7 +175,7 @@ static bool matches(srv_pod_t *p, const Runtime__V1__PodSandboxFilter *f)
 	return true;
 }
 
-static int fill_item(srv_call_t *call, srv_pod_t *p, Runtime__V1__PodSandbox *it)
+static int fill_item(srv_arena_t *a, srv_pod_t *p, Runtime__V1__PodSandbox *it)
 {
 	const Runtime__V1__PodSandboxConfig *c = p->config;
 	runtime__v1__pod_sandbox__init(it);
@@ -198,10 +186,12 @@ static int fill_item(srv_call_t *call, srv_pod_t *p, Runtime__V1__PodSandbox *it
 	pthread_mutex_lock(&p->lock);
 	it->state = state_of(p);
 	pthread_mutex_unlock(&p->lock);
-	COPY_MAP(call, it->labels, it->n_labels, c->labels, c->n_labels, Runtime__V1__PodSandbox__LabelsEntry,
-		 runtime__v1__pod_sandbox__labels_entry__init);
-	COPY_MAP(call, it->annotations, it->n_annotations, c->annotations, c->n_annotations,
-		 Runtime__V1__PodSandbox__AnnotationsEntry, runtime__v1__pod_sandbox__annotations_entry__init);
+	if (SRV_ARENA_COPY_MAP(a, it->labels, it->n_labels, c->labels, c->n_labels, Runtime__V1__PodSandbox__LabelsEntry,
+		 runtime__v1__pod_sandbox__labels_entry__init) < 0)
+		return -ENOMEM;
+	if (SRV_ARENA_COPY_MAP(a, it->annotations, it->n_annotations, c->annotations, c->n_annotations,
+		 Runtime__V1__PodSandbox__AnnotationsEntry, runtime__v1__pod_sandbox__annotations_entry__init) < 0)
+		return -ENOMEM;
 	return 0;
 }
 
@@ -242,7 +232,7 @@ static int select_pods(srv_daemon_t *d, srv_call_t *call, const Runtime__V1__Pod
 		srv_pod_t *p = srv_pod_of(kept[i]);
 		if (!matches(p, f))
 			continue;
-		if (fill_item(call, p, &its[k]) < 0)
+		if (fill_item(srv_call_arena(call), p, &its[k]) < 0)
 			return crl_error_set(err, ENOMEM, "out of memory");
 		items[k] = &its[k];
 		k++;

@@ -749,6 +749,64 @@ static void test_restart(void **st)
 	free(ic);
 }
 
+/* The next container event of the stream (10 s), or a failure. */
+static Runtime__V1__ContainerEventResponse *next_event(cri_stream_t *s)
+{
+	ProtobufCMessage *m = NULL;
+	cri_result_t r = { 0 };
+	int got = cri_stream_next(s, &runtime__v1__container_event_response__descriptor, 10000, &m, &r);
+	if (got != 1)
+		fail_msg("no container event (%d): %s", got, r.message ? r.message : "");
+	return (Runtime__V1__ContainerEventResponse *)m;
+}
+
+static void test_events(void **st)
+{
+	(void)st;
+	pod_t p;
+	run_pod(&p, "events");
+	Runtime__V1__GetEventsRequest req = RUNTIME__V1__GET_EVENTS_REQUEST__INIT;
+	cri_stream_t *s = cri_stream_open(D.client, RT "GetContainerEvents", &req.base, 60000);
+	assert_true(td_wait_log(&D, "container event stream opened", 5000));
+	const char *cmd[] = { "/bin/sh", "-c", "exit 0", NULL };
+	ctr_opts_t o = { .name = "ev", .image = image("plain"), .command = cmd };
+	char *id = create_start(&p, &o);
+	static const Runtime__V1__ContainerEventType want[] = { RUNTIME__V1__CONTAINER_EVENT_TYPE__CONTAINER_CREATED_EVENT,
+								RUNTIME__V1__CONTAINER_EVENT_TYPE__CONTAINER_STARTED_EVENT };
+	for (size_t i = 0; i < 2; i++) {
+		Runtime__V1__ContainerEventResponse *ev = next_event(s);
+		assert_string_equal(ev->container_id, id);
+		assert_int_equal(ev->container_event_type, want[i]);
+		assert_true(ev->created_at > 0);
+		/* The pod's status and its containers', as kubelet's evented PLEG reads them. */
+		assert_non_null(ev->pod_sandbox_status);
+		assert_string_equal(ev->pod_sandbox_status->id, p.id);
+		assert_int_equal(ev->n_containers_statuses, 1);
+		assert_string_equal(ev->containers_statuses[0]->id, id);
+		assert_int_equal(ev->containers_statuses[0]->state, i == 0 ? RUNTIME__V1__CONTAINER_STATE__CONTAINER_CREATED
+									      : RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING);
+		runtime__v1__container_event_response__free_unpacked(ev, NULL);
+	}
+	/* It exits by itself: STOPPED comes without anyone asking (the exit watcher), with its exit code. */
+	Runtime__V1__ContainerEventResponse *ev = next_event(s);
+	assert_int_equal(ev->container_event_type, RUNTIME__V1__CONTAINER_EVENT_TYPE__CONTAINER_STOPPED_EVENT);
+	assert_int_equal(ev->n_containers_statuses, 1);
+	assert_int_equal(ev->containers_statuses[0]->state, RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED);
+	assert_string_equal(ev->containers_statuses[0]->reason, "Completed");
+	runtime__v1__container_event_response__free_unpacked(ev, NULL);
+	assert_int_equal(id_call(RT "RemoveContainer", id), 0);
+	/* Removed: DELETED, with no container left in the pod. */
+	ev = next_event(s);
+	assert_int_equal(ev->container_event_type, RUNTIME__V1__CONTAINER_EVENT_TYPE__CONTAINER_DELETED_EVENT);
+	assert_string_equal(ev->container_id, id);
+	assert_int_equal(ev->n_containers_statuses, 0);
+	runtime__v1__container_event_response__free_unpacked(ev, NULL);
+	cri_stream_cancel(s);
+	cri_stream_free(s);
+	free(id);
+	remove_pod(&p);
+}
+
 /* A pod of the runc handler: the same containers, created, started, exec'd and stopped by runc. */
 static void test_runtime_handler(void **st)
 {
@@ -846,7 +904,8 @@ int main(void)
 		cmocka_unit_test(test_image_config_merge), cmocka_unit_test(test_users),
 		cmocka_unit_test(test_security_context),   cmocka_unit_test(test_stop_exec_and_lists),
 		cmocka_unit_test(test_reopen_log),	   cmocka_unit_test(test_restart),
-		cmocka_unit_test(test_runtime_handler),	   cmocka_unit_test(test_invalid),
+		cmocka_unit_test(test_events),		   cmocka_unit_test(test_runtime_handler),
+		cmocka_unit_test(test_invalid),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
