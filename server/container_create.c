@@ -55,8 +55,6 @@ static int check_config(const Runtime__V1__CreateContainerRequest *r, crl_error_
 		return crl_error_set(err, EINVAL, "config.CDI_devices: no CDI specification directory exists on this node "
 						  "(%s is not resolved)",
 				     c->cdi_devices[0]->name);
-	if (c->n_devices)
-		return crl_error_set(err, EOPNOTSUPP, "config.devices: device nodes are not supported by crio-lite yet");
 	if (c->n_labels > SRV_POD_MAX_LABELS || c->n_annotations > SRV_POD_MAX_LABELS)
 		return crl_error_set(err, EINVAL, "config: more than %d labels or annotations", SRV_POD_MAX_LABELS);
 	if (!srv_message_utf8_valid(&c->base))

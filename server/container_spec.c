@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -650,19 +651,70 @@ static int namespaces(const srv_spec_in_t *in, crl_json_t *j, crl_error_t *err)
 	return 0;
 }
 
-static void resources_object(const Runtime__V1__LinuxContainerResources *r, bool privileged, crl_json_t *j)
+/* A device of config.devices, as the node has it. */
+typedef struct dev_rule {
+	char type; /* 'c' or 'b' */
+	unsigned major, minor;
+	unsigned mode;
+	const char *path, *access;
+} dev_rule_t;
+
+static void device_rules(const dev_rule_t *devs, size_t n, bool privileged, crl_json_t *j)
 {
-	crl_json_object_begin(j);
+	if (!privileged && !n)
+		return;
+	crl_json_key(j, "devices");
+	crl_json_array_begin(j);
 	if (privileged) {
 		/* Every device of the node may be opened: one rule allowing all. */
-		crl_json_key(j, "devices");
-		crl_json_array_begin(j);
 		crl_json_object_begin(j);
 		crl_json_kv_bool(j, "allow", true);
 		crl_json_kv_string(j, "access", "rwm");
 		crl_json_object_end(j);
-		crl_json_array_end(j);
 	}
+	for (size_t i = 0; i < n; i++) {
+		char t[2] = { devs[i].type, 0 };
+		crl_json_object_begin(j);
+		crl_json_kv_bool(j, "allow", true);
+		crl_json_kv_string(j, "type", t);
+		crl_json_kv_int(j, "major", devs[i].major);
+		crl_json_kv_int(j, "minor", devs[i].minor);
+		crl_json_kv_string(j, "access", devs[i].access);
+		crl_json_object_end(j);
+	}
+	crl_json_array_end(j);
+}
+
+/* config.devices: each host device (followed through symlinks, as kubelet names them) must be a character or
+ * block device; its node is made at container_path with the permissions given (r, w, m; empty: all). */
+static int devices(const Runtime__V1__ContainerConfig *c, dev_rule_t *out, crl_error_t *err)
+{
+	for (size_t i = 0; i < c->n_devices; i++) {
+		const Runtime__V1__Device *d = c->devices[i];
+		const char *hp = d->host_path ? d->host_path : "", *cp = d->container_path ? d->container_path : "";
+		const char *perm = d->permissions && *d->permissions ? d->permissions : "rwm";
+		struct stat st;
+		if (hp[0] != '/' || stat(hp, &st) < 0)
+			return crl_error_set(err, EINVAL, "config.devices[%zu].host_path '%.200s' does not exist", i, hp);
+		if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode))
+			return crl_error_set(err, EINVAL, "config.devices[%zu].host_path '%.200s' is not a device", i, hp);
+		if (strncmp(cp, "/dev/", 5) != 0 || !cp[5] || strstr(cp, ".."))
+			return crl_error_set(err, EINVAL, "config.devices[%zu].container_path '%.200s' is not a path below /dev/",
+					     i, cp);
+		if (strlen(perm) > 3 || strspn(perm, "rwm") != strlen(perm))
+			return crl_error_set(err, EINVAL, "config.devices[%zu].permissions '%.16s' is not made of r, w and m", i,
+					     perm);
+		out[i] = (dev_rule_t){ S_ISCHR(st.st_mode) ? 'c' : 'b', major(st.st_rdev), minor(st.st_rdev),
+				       st.st_mode & 0777, cp, perm };
+	}
+	return 0;
+}
+
+static void resources_object(const Runtime__V1__LinuxContainerResources *r, const dev_rule_t *devs, size_t n_devs,
+			     bool privileged, crl_json_t *j)
+{
+	crl_json_object_begin(j);
+	device_rules(devs, n_devs, privileged, j);
 	if (r) {
 		crl_json_key(j, "cpu");
 		crl_json_object_begin(j);
@@ -709,7 +761,7 @@ static void resources_object(const Runtime__V1__LinuxContainerResources *r, bool
 char *srv_resources_json(const Runtime__V1__LinuxContainerResources *r)
 {
 	crl_json_t *j = crl_json_new(false);
-	resources_object(r, false, j);
+	resources_object(r, NULL, 0, false, j);
 	return crl_json_finish_text(j, NULL);
 }
 
@@ -753,8 +805,15 @@ int srv_container_spec(const srv_spec_in_t *in, char **ret_json, int *ret_stop_s
 	const Runtime__V1__LinuxContainerConfig *lc = c->linux;
 	const Runtime__V1__LinuxContainerSecurityContext *sc = lc ? lc->security_context : NULL;
 	bool privileged = sc && sc->privileged;
+	if (c->n_devices > SRV_CTR_MAX_DEVICES)
+		return crl_error_set(err, EINVAL, "config.devices: more than %d", SRV_CTR_MAX_DEVICES);
+	dev_rule_t devs[SRV_CTR_MAX_DEVICES];
+	/* Before any jump to fail: what it cleans up is set. */
+	_cleanup_free_ char *cgpath = NULL;
+	int r = devices(c, devs, err);
+	if (r < 0)
+		return r;
 	crl_json_t *j = crl_json_new(false);
-	int r = 0;
 	crl_json_object_begin(j);
 	crl_json_kv_string(j, "ociVersion", "1.0.2");
 	crl_json_key(j, "process");
@@ -813,14 +872,29 @@ int srv_container_spec(const srv_spec_in_t *in, char **ret_json, int *ret_stop_s
 		}
 	if ((r = namespaces(in, j, err)) < 0)
 		goto fail;
-	_cleanup_free_ char *cgpath = NULL;
 	if (asprintf(&cgpath, "%s/%s", in->pod_cgroup, in->id) < 0) {
+		cgpath = NULL;
 		r = crl_error_set(err, ENOMEM, "out of memory");
 		goto fail;
 	}
 	crl_json_kv_string(j, "cgroupsPath", cgpath);
+	crl_json_key(j, "devices");
+	crl_json_array_begin(j);
+	for (size_t i = 0; i < c->n_devices; i++) {
+		char t[2] = { devs[i].type, 0 };
+		crl_json_object_begin(j);
+		crl_json_kv_string(j, "path", devs[i].path);
+		crl_json_kv_string(j, "type", t);
+		crl_json_kv_int(j, "major", devs[i].major);
+		crl_json_kv_int(j, "minor", devs[i].minor);
+		crl_json_kv_int(j, "fileMode", devs[i].mode);
+		crl_json_kv_int(j, "uid", 0);
+		crl_json_kv_int(j, "gid", 0);
+		crl_json_object_end(j);
+	}
+	crl_json_array_end(j);
 	crl_json_key(j, "resources");
-	resources_object(lc ? lc->resources : NULL, privileged, j);
+	resources_object(lc ? lc->resources : NULL, devs, c->n_devices, privileged, j);
 	if (sc && !privileged) {
 		strv_member(j, "maskedPaths", sc->masked_paths, sc->n_masked_paths);
 		strv_member(j, "readonlyPaths", sc->readonly_paths, sc->n_readonly_paths);

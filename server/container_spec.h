@@ -17,6 +17,7 @@
 #define SRV_CTR_MAX_ENV 4096
 #define SRV_CTR_MAX_MOUNTS 512
 #define SRV_CTR_MAX_GROUPS 64
+#define SRV_CTR_MAX_DEVICES 128
 
 typedef struct srv_user {
 	uid_t uid;

@@ -199,6 +199,8 @@ int srv_pod_load(srv_daemon_t *d, const char *file, srv_pod_t **ret, crl_error_t
 	crl_json_value_t *doc = NULL;
 	if ((r = crl_json_parse(text, &doc, err)) < 0)
 		return r;
+	/* Before any jump to out: what it cleans up is set. */
+	_cleanup_free_ char *raw = NULL;
 	int64_t v = 0, created = 0, pid = 0;
 	const char *id = crl_json_get_string(crl_json_get(doc, "id"));
 	const char *name = crl_json_get_string(crl_json_get(doc, "name"));
@@ -214,7 +216,6 @@ int srv_pod_load(srv_daemon_t *d, const char *file, srv_pod_t **ret, crl_error_t
 		r = crl_error_set(err, EINVAL, "the record lacks id, name, config, state or created_at");
 		goto out;
 	}
-	_cleanup_free_ char *raw = NULL;
 	size_t rlen = 0;
 	Runtime__V1__PodSandboxConfig *config = NULL;
 	if (crl_base64_decode(b64, &raw, &rlen) < 0 ||

@@ -225,6 +225,7 @@ typedef struct ctr_opts {
 	const char *workdir;
 	Runtime__V1__LinuxContainerSecurityContext *sc;
 	const char *label;
+	const char *dev_host, *dev_ctr, *dev_perm; /* one config.devices entry */
 } ctr_opts_t;
 
 static size_t count(const char *const *v)
@@ -270,6 +271,15 @@ static int create_ctr(pod_t *p, const ctr_opts_t *o, char **ret_id, char **ret_m
 	Runtime__V1__LinuxContainerConfig lc = RUNTIME__V1__LINUX_CONTAINER_CONFIG__INIT;
 	lc.security_context = o->sc;
 	c.linux = &lc;
+	Runtime__V1__Device dev = RUNTIME__V1__DEVICE__INIT;
+	Runtime__V1__Device *devs[1] = { &dev };
+	if (o->dev_host) {
+		dev.host_path = (char *)o->dev_host;
+		dev.container_path = (char *)o->dev_ctr;
+		dev.permissions = (char *)o->dev_perm;
+		c.devices = devs;
+		c.n_devices = 1;
+	}
 	Runtime__V1__CreateContainerRequest req = RUNTIME__V1__CREATE_CONTAINER_REQUEST__INIT;
 	req.pod_sandbox_id = p->id;
 	req.config = &c;
@@ -495,6 +505,33 @@ static void test_security_context(void **st)
 	expect_in(log, "NoNewPrivs:\t1");
 	expect_in(log, "ro");
 	free(log);
+	/* A host device made in the container, and allowed in its device cgroup as asked: rw opens it, m alone
+	 * (mknod only) does not. */
+	const char *tun[] = { "/bin/sh", "-c", "ls -l /dev/lc0; (exec 3<>/dev/lc0) 2>/dev/null && echo opened || echo denied",
+			      NULL };
+	ctr_opts_t dv = { .name = "dev-rw", .image = image("plain"), .command = tun, .dev_host = "/dev/loop-control",
+			  .dev_ctr = "/dev/lc0", .dev_perm = "rw" };
+	log = run_to_end(&p, &dv, NULL);
+	expect_in(log, "10, 237");
+	expect_in(log, "opened");
+	free(log);
+	dv.name = "dev-m";
+	dv.dev_perm = "m";
+	log = run_to_end(&p, &dv, NULL);
+	expect_in(log, "denied");
+	free(log);
+	/* Not a device, and a path outside /dev: refused, naming them. */
+	dv.name = "dev-bad";
+	dv.dev_host = "/etc/passwd";
+	char *dmsg = NULL;
+	assert_int_equal(create_ctr(&p, &dv, NULL, &dmsg), CODE_INVALID_ARGUMENT);
+	expect_in(dmsg, "/etc/passwd");
+	free(dmsg);
+	dv.dev_host = "/dev/loop-control";
+	dv.dev_ctr = "/tmp/tun";
+	assert_int_equal(create_ctr(&p, &dv, NULL, &dmsg), CODE_INVALID_ARGUMENT);
+	expect_in(dmsg, "container_path");
+	free(dmsg);
 	/* An unknown capability is refused by name. */
 	char *bogus[] = { "CAP_NOT_A_THING" };
 	cap.add_capabilities = bogus;

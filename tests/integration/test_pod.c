@@ -948,6 +948,15 @@ static void test_restart(void **st)
 	free(ip2);
 	assert_nothing_left();
 
+	/* Records this build cannot read are left alone, and the daemon starts without them. */
+	char alien[512];
+	snprintf(alien, sizeof(alien), "%s/pods/%064d.json", D.root, 7);
+	td_write_file(alien, "{\"version\":99,\"id\":\"x\"}");
+	restart();
+	assert_true(td_wait_log(&D, "unsupported record version 99", 5000));
+	assert_int_equal(access(alien, F_OK), 0);
+	unlink(alien);
+
 	/* During one (the plugin is running ADD): undone at start, nothing left. */
 	unlink(hangpid);
 	write_hang_conflist();
