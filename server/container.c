@@ -47,6 +47,7 @@ static void ctr_free(srv_obj_t *o)
 	free(c->obj.name);
 	pthread_mutex_destroy(&c->op_lock);
 	pthread_mutex_destroy(&c->lock);
+	pthread_mutex_destroy(&c->record_lock);
 	free(c);
 }
 
@@ -72,6 +73,7 @@ static int ctr_alloc(const char *id, const char *name, Runtime__V1__ContainerCon
 	}
 	pthread_mutex_init(&c->op_lock, NULL);
 	pthread_mutex_init(&c->lock, NULL);
+	pthread_mutex_init(&c->record_lock, NULL);
 	c->obj.free = ctr_free;
 	atomic_init(&c->obj.refs, 1);
 	snprintf(c->obj.id, sizeof(c->obj.id), "%s", id);
@@ -189,7 +191,9 @@ int srv_ctr_save(srv_daemon_t *d, srv_ctr_t *c, crl_error_t *err)
 		crl_json_free(j);
 		return crl_error_set(err, ENOMEM, "out of memory");
 	}
-	int r = crl_json_save(j, d->ctrs_fd, name, 0600, err);
+	pthread_mutex_lock(&c->record_lock);
+	int r = c->record_gone ? (crl_json_free(j), 0) : crl_json_save(j, d->ctrs_fd, name, 0600, err);
+	pthread_mutex_unlock(&c->record_lock);
 	return r < 0 ? crl_error_wrap(err, "save the record of container %s", c->obj.id) : 0;
 }
 
@@ -434,6 +438,7 @@ static int remove_files(srv_daemon_t *d, srv_ctr_t *c, crl_error_t *err)
 	if (r < 0 && r != -ENOENT && r != -ECONNREFUSED)
 		return crl_error_wrap(err, "remove container %s", c->obj.id);
 	crl_error_clear(err);
+	r = 0;
 	if (c->bundle) {
 		/* The rootfs an external runtime was given is mounted on the node: off before anything is removed. */
 		_cleanup_free_ char *rootfs = NULL;
@@ -446,9 +451,13 @@ static int remove_files(srv_daemon_t *d, srv_ctr_t *c, crl_error_t *err)
 	_cleanup_free_ char *name = record_file(c->obj.id);
 	if (!name)
 		return crl_error_set(err, ENOMEM, "out of memory");
+	pthread_mutex_lock(&c->record_lock);
 	if (unlinkat(d->ctrs_fd, name, 0) < 0 && errno != ENOENT)
-		return crl_error_set_errno(err, errno, "remove the record of container %s", c->obj.id);
-	return 0;
+		r = crl_error_set_errno(err, errno, "remove the record of container %s", c->obj.id);
+	else
+		c->record_gone = true;
+	pthread_mutex_unlock(&c->record_lock);
+	return r;
 }
 
 int srv_ctr_remove(srv_daemon_t *d, srv_ctr_t *c, crl_error_t *err)

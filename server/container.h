@@ -31,6 +31,10 @@ typedef struct srv_ctr {
 	srv_obj_t obj;
 	pthread_mutex_t op_lock; /* one lifecycle call at a time */
 	pthread_mutex_t lock;    /* the fields under "changing" */
+	/* Writing the record and removing it: an exit taken in by another thread never writes it back after the
+	 * removal took it away. */
+	pthread_mutex_t record_lock;
+	bool record_gone;
 
 	/* fixed */
 	char pod_id[SRV_ID_LEN + 1];

@@ -4,6 +4,7 @@
  * inside (their output, /proc/self/status, id). Pods use a loopback-only network: no bridge is needed here. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -172,7 +173,8 @@ static void run_pod(pod_t *p, const char *name)
 	run_pod_handler(p, name, NULL);
 }
 
-static void run_pod_handler(pod_t *p, const char *name, const char *handler)
+/* The pod, or the gRPC code that refused it (thread-safe: no assertion; c is the caller's client). */
+static int try_run_pod(cri_client_t *c, pod_t *p, const char *name, const char *handler)
 {
 	memset(p, 0, sizeof(*p));
 	p->md = pod_md(name);
@@ -188,26 +190,40 @@ static void run_pod_handler(pod_t *p, const char *name, const char *handler)
 	req.config = &p->cfg;
 	req.runtime_handler = (char *)(handler ? handler : "");
 	cri_result_t r;
-	assert_int_equal(cri_call(D.client, RT "RunPodSandbox", &req.base, &runtime__v1__run_pod_sandbox_response__descriptor,
-				  60000, &r),
-			 0);
-	if (r.code)
-		fail_msg("RunPodSandbox: %s", r.message);
-	p->id = strdup(((Runtime__V1__RunPodSandboxResponse *)r.resp)->pod_sandbox_id);
+	if (cri_call(c, RT "RunPodSandbox", &req.base, &runtime__v1__run_pod_sandbox_response__descriptor, 60000, &r) < 0)
+		return -1;
+	int code = r.code;
+	if (code)
+		fprintf(stderr, "RunPodSandbox %s: %s\n", name, r.message);
+	else
+		p->id = strdup(((Runtime__V1__RunPodSandboxResponse *)r.resp)->pod_sandbox_id);
 	cri_result_clear(&r);
+	return code;
 }
 
-static int id_call(const char *method, const char *id)
+static void run_pod_handler(pod_t *p, const char *name, const char *handler)
+{
+	if (try_run_pod(D.client, p, name, handler) != 0)
+		fail_msg("RunPodSandbox %s failed", name);
+}
+
+static int id_call_with(cri_client_t *c, const char *method, const char *id)
 {
 	Runtime__V1__StopPodSandboxRequest req = RUNTIME__V1__STOP_POD_SANDBOX_REQUEST__INIT;
 	req.pod_sandbox_id = (char *)id;
 	cri_result_t r;
-	assert_int_equal(cri_call(D.client, method, &req.base, NULL, 60000, &r), 0);
+	if (cri_call(c, method, &req.base, NULL, 60000, &r) < 0)
+		return -1;
 	int code = r.code;
 	if (code)
 		fprintf(stderr, "%s %s: %d %s\n", method, id, code, r.message);
 	cri_result_clear(&r);
 	return code;
+}
+
+static int id_call(const char *method, const char *id)
+{
+	return id_call_with(D.client, method, id);
 }
 
 static void remove_pod(pod_t *p)
@@ -226,6 +242,9 @@ typedef struct ctr_opts {
 	Runtime__V1__LinuxContainerSecurityContext *sc;
 	const char *label;
 	const char *dev_host, *dev_ctr, *dev_perm; /* one config.devices entry */
+	int64_t memory;                            /* linux.resources.memory_limit_in_bytes (and swap) */
+	const char *mnt_host, *mnt_ctr;            /* one config.mounts entry */
+	int mnt_propagation;
 } ctr_opts_t;
 
 static size_t count(const char *const *v)
@@ -236,7 +255,7 @@ static size_t count(const char *const *v)
 	return n;
 }
 
-static int create_ctr(pod_t *p, const ctr_opts_t *o, char **ret_id, char **ret_msg)
+static int create_ctr_with(cri_client_t *cl, pod_t *p, const ctr_opts_t *o, char **ret_id, char **ret_msg)
 {
 	Runtime__V1__ContainerMetadata md = RUNTIME__V1__CONTAINER_METADATA__INIT;
 	md.name = (char *)o->name;
@@ -271,6 +290,21 @@ static int create_ctr(pod_t *p, const ctr_opts_t *o, char **ret_id, char **ret_m
 	Runtime__V1__LinuxContainerConfig lc = RUNTIME__V1__LINUX_CONTAINER_CONFIG__INIT;
 	lc.security_context = o->sc;
 	c.linux = &lc;
+	Runtime__V1__LinuxContainerResources res = RUNTIME__V1__LINUX_CONTAINER_RESOURCES__INIT;
+	if (o->memory) {
+		res.memory_limit_in_bytes = o->memory;
+		res.memory_swap_limit_in_bytes = o->memory;
+		lc.resources = &res;
+	}
+	Runtime__V1__Mount mnt = RUNTIME__V1__MOUNT__INIT;
+	Runtime__V1__Mount *mnts[1] = { &mnt };
+	if (o->mnt_host) {
+		mnt.host_path = (char *)o->mnt_host;
+		mnt.container_path = (char *)o->mnt_ctr;
+		mnt.propagation = o->mnt_propagation;
+		c.mounts = mnts;
+		c.n_mounts = 1;
+	}
 	Runtime__V1__Device dev = RUNTIME__V1__DEVICE__INIT;
 	Runtime__V1__Device *devs[1] = { &dev };
 	if (o->dev_host) {
@@ -285,9 +319,8 @@ static int create_ctr(pod_t *p, const ctr_opts_t *o, char **ret_id, char **ret_m
 	req.config = &c;
 	req.sandbox_config = &p->cfg;
 	cri_result_t r;
-	assert_int_equal(cri_call(D.client, RT "CreateContainer", &req.base,
-				  &runtime__v1__create_container_response__descriptor, 60000, &r),
-			 0);
+	if (cri_call(cl, RT "CreateContainer", &req.base, &runtime__v1__create_container_response__descriptor, 60000, &r) < 0)
+		return -1;
 	int code = r.code;
 	if (code == 0 && ret_id)
 		*ret_id = strdup(((Runtime__V1__CreateContainerResponse *)r.resp)->container_id);
@@ -295,6 +328,34 @@ static int create_ctr(pod_t *p, const ctr_opts_t *o, char **ret_id, char **ret_m
 		*ret_msg = strdup(r.message ? r.message : "");
 	cri_result_clear(&r);
 	return code;
+}
+
+static int create_ctr(pod_t *p, const ctr_opts_t *o, char **ret_id, char **ret_msg)
+{
+	return create_ctr_with(D.client, p, o, ret_id, ret_msg);
+}
+
+/* Created and started; the id, or NULL (thread-safe: no assertion). */
+static char *try_create_start(cri_client_t *cl, pod_t *p, const ctr_opts_t *o)
+{
+	char *id = NULL, *msg = NULL;
+	int code = create_ctr_with(cl, p, o, &id, &msg);
+	if (code)
+		fprintf(stderr, "CreateContainer %s: %d %s\n", o->name, code, msg ? msg : "");
+	free(msg);
+	if (code)
+		return NULL;
+	Runtime__V1__StartContainerRequest req = RUNTIME__V1__START_CONTAINER_REQUEST__INIT;
+	req.container_id = id;
+	cri_result_t r;
+	if (cri_call(cl, RT "StartContainer", &req.base, NULL, 60000, &r) < 0 || r.code) {
+		fprintf(stderr, "StartContainer %s: %s\n", o->name, r.message ? r.message : "(transport)");
+		cri_result_clear(&r);
+		free(id);
+		return NULL;
+	}
+	cri_result_clear(&r);
+	return id;
 }
 
 static char *create_start(pod_t *p, const ctr_opts_t *o)
@@ -786,6 +847,217 @@ static void test_restart(void **st)
 	free(ic);
 }
 
+/* A container past its memory limit is killed by the kernel: EXITED with reason OOMKilled. */
+static void test_oom_killed(void **st)
+{
+	(void)st;
+	pod_t p;
+	run_pod(&p, "oom");
+	/* tail keeps the whole line it reads; /dev/zero has no newline. */
+	const char *hog[] = { "/bin/sh", "-c", "tail /dev/zero", NULL };
+	ctr_opts_t o = { .name = "hog", .image = image("plain"), .command = hog, .memory = 24 << 20 };
+	char *id = create_start(&p, &o);
+	Runtime__V1__ContainerStatus *s = wait_exited(id);
+	assert_string_equal(s->reason, "OOMKilled");
+	assert_int_equal(s->exit_code, 137);
+	runtime__v1__container_status__free_unpacked(s, NULL);
+	assert_int_equal(id_call(RT "RemoveContainer", id), 0);
+	free(id);
+	remove_pod(&p);
+}
+
+/* Each propagation mode, against a host directory this test makes a shared mount of its own. */
+static void test_mount_propagation(void **st)
+{
+	(void)st;
+	char src[300], sub[320], cmd[2048];
+	snprintf(src, sizeof(src), "%s/prop", D.dir);
+	snprintf(sub, sizeof(sub), "%s/inner", src);
+	mkdir(src, 0755);
+	snprintf(cmd, sizeof(cmd), "mount --bind %s %s && mount --make-rshared %s && mkdir -p %s", src, src, src, sub);
+	assert_int_equal(system(cmd), 0);
+	pod_t p;
+	run_pod(&p, "prop");
+	Runtime__V1__LinuxContainerSecurityContext priv = RUNTIME__V1__LINUX_CONTAINER_SECURITY_CONTEXT__INIT;
+	priv.privileged = true;
+	const char *sleeper[] = { "/bin/sh", "-c", "sleep 1000", NULL };
+	static const int modes[] = { RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_PRIVATE,
+				     RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_HOST_TO_CONTAINER,
+				     RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_BIDIRECTIONAL };
+	static const char *const names[] = { "private", "rslave", "rshared" };
+	char *ids[3];
+	for (int i = 0; i < 3; i++) {
+		ctr_opts_t o = { .name = names[i], .image = image("plain"), .command = sleeper, .sc = &priv, .mnt_host = src,
+				 .mnt_ctr = "/vol", .mnt_propagation = modes[i] };
+		ids[i] = create_start(&p, &o);
+	}
+	/* A mount made on the node after the containers started reaches rslave and rshared only. */
+	snprintf(cmd, sizeof(cmd), "mount -t tmpfs crlprop %s && touch %s/from-host", sub, sub);
+	assert_int_equal(system(cmd), 0);
+	for (int i = 0; i < 3; i++) {
+		Runtime__V1__ExecSyncRequest ex = RUNTIME__V1__EXEC_SYNC_REQUEST__INIT;
+		char *ls[] = { "/bin/sh", "-c", "ls /vol/inner" };
+		ex.container_id = ids[i];
+		ex.cmd = ls;
+		ex.n_cmd = 3;
+		cri_result_t r;
+		assert_int_equal(cri_call(D.client, RT "ExecSync", &ex.base, &runtime__v1__exec_sync_response__descriptor, 20000, &r), 0);
+		assert_int_equal(r.code, 0);
+		Runtime__V1__ExecSyncResponse *er = (Runtime__V1__ExecSyncResponse *)r.resp;
+		bool seen = er->stdout.len >= 9 && memmem(er->stdout.data, er->stdout.len, "from-host", 9);
+		if (seen != (i > 0))
+			fail_msg("%s: the node's mount is %s the container", names[i], seen ? "seen in" : "missing from");
+		cri_result_clear(&r);
+	}
+	/* A mount made in the rshared container reaches the node. */
+	Runtime__V1__ExecSyncRequest ex = RUNTIME__V1__EXEC_SYNC_REQUEST__INIT;
+	char *mk[] = { "/bin/sh", "-c", "mkdir -p /vol/back && mount -t tmpfs crlback /vol/back && touch /vol/back/from-ctr" };
+	ex.container_id = ids[2];
+	ex.cmd = mk;
+	ex.n_cmd = 3;
+	cri_result_t r;
+	assert_int_equal(cri_call(D.client, RT "ExecSync", &ex.base, &runtime__v1__exec_sync_response__descriptor, 20000, &r), 0);
+	assert_int_equal(r.code, 0);
+	assert_int_equal(((Runtime__V1__ExecSyncResponse *)r.resp)->exit_code, 0);
+	cri_result_clear(&r);
+	char back[400];
+	snprintf(back, sizeof(back), "%s/back/from-ctr", src);
+	assert_int_equal(access(back, F_OK), 0);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(id_call(RT "RemoveContainer", ids[i]), 0);
+		free(ids[i]);
+	}
+	remove_pod(&p);
+	/* Bidirectional needs a shared mount on the node: a private one is refused, naming it. */
+	snprintf(cmd, sizeof(cmd), "umount -R %s", src);
+	assert_int_equal(system(cmd), 0);
+	snprintf(cmd, sizeof(cmd), "mount --bind %s %s && mount --make-private %s", src, src, src);
+	assert_int_equal(system(cmd), 0);
+	run_pod(&p, "prop2");
+	ctr_opts_t o = { .name = "refused", .image = image("plain"), .command = sleeper, .sc = &priv, .mnt_host = src,
+			 .mnt_ctr = "/vol", .mnt_propagation = RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_BIDIRECTIONAL };
+	char *msg = NULL;
+	assert_int_equal(create_ctr(&p, &o, NULL, &msg), CODE_INVALID_ARGUMENT);
+	expect_in(msg, "not shared");
+	free(msg);
+	remove_pod(&p);
+	snprintf(cmd, sizeof(cmd), "umount -R %s", src);
+	assert_int_equal(system(cmd), 0);
+}
+
+typedef struct par {
+	int i;
+	pod_t pod;
+	char *ids[2];
+	int failures;
+} par_t;
+
+/* Threads of their own: a client each, no assertion (failures are counted and asserted after the join). */
+static void *par_main(void *arg)
+{
+	par_t *w = arg;
+	cri_client_t *c = cri_client_new(D.sock);
+	char name[32];
+	snprintf(name, sizeof(name), "par%d", w->i);
+	if (try_run_pod(c, &w->pod, name, NULL) != 0) {
+		w->failures++;
+		cri_client_free(c);
+		return NULL;
+	}
+	const char *cmd[] = { "/bin/sh", "-c", "sleep 1000", NULL };
+	char img[128];
+	snprintf(img, sizeof(img), "127.0.0.1:%d/ctr:plain", reg_port);
+	for (int k = 0; k < 2; k++) {
+		char cn[16];
+		snprintf(cn, sizeof(cn), "c%d", k);
+		ctr_opts_t o = { .name = cn, .image = img, .command = cmd };
+		if (!(w->ids[k] = try_create_start(c, &w->pod, &o)))
+			w->failures++;
+	}
+	cri_client_free(c);
+	return NULL;
+}
+
+static void *par_remove(void *arg)
+{
+	par_t *w = arg;
+	cri_client_t *c = cri_client_new(D.sock);
+	/* One container removed by itself, the other with its pod. */
+	w->failures += w->ids[0] && id_call_with(c, RT "RemoveContainer", w->ids[0]) != 0;
+	w->failures += w->pod.id && id_call_with(c, RT "StopPodSandbox", w->pod.id) != 0;
+	w->failures += w->pod.id && id_call_with(c, RT "RemovePodSandbox", w->pod.id) != 0;
+	cri_client_free(c);
+	return NULL;
+}
+
+#define N_PAR 20
+
+/* 20 pods of 2 containers each, made and removed in parallel: all run, and nothing is left behind. */
+static void test_parallel(void **st)
+{
+	(void)st;
+	par_t ws[N_PAR];
+	pthread_t ts[N_PAR];
+	memset(ws, 0, sizeof(ws));
+	for (int i = 0; i < N_PAR; i++) {
+		ws[i].i = i;
+		assert_int_equal(pthread_create(&ts[i], NULL, par_main, &ws[i]), 0);
+	}
+	for (int i = 0; i < N_PAR; i++) {
+		pthread_join(ts[i], NULL);
+		assert_int_equal(ws[i].failures, 0);
+	}
+	Runtime__V1__ContainerStateValue sv = RUNTIME__V1__CONTAINER_STATE_VALUE__INIT;
+	sv.state = RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING;
+	Runtime__V1__ContainerFilter f = RUNTIME__V1__CONTAINER_FILTER__INIT;
+	f.state = &sv;
+	Runtime__V1__ListContainersRequest lr = RUNTIME__V1__LIST_CONTAINERS_REQUEST__INIT;
+	lr.filter = &f;
+	cri_result_t r;
+	assert_int_equal(cri_call(D.client, RT "ListContainers", &lr.base, &runtime__v1__list_containers_response__descriptor,
+				  10000, &r),
+			 0);
+	assert_int_equal(((Runtime__V1__ListContainersResponse *)r.resp)->n_containers, 2 * N_PAR);
+	cri_result_clear(&r);
+	for (int i = 0; i < N_PAR; i++)
+		assert_int_equal(pthread_create(&ts[i], NULL, par_remove, &ws[i]), 0);
+	for (int i = 0; i < N_PAR; i++) {
+		pthread_join(ts[i], NULL);
+		assert_int_equal(ws[i].failures, 0);
+		free(ws[i].ids[0]);
+		free(ws[i].ids[1]);
+		free(ws[i].pod.id);
+	}
+	/* Nothing left: no container, bundle, record, monitor, mount or cgroup. */
+	assert_int_equal(cri_call(D.client, RT "ListContainers", &lr.base, &runtime__v1__list_containers_response__descriptor,
+				  10000, &r),
+			 0);
+	assert_int_equal(((Runtime__V1__ListContainersResponse *)r.resp)->n_containers, 0);
+	cri_result_clear(&r);
+	char dir[300];
+	snprintf(dir, sizeof(dir), "%s/containers", D.root);
+	char *ls = NULL;
+	const char *lsa[] = { "/bin/ls", "-A", dir, NULL };
+	td_run(lsa, &ls, 5000);
+	assert_string_equal(ls, "");
+	free(ls);
+	for (int i = 0; i < 250 && td_monitors(D.runroot, false) > 0; i++)
+		usleep(20000);
+	assert_int_equal(td_monitors(D.runroot, false), 0);
+	char *mounts = NULL;
+	const char *grep[] = { "/bin/grep", "-c", D.runroot, "/proc/self/mountinfo", NULL };
+	td_run(grep, &mounts, 5000);
+	assert_int_equal(atoi(mounts), 0);
+	free(mounts);
+	char cg[300];
+	snprintf(cg, sizeof(cg), "/sys/fs/cgroup/memory%s", cgparent);
+	char *left = NULL;
+	const char *lsc[] = { "/bin/sh", "-c", "ls -d /sys/fs/cgroup/memory/crlctr*/crio-lite-* 2>/dev/null | wc -l", NULL };
+	td_run(lsc, &left, 5000);
+	assert_int_equal(atoi(left), 0);
+	free(left);
+}
+
 /* The next container event of the stream (10 s), or a failure. */
 static Runtime__V1__ContainerEventResponse *next_event(cri_stream_t *s)
 {
@@ -941,6 +1213,8 @@ int main(void)
 		cmocka_unit_test(test_image_config_merge), cmocka_unit_test(test_users),
 		cmocka_unit_test(test_security_context),   cmocka_unit_test(test_stop_exec_and_lists),
 		cmocka_unit_test(test_reopen_log),	   cmocka_unit_test(test_restart),
+		cmocka_unit_test(test_oom_killed),	   cmocka_unit_test(test_mount_propagation),
+		cmocka_unit_test(test_parallel),
 		cmocka_unit_test(test_events),		   cmocka_unit_test(test_runtime_handler),
 		cmocka_unit_test(test_invalid),
 	};
