@@ -2,7 +2,10 @@
 /* Pod sandbox figures through the socket, beside the CNI chain alone on the same conflist in the same run:
  *   RunPodSandbox vs the chain's ADD, StopPodSandbox vs its DEL, RemovePodSandbox, PodSandboxStatus, and the RSS
  *   of the monitors (one per pod) and of the daemon with 10 pods. The network is a bridge of the benchmark's own
- *   (no default route, no masquerade), removed at the end. Prints percentiles; asserts nothing.
+ *   (no default route, no masquerade), removed at the end. Then containers, from an image pulled from a local
+ *   registry (tests/fixtures/registry.py): CreateContainer, StartContainer, StopContainer of a container that
+ *   obeys SIGTERM, RemoveContainer, ContainerStatus, a pod and its container from scratch, and the RSS of the
+ *   daemon and all monitors with 10 pods of one container. Prints percentiles; asserts nothing.
  * Usage: bench-pod [--iterations N] */
 #include <errno.h>
 #include <signal.h>
@@ -144,6 +147,165 @@ static void cni_alone(const cni_network_t *net, char *const *dirs, int n, double
 	}
 }
 
+static char *create_ctr(const char *pod_id, const char *pod_name, const char *img, const char *name)
+{
+	Runtime__V1__ContainerMetadata md = RUNTIME__V1__CONTAINER_METADATA__INIT;
+	md.name = (char *)name;
+	Runtime__V1__ImageSpec spec = RUNTIME__V1__IMAGE_SPEC__INIT;
+	spec.image = (char *)img;
+	Runtime__V1__ContainerConfig c = RUNTIME__V1__CONTAINER_CONFIG__INIT;
+	c.metadata = &md;
+	c.image = &spec;
+	/* Obeys SIGTERM at once: sleep's default disposition ends it. */
+	char *cmd[] = { "/bin/busybox", "sleep", "1000" };
+	c.command = cmd;
+	c.n_command = 3;
+	Runtime__V1__PodSandboxMetadata pmd = RUNTIME__V1__POD_SANDBOX_METADATA__INIT;
+	pmd.name = (char *)pod_name;
+	Runtime__V1__PodSandboxConfig pc = RUNTIME__V1__POD_SANDBOX_CONFIG__INIT;
+	pc.metadata = &pmd;
+	Runtime__V1__CreateContainerRequest req = RUNTIME__V1__CREATE_CONTAINER_REQUEST__INIT;
+	req.pod_sandbox_id = (char *)pod_id;
+	req.config = &c;
+	req.sandbox_config = &pc;
+	cri_result_t r;
+	char *id = NULL;
+	if (call(RT "CreateContainer", &req.base, &runtime__v1__create_container_response__descriptor, &r) == 0)
+		id = strdup(((Runtime__V1__CreateContainerResponse *)r.resp)->container_id);
+	cri_result_clear(&r);
+	return id;
+}
+
+static int ctr_call(const char *method, const char *id, int64_t timeout)
+{
+	Runtime__V1__StopContainerRequest req = RUNTIME__V1__STOP_CONTAINER_REQUEST__INIT;
+	req.container_id = (char *)id;
+	req.timeout = timeout;
+	cri_result_t r;
+	int ret = call(method, &req.base, NULL, &r);
+	cri_result_clear(&r);
+	return ret;
+}
+
+static int pull(const char *ref)
+{
+	Runtime__V1__ImageSpec spec = RUNTIME__V1__IMAGE_SPEC__INIT;
+	spec.image = (char *)ref;
+	Runtime__V1__PullImageRequest req = RUNTIME__V1__PULL_IMAGE_REQUEST__INIT;
+	req.image = &spec;
+	cri_result_t r;
+	int ret = call("/runtime.v1.ImageService/PullImage", &req.base, NULL, &r);
+	cri_result_clear(&r);
+	return ret;
+}
+
+/* The busybox-static image the tests run, served by a registry of our own on 127.0.0.1. */
+static int start_registry(char *dir, size_t size, char *ret_img, size_t img_size)
+{
+	snprintf(dir, size, "/tmp/crl-bench-registry-XXXXXX");
+	if (!mkdtemp(dir))
+		return -1;
+	char *out = NULL;
+	const char *a[] = { "start", dir, NULL };
+	if (td_fixture(a, &out) != 0)
+		return -1;
+	int port = atoi(out);
+	free(out);
+	char ps[16];
+	snprintf(ps, sizeof(ps), "%d", port);
+	const char *push[] = { "push-containers", ps, NULL };
+	if (td_fixture(push, NULL) != 0)
+		return -1;
+	snprintf(ret_img, img_size, "127.0.0.1:%d/ctr:plain", port);
+	return port;
+}
+
+static void containers(int n, const char *img)
+{
+	double *cr = calloc((size_t)n, sizeof(double)), *sta = calloc((size_t)n, sizeof(double));
+	double *sto = calloc((size_t)n, sizeof(double)), *rm = calloc((size_t)n, sizeof(double));
+	double *st = calloc((size_t)n * 10, sizeof(double)), *scratch = calloc((size_t)n, sizeof(double));
+	char *pod = run_pod(9000);
+	if (!pod)
+		return;
+	for (int i = 0; i < n; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "c%d", i);
+		double t0 = bench_now_ms();
+		char *id = create_ctr(pod, "bench9000", img, name);
+		double t1 = bench_now_ms();
+		if (!id || ctr_call(RT "StartContainer", id, 0) < 0)
+			return;
+		double t2 = bench_now_ms();
+		for (int k = 0; k < 10; k++) {
+			Runtime__V1__ContainerStatusRequest req = RUNTIME__V1__CONTAINER_STATUS_REQUEST__INIT;
+			req.container_id = id;
+			cri_result_t r;
+			double s0 = bench_now_ms();
+			call(RT "ContainerStatus", &req.base, &runtime__v1__container_status_response__descriptor, &r);
+			st[i * 10 + k] = bench_now_ms() - s0;
+			cri_result_clear(&r);
+		}
+		double t3 = bench_now_ms();
+		ctr_call(RT "StopContainer", id, 10);
+		double t4 = bench_now_ms();
+		ctr_call(RT "RemoveContainer", id, 0);
+		double t5 = bench_now_ms();
+		cr[i] = t1 - t0;
+		sta[i] = t2 - t1;
+		sto[i] = t4 - t3;
+		rm[i] = t5 - t4;
+		free(id);
+	}
+	pod_call(RT "StopPodSandbox", pod);
+	pod_call(RT "RemovePodSandbox", pod);
+	free(pod);
+	/* A pod and its container from scratch: RunPodSandbox + CreateContainer + StartContainer. */
+	for (int i = 0; i < n; i++) {
+		double t0 = bench_now_ms();
+		char *p = run_pod(10000 + i);
+		char pn[32];
+		snprintf(pn, sizeof(pn), "bench%d", 10000 + i);
+		char *id = p ? create_ctr(p, pn, img, "c") : NULL;
+		if (!id || ctr_call(RT "StartContainer", id, 0) < 0)
+			return;
+		scratch[i] = bench_now_ms() - t0;
+		pod_call(RT "StopPodSandbox", p);
+		pod_call(RT "RemovePodSandbox", p);
+		free(id);
+		free(p);
+	}
+	report("CreateContainer", cr, n);
+	report("StartContainer", sta, n);
+	report("StopContainer (obeys SIGTERM)", sto, n);
+	report("RemoveContainer", rm, n);
+	report("ContainerStatus", st, n * 10);
+	report("pod + container from scratch", scratch, n);
+	/* Ten pods of one container: the daemon and every monitor together. */
+	char *pods[10], *ids[10];
+	long total = status_kib(D.pid, "status", "VmRSS:");
+	for (int i = 0; i < 10; i++) {
+		char pn[32];
+		snprintf(pn, sizeof(pn), "bench%d", 20000 + i);
+		pods[i] = run_pod(20000 + i);
+		ids[i] = pods[i] ? create_ctr(pods[i], pn, img, "c") : NULL;
+		if (!ids[i] || ctr_call(RT "StartContainer", ids[i], 0) < 0)
+			return;
+	}
+	total = status_kib(D.pid, "status", "VmRSS:");
+	long mons = 0;
+	for (int i = 0; i < 10; i++)
+		mons += status_kib(monitor_pid(pods[i]), "status", "VmRSS:");
+	printf("%-44s daemon %ld KiB + 10 monitors %ld KiB = %ld KiB\n", "10 pods x 1 container, RSS", total, mons,
+	       total + mons);
+	for (int i = 0; i < 10; i++) {
+		pod_call(RT "StopPodSandbox", pods[i]);
+		pod_call(RT "RemovePodSandbox", pods[i]);
+		free(pods[i]);
+		free(ids[i]);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	int n = 50;
@@ -167,6 +329,21 @@ int main(int argc, char **argv)
 		 "{\"type\":\"portmap\",\"capabilities\":{\"portMappings\":true}}]}",
 		 bridge, getpid() % 200, ipam);
 	td_write_file(conflist, text);
+	char reg_dir[128], img[128], regconf[256], conf_extra[512];
+	if (start_registry(reg_dir, sizeof(reg_dir), img, sizeof(img)) < 0) {
+		fprintf(stderr, "the registry fixture did not start\n");
+		return 1;
+	}
+	snprintf(regconf, sizeof(regconf), "%s/registries.conf", D.dir);
+	char rc[256];
+	snprintf(rc, sizeof(rc), "[[registry]]\nlocation = \"%.*s\"\ninsecure = true\n", (int)strcspn(img, "/"), img);
+	td_write_file(regconf, rc);
+	snprintf(conf_extra, sizeof(conf_extra), "\n[crio-lite.image]\nregistries_conf = \"%s\"\n", regconf);
+	FILE *cf = fopen(D.conf, "ae");
+	if (cf) {
+		fputs(conf_extra, cf);
+		fclose(cf);
+	}
 	cni_network_t *net = NULL;
 	crl_error_t err = CRL_ERROR_INIT;
 	char *dirs[] = { "/usr/lib/cni", NULL };
@@ -237,7 +414,14 @@ int main(int argc, char **argv)
 		pod_call(RT "RemovePodSandbox", ids[i]);
 		free(ids[i]);
 	}
+	if (pull(img) == 0)
+		containers(n, img);
 	td_stop(&D, SIGTERM, 20000);
+	const char *reg_stop[] = { "stop", reg_dir, NULL };
+	td_fixture(reg_stop, NULL);
+	crl_error_t e2 = CRL_ERROR_INIT;
+	crl_fs_rm_rf(reg_dir, &e2);
+	crl_error_clear(&e2);
 	char cmd[64];
 	snprintf(cmd, sizeof(cmd), "ip link del %s 2>/dev/null", bridge);
 	if (system(cmd) != 0) {

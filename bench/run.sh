@@ -22,7 +22,7 @@ runtime)
 		build/bench/bench-runtime "$@"
 	;;
 pod)
-	CRIO_LITE_BIN=$PWD/build/crio-lite build/bench/bench-pod "$@"
+	CRIO_LITE_BIN=$PWD/build/crio-lite CRIO_LITE_FIXTURES=$PWD/tests/fixtures build/bench/bench-pod "$@"
 	;;
 *)
 	echo "unknown benchmark $what (image, runtime, pod)" >&2

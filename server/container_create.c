@@ -194,7 +194,8 @@ static int make_bundle(srv_daemon_t *d, srv_ctr_t *c, srv_pod_t *p, const img_im
 		r = crl_error_set_errno(err, errno, "open %s", c->bundle);
 		goto out;
 	}
-	r = crl_fs_write_atomic(bfd, "config.json", spec, strlen(spec), 0600, err);
+	/* The bundle is new, and the record (written next, with fsync) is what survives a crash: no fsync here. */
+	r = crl_fs_write_new(bfd, "config.json", spec, strlen(spec), 0600, err);
 	/* An external runtime (RuntimeClass handler) is given a rootfs ready to use: the overlay is mounted here,
 	 * on the node, and unmounted when the container is removed. The embedded library mounts it itself, inside
 	 * the container's mount namespace. */
