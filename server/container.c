@@ -174,6 +174,13 @@ int srv_ctr_save(srv_daemon_t *d, srv_ctr_t *c, crl_error_t *err)
 	crl_json_kv_string(j, "bundle", c->bundle ? c->bundle : "");
 	crl_json_kv_string(j, "log_path", c->log_path ? c->log_path : "");
 	crl_json_kv_int(j, "stop_signal", c->stop_signal);
+	crl_json_kv_int(j, "uid", c->uid);
+	crl_json_kv_int(j, "gid", c->gid);
+	crl_json_key(j, "groups");
+	crl_json_array_begin(j);
+	for (size_t i = 0; i < c->n_groups; i++)
+		crl_json_int(j, c->groups[i]);
+	crl_json_array_end(j);
 	crl_json_kv_int(j, "created_at", c->created_at);
 	pthread_mutex_lock(&c->lock);
 	crl_json_kv_string(j, "state", state_name(c->state));
@@ -242,6 +249,12 @@ int srv_ctr_load(srv_daemon_t *d, const char *file, srv_ctr_t **ret, crl_error_t
 		if (crl_json_get_int(crl_json_get(doc, "stop_signal"), &i64))
 			c->stop_signal = (int)i64;
 		crl_json_get_int(crl_json_get(doc, "created_at"), &c->created_at);
+		crl_json_get_int(crl_json_get(doc, "uid"), &c->uid);
+		crl_json_get_int(crl_json_get(doc, "gid"), &c->gid);
+		const crl_json_value_t *gs = crl_json_get(doc, "groups");
+		for (size_t i = 0; i < crl_json_array_len(gs) && c->n_groups < CRL_ARRAY_SIZE(c->groups); i++)
+			if (crl_json_get_int(crl_json_array_at(gs, i), &c->groups[c->n_groups]))
+				c->n_groups++;
 		crl_json_get_int(crl_json_get(doc, "started_at"), &c->started_at);
 		crl_json_get_int(crl_json_get(doc, "finished_at"), &c->finished_at);
 		if (crl_json_get_int(crl_json_get(doc, "exit_code"), &i64))

@@ -46,6 +46,10 @@ typedef struct srv_ctr {
 	char *log_path;
 	int stop_signal;
 	int64_t created_at;
+	/* The user as applied (ContainerStatus.user). */
+	int64_t uid, gid;
+	int64_t groups[64];
+	size_t n_groups;
 
 	/* changing */
 	srv_ctr_state_t state;

@@ -163,6 +163,10 @@ static int make_bundle(srv_daemon_t *d, srv_ctr_t *c, srv_pod_t *p, const img_im
 				  err)) < 0 ||
 	    (r = read_seccomp(sc, &seccomp, err)) < 0)
 		goto out;
+	c->uid = user.uid;
+	c->gid = user.gid;
+	for (size_t i = 0; i < user.n_groups && c->n_groups < CRL_ARRAY_SIZE(c->groups); i++)
+		c->groups[c->n_groups++] = user.groups[i];
 	const Runtime__V1__NamespaceOption *nso = sc ? sc->namespace_options : NULL;
 	pid_t tpid = 0;
 	if (nso && nso->pid == RUNTIME__V1__NAMESPACE_MODE__TARGET &&

@@ -55,8 +55,20 @@ int srv_ctr_status_fill(srv_arena_t *a, srv_ctr_t *c, Runtime__V1__ContainerStat
 	s->mounts = cfg->mounts;
 	s->n_mounts = cfg->n_mounts;
 	Runtime__V1__ContainerResources *res = srv_arena_alloc(a, sizeof(*res));
-	if (!res)
+	Runtime__V1__ContainerUser *user = srv_arena_alloc(a, sizeof(*user));
+	Runtime__V1__LinuxContainerUser *lu = srv_arena_alloc(a, sizeof(*lu));
+	int64_t *groups = srv_arena_alloc(a, (c->n_groups + 1) * sizeof(*groups));
+	if (!res || !user || !lu || !groups)
 		return -ENOMEM;
+	runtime__v1__container_user__init(user);
+	runtime__v1__linux_container_user__init(lu);
+	lu->uid = c->uid;
+	lu->gid = c->gid;
+	memcpy(groups, c->groups, c->n_groups * sizeof(*groups));
+	lu->supplemental_groups = groups;
+	lu->n_supplemental_groups = c->n_groups;
+	user->linux = lu;
+	s->user = user;
 	runtime__v1__container_resources__init(res);
 	pthread_mutex_lock(&c->lock);
 	res->linux = c->resources ? c->resources : cfg->linux ? cfg->linux->resources : NULL;

@@ -514,9 +514,20 @@ static void test_users(void **st)
 	sc.supplemental_groups = sup;
 	sc.n_supplemental_groups = 1;
 	ctr_opts_t u = { .name = "uid", .image = image("nobody"), .command = id_cmd, .sc = &sc };
-	log = run_to_end(&p, &u, NULL);
+	char *uid_ctr = create_start(&p, &u);
+	Runtime__V1__ContainerStatus *s = wait_exited(uid_ctr);
+	/* ContainerStatus.user: as applied. */
+	assert_non_null(s->user);
+	assert_int_equal(s->user->linux->uid, 1234);
+	assert_int_equal(s->user->linux->gid, 5678);
+	assert_int_equal(s->user->linux->n_supplemental_groups, 1);
+	assert_int_equal(s->user->linux->supplemental_groups[0], 777);
+	runtime__v1__container_status__free_unpacked(s, NULL);
+	log = log_text(&p, "uid");
 	assert_string_equal(log, "1234\n5678\n5678 777\n");
 	free(log);
+	assert_int_equal(id_call(RT "RemoveContainer", uid_ctr), 0);
+	free(uid_ctr);
 	/* A group without a user, and a user the image does not have: refused, naming the field. */
 	Runtime__V1__LinuxContainerSecurityContext g = RUNTIME__V1__LINUX_CONTAINER_SECURITY_CONTEXT__INIT;
 	g.run_as_group = &gid;
@@ -565,6 +576,27 @@ static void test_security_context(void **st)
 	expect_in(log, "CapEff:\t0000000000000021");
 	expect_in(log, "NoNewPrivs:\t1");
 	expect_in(log, "ro");
+	free(log);
+	/* masked_paths and readonly_paths as given; privileged: mount works, paths are not masked. */
+	Runtime__V1__LinuxContainerSecurityContext mp = RUNTIME__V1__LINUX_CONTAINER_SECURITY_CONTEXT__INIT;
+	char *masked[] = { "/proc/version" }, *ro[] = { "/proc/sys" };
+	mp.masked_paths = masked;
+	mp.n_masked_paths = 1;
+	mp.readonly_paths = ro;
+	mp.n_readonly_paths = 1;
+	const char *paths[] = { "/bin/sh", "-c",
+				"wc -c < /proc/version; (echo 1 > /proc/sys/kernel/shm_rmid_forced) 2>/dev/null && echo sys-rw "
+				"|| echo sys-ro; mkdir -p /tmp/m; mount -t tmpfs t /tmp/m 2>/dev/null && echo mounted || echo no-mount",
+				NULL };
+	ctr_opts_t m = { .name = "masked", .image = image("plain"), .command = paths, .sc = &mp };
+	log = run_to_end(&p, &m, NULL);
+	assert_string_equal(log, "0\nsys-ro\nno-mount\n");
+	free(log);
+	mp.privileged = true;
+	m.name = "privileged";
+	log = run_to_end(&p, &m, NULL);
+	expect_in(log, "sys-rw");
+	expect_in(log, "mounted");
 	free(log);
 	/* A host device made in the container, and allowed in its device cgroup as asked: rw opens it, m alone
 	 * (mknod only) does not. */
