@@ -352,7 +352,7 @@ void srv_ctr_refresh(srv_daemon_t *d, srv_ctr_t *c)
 		exited(d, c);
 }
 
-static int monitor_call(srv_ctr_t *c, const char *op, int sig, crl_error_t *err)
+int srv_ctr_monitor(srv_ctr_t *c, const char *op, int sig, crl_error_t *err)
 {
 	crl_json_t *j = crl_json_new(false);
 	crl_json_object_begin(j);
@@ -415,14 +415,14 @@ static int stop_locked(srv_daemon_t *d, srv_ctr_t *c, int sig, int64_t timeout_s
 		return 0;
 	int r;
 	if (st == SRV_CTR_RUNNING && timeout_s > 0) {
-		r = monitor_call(c, "kill", sig ? sig : c->stop_signal ? c->stop_signal : SIGTERM, err);
+		r = srv_ctr_monitor(c, "kill", sig ? sig : c->stop_signal ? c->stop_signal : SIGTERM, err);
 		if (r < 0 && r != -ESRCH)
 			return crl_error_wrap(err, "stop container %s", c->obj.id);
 		crl_error_clear(err);
 		if ((r = wait_exit(c, timeout_s * 1000)) >= 0)
 			goto done;
 	}
-	r = monitor_call(c, "kill", SIGKILL, err);
+	r = srv_ctr_monitor(c, "kill", SIGKILL, err);
 	if (r < 0 && r != -ESRCH)
 		return crl_error_wrap(err, "kill container %s", c->obj.id);
 	crl_error_clear(err);
@@ -446,7 +446,7 @@ int srv_ctr_stop(srv_daemon_t *d, srv_ctr_t *c, int64_t timeout_s, crl_error_t *
 /* Everything c has, gone; its record last, so a removal cut short is taken up again at start. */
 static int remove_files(srv_daemon_t *d, srv_ctr_t *c, crl_error_t *err)
 {
-	int r = monitor_call(c, "delete", 0, err);
+	int r = srv_ctr_monitor(c, "delete", 0, err);
 	/* A container the monitor does not know, or a monitor that is gone: nothing left there. */
 	if (r < 0 && r != -ENOENT && r != -ECONNREFUSED)
 		return crl_error_wrap(err, "remove container %s", c->obj.id);

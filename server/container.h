@@ -81,6 +81,8 @@ int srv_ctr_load(srv_daemon_t *d, const char *file, srv_ctr_t **ret, crl_error_t
  * one stat while it runs. */
 void srv_ctr_refresh(srv_daemon_t *d, srv_ctr_t *c);
 
+/* One request about c to its pod's monitor: op (start, kill with sig, delete, reopen_log ...) and its id. */
+int srv_ctr_monitor(srv_ctr_t *c, const char *op, int sig, crl_error_t *err);
 /* Stops c: sig (0: its stop signal), then SIGKILL after timeout_s; success when it has exited. Takes op_lock. */
 int srv_ctr_stop(srv_daemon_t *d, srv_ctr_t *c, int64_t timeout_s, crl_error_t *err);
 /* Stops c at once and removes everything it has (monitor's container, bundle, record, name). */

@@ -356,11 +356,7 @@ int srv_start_container(srv_daemon_t *d, srv_call_t *call, const void *req, void
 		ret = crl_error_set(err, EBUSY, "container %s is %s, not created: it cannot be started", c->obj.id,
 				    c->removed ? "removed" : st == SRV_CTR_RUNNING ? "running" : "exited");
 	} else {
-		_cleanup_free_ char *msg = NULL;
-		if (asprintf(&msg, "{\"v\":1,\"op\":\"start\",\"id\":\"%s\"}", c->obj.id) < 0)
-			ret = crl_error_set(err, ENOMEM, "out of memory");
-		else
-			ret = mon_client_call_once(c->pod_dir, msg, MONITOR_CALL_MS, NULL, err);
+		ret = srv_ctr_monitor(c, "start", 0, err);
 		if (ret == 0) {
 			pthread_mutex_lock(&c->lock);
 			c->state = SRV_CTR_RUNNING;
@@ -393,14 +389,11 @@ int srv_reopen_container_log(srv_daemon_t *d, srv_call_t *call, const void *req,
 	pthread_mutex_lock(&c->lock);
 	bool running = c->state == SRV_CTR_RUNNING;
 	pthread_mutex_unlock(&c->lock);
-	_cleanup_free_ char *msg = NULL;
 	/* kubelet rotates the logs of running containers only; CRI-O refuses the others too. */
 	if (!running)
 		ret = crl_error_set(err, EBUSY, "container %s is not running", c->obj.id);
-	else if (asprintf(&msg, "{\"v\":1,\"op\":\"reopen_log\",\"id\":\"%s\"}", c->obj.id) < 0)
-		ret = crl_error_set(err, ENOMEM, "out of memory");
 	else
-		ret = mon_client_call_once(c->pod_dir, msg, MONITOR_CALL_MS, NULL, err);
+		ret = srv_ctr_monitor(c, "reopen_log", 0, err);
 	srv_ctr_unref(c);
 	return ret;
 }

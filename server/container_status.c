@@ -29,11 +29,6 @@ static Runtime__V1__ContainerState state_of(const srv_ctr_t *c)
 	}
 }
 
-static void unref_obj(void *o)
-{
-	srv_obj_unref(o);
-}
-
 
 int srv_ctr_status_fill(srv_arena_t *a, srv_ctr_t *c, Runtime__V1__ContainerStatus *s)
 {
@@ -93,10 +88,8 @@ int srv_container_status(srv_daemon_t *d, srv_call_t *call, const void *req, voi
 	int ret = srv_ctr_get(d, r->container_id, &c, err);
 	if (ret < 0)
 		return ret;
-	if (srv_call_on_end(call, unref_obj, &c->obj) < 0) {
-		srv_ctr_unref(c);
-		return crl_error_set(err, ENOMEM, "out of memory");
-	}
+	if ((ret = srv_call_hold(call, &c->obj, err)) < 0)
+		return ret;
 	srv_ctr_refresh(d, c);
 	Runtime__V1__ContainerStatus *s = srv_call_alloc(call, sizeof(*s));
 	if (!s)
@@ -175,33 +168,14 @@ static int fill_item(srv_arena_t *a, srv_ctr_t *c, Runtime__V1__Container *it)
 	return 0;
 }
 
-static void unref_list(void *arg)
-{
-	srv_obj_t **v = arg;
-	size_t n = 0;
-	while (v[n])
-		n++;
-	srv_store_list_free(v, n);
-}
-
 static int select_ctrs(srv_daemon_t *d, srv_call_t *call, const Runtime__V1__ContainerFilter *f,
 		       Runtime__V1__Container ***ret, size_t *ret_n, crl_error_t *err)
 {
-	srv_obj_t **all = NULL;
+	srv_obj_t **kept = NULL;
 	size_t n = 0;
-	int r = srv_store_list(d->ctrs, &all, &n, err);
+	int r = srv_store_list_held(d->ctrs, call, &kept, &n, err);
 	if (r < 0)
 		return r;
-	srv_obj_t **kept = realloc(all, (n + 1) * sizeof(*kept));
-	if (!kept) {
-		srv_store_list_free(all, n);
-		return crl_error_set(err, ENOMEM, "out of memory");
-	}
-	kept[n] = NULL;
-	if (srv_call_on_end(call, unref_list, kept) < 0) {
-		srv_store_list_free(kept, n);
-		return crl_error_set(err, ENOMEM, "out of memory");
-	}
 	Runtime__V1__Container **items = srv_call_alloc(call, (n + 1) * sizeof(*items));
 	Runtime__V1__Container *its = srv_call_alloc(call, (n + 1) * sizeof(*its));
 	if (!items || !its)

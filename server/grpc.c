@@ -138,11 +138,7 @@ void *srv_call_alloc(srv_call_t *call, size_t size)
 
 char *srv_call_strdup(srv_call_t *call, const char *s)
 {
-	size_t n = strlen(s) + 1;
-	char *p = arena_alloc(call, n);
-	if (p)
-		memcpy(p, s, n);
-	return p;
+	return srv_arena_strdup(&call->arena, s);
 }
 
 char *srv_call_printf(srv_call_t *call, const char *fmt, ...)

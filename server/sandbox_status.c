@@ -78,11 +78,6 @@ int srv_pod_status_fill(srv_arena_t *a, srv_pod_t *p, Runtime__V1__PodSandboxSta
 	return r;
 }
 
-static void unref_obj(void *o)
-{
-	srv_obj_unref(o);
-}
-
 static char *verbose_info(srv_daemon_t *d, srv_pod_t *p)
 {
 	(void)d;
@@ -124,10 +119,8 @@ int srv_pod_sandbox_status(srv_daemon_t *d, srv_call_t *call, const void *req, v
 	if (ret < 0)
 		return ret;
 	/* The call keeps the pod alive until its answer is packed: the answer points into the pod. */
-	if (srv_call_on_end(call, unref_obj, &p->obj) < 0) {
-		srv_pod_unref(p);
-		return crl_error_set(err, ENOMEM, "out of memory");
-	}
+	if ((ret = srv_call_hold(call, &p->obj, err)) < 0)
+		return ret;
 	Runtime__V1__PodSandboxStatus *s = srv_call_alloc(call, sizeof(*s));
 	if (!s)
 		return crl_error_set(err, ENOMEM, "out of memory");
@@ -195,34 +188,15 @@ static int fill_item(srv_arena_t *a, srv_pod_t *p, Runtime__V1__PodSandbox *it)
 	return 0;
 }
 
-static void unref_list(void *arg)
-{
-	srv_obj_t **v = arg;
-	size_t n = 0;
-	while (v[n])
-		n++;
-	srv_store_list_free(v, n);
-}
-
 /* The pods the filter selects, as items on the call (which holds their references until it ends). */
 static int select_pods(srv_daemon_t *d, srv_call_t *call, const Runtime__V1__PodSandboxFilter *f,
 		       Runtime__V1__PodSandbox ***ret, size_t *ret_n, crl_error_t *err)
 {
-	srv_obj_t **all = NULL;
+	srv_obj_t **kept = NULL;
 	size_t n = 0;
-	int r = srv_store_list(d->pods, &all, &n, err);
+	int r = srv_store_list_held(d->pods, call, &kept, &n, err);
 	if (r < 0)
 		return r;
-	srv_obj_t **kept = realloc(all, (n + 1) * sizeof(*kept));
-	if (!kept) {
-		srv_store_list_free(all, n);
-		return crl_error_set(err, ENOMEM, "out of memory");
-	}
-	kept[n] = NULL;
-	if (srv_call_on_end(call, unref_list, kept) < 0) {
-		srv_store_list_free(kept, n);
-		return crl_error_set(err, ENOMEM, "out of memory");
-	}
 	Runtime__V1__PodSandbox **items = srv_call_alloc(call, (n + 1) * sizeof(*items));
 	Runtime__V1__PodSandbox *its = srv_call_alloc(call, (n + 1) * sizeof(*its));
 	if (!items || !its)

@@ -8,6 +8,7 @@
 #include <sys/random.h>
 
 #include "common/cleanup.h"
+#include "grpc.h"
 
 /* Sorted arrays: ids (for binary search by id and by prefix) and names. Node-sized populations (hundreds to a few
  * thousand) make the memmove on insert cheaper than any tree. */
@@ -285,4 +286,50 @@ size_t srv_store_count(srv_store_t *s)
 	size_t n = s->n;
 	pthread_mutex_unlock(&s->lock);
 	return n;
+}
+
+static void unref_obj(void *o)
+{
+	srv_obj_unref(o);
+}
+
+int srv_call_hold(srv_call_t *call, srv_obj_t *o, crl_error_t *err)
+{
+	if (srv_call_on_end(call, unref_obj, o) < 0) {
+		srv_obj_unref(o);
+		return crl_error_set(err, ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+static void unref_list(void *arg)
+{
+	srv_obj_t **v = arg;
+	size_t n = 0;
+	while (v[n])
+		n++;
+	srv_store_list_free(v, n);
+}
+
+int srv_store_list_held(srv_store_t *s, srv_call_t *call, srv_obj_t ***ret, size_t *ret_n, crl_error_t *err)
+{
+	srv_obj_t **all = NULL;
+	size_t n = 0;
+	int r = srv_store_list(s, &all, &n, err);
+	if (r < 0)
+		return r;
+	/* NULL-terminated, so the call's end knows how many. */
+	srv_obj_t **kept = realloc(all, (n + 1) * sizeof(*kept));
+	if (!kept) {
+		srv_store_list_free(all, n);
+		return crl_error_set(err, ENOMEM, "out of memory");
+	}
+	kept[n] = NULL;
+	if (srv_call_on_end(call, unref_list, kept) < 0) {
+		srv_store_list_free(kept, n);
+		return crl_error_set(err, ENOMEM, "out of memory");
+	}
+	*ret = kept;
+	*ret_n = n;
+	return 0;
 }

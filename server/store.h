@@ -45,6 +45,13 @@ int srv_store_list(srv_store_t *s, srv_obj_t ***ret, size_t *ret_n, crl_error_t 
 void srv_store_list_free(srv_obj_t **v, size_t n);
 size_t srv_store_count(srv_store_t *s);
 
+typedef struct srv_call srv_call_t;
+/* The call takes o's reference (dropped when the call ends: its answer may point into o). On ENOMEM the
+ * reference is dropped at once. */
+int srv_call_hold(srv_call_t *call, srv_obj_t *o, crl_error_t *err);
+/* Every object, each held by the call until it ends (the list is the call's too). */
+int srv_store_list_held(srv_store_t *s, srv_call_t *call, srv_obj_t ***ret, size_t *ret_n, crl_error_t *err);
+
 void srv_obj_ref(srv_obj_t *o);
 void srv_obj_unref(srv_obj_t *o);
 /* Whether s is a 64-character lowercase hex id. */
