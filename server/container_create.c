@@ -109,7 +109,8 @@ static int read_seccomp(const Runtime__V1__LinuxContainerSecurityContext *sc, ch
 	if (path[0] != '/')
 		return crl_error_set(err, EINVAL, "seccomp: the Localhost profile '%.200s' is not an absolute path", path);
 	int r = crl_fs_read_file(AT_FDCWD, path, SECCOMP_PROFILE_MAX, ret, NULL, err);
-	return r < 0 ? crl_error_wrap(err, "seccomp Localhost profile") : 0;
+	/* A profile that cannot be read is the config's fault, whatever the reason. */
+	return r < 0 ? crl_error_set(err, EINVAL, "seccomp Localhost profile: %s", crl_error_message(err)) : 0;
 }
 
 static char *image_ref_of(const img_image_t *img)

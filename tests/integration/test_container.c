@@ -598,6 +598,36 @@ static void test_security_context(void **st)
 	expect_in(log, "sys-rw");
 	expect_in(log, "mounted");
 	free(log);
+	/* seccomp: a Localhost profile (Docker/OCI format) that refuses mkdir; RuntimeDefault; a missing profile. */
+	char prof[300];
+	snprintf(prof, sizeof(prof), "%s/no-mkdir.json", D.dir);
+	td_write_file(prof, "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"architectures\":[\"SCMP_ARCH_X86_64\"],"
+			    "\"syscalls\":[{\"names\":[\"mkdir\",\"mkdirat\"],\"action\":\"SCMP_ACT_ERRNO\"}]}");
+	Runtime__V1__LinuxContainerSecurityContext sec = RUNTIME__V1__LINUX_CONTAINER_SECURITY_CONTEXT__INIT;
+	Runtime__V1__SecurityProfile sp = RUNTIME__V1__SECURITY_PROFILE__INIT;
+	sp.profile_type = RUNTIME__V1__SECURITY_PROFILE__PROFILE_TYPE__Localhost;
+	sp.localhost_ref = prof;
+	sec.seccomp = &sp;
+	const char *mk[] = { "/bin/sh", "-c", "mkdir /tmp/d 2>/dev/null && echo made || echo refused; grep Seccomp: /proc/self/status",
+			     NULL };
+	ctr_opts_t sc1 = { .name = "seccomp-local", .image = image("plain"), .command = mk, .sc = &sec };
+	log = run_to_end(&p, &sc1, NULL);
+	expect_in(log, "refused");
+	expect_in(log, "Seccomp:\t2");
+	free(log);
+	sp.profile_type = RUNTIME__V1__SECURITY_PROFILE__PROFILE_TYPE__RuntimeDefault;
+	sc1.name = "seccomp-default";
+	log = run_to_end(&p, &sc1, NULL);
+	expect_in(log, "made");
+	expect_in(log, "Seccomp:\t2");
+	free(log);
+	sp.profile_type = RUNTIME__V1__SECURITY_PROFILE__PROFILE_TYPE__Localhost;
+	sp.localhost_ref = "/nonexistent/profile.json";
+	sc1.name = "seccomp-missing";
+	char *smsg = NULL;
+	assert_int_equal(create_ctr(&p, &sc1, NULL, &smsg), CODE_INVALID_ARGUMENT);
+	expect_in(smsg, "/nonexistent/profile.json");
+	free(smsg);
 	/* A host device made in the container, and allowed in its device cgroup as asked: rw opens it, m alone
 	 * (mknod only) does not. */
 	const char *tun[] = { "/bin/sh", "-c", "ls -l /dev/lc0; (exec 3<>/dev/lc0) 2>/dev/null && echo opened || echo denied",
