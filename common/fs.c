@@ -33,7 +33,21 @@ static int write_all(int fd, const void *data, size_t len)
 	return 0;
 }
 
+static int write_replace(int dirfd, const char *name, const void *data, size_t len, mode_t mode, bool durable,
+			 crl_error_t *err);
+
 int crl_fs_write_atomic(int dirfd, const char *name, const void *data, size_t len, mode_t mode, crl_error_t *err)
+{
+	return write_replace(dirfd, name, data, len, mode, true, err);
+}
+
+int crl_fs_write_replace(int dirfd, const char *name, const void *data, size_t len, mode_t mode, crl_error_t *err)
+{
+	return write_replace(dirfd, name, data, len, mode, false, err);
+}
+
+static int write_replace(int dirfd, const char *name, const void *data, size_t len, mode_t mode, bool durable,
+			 crl_error_t *err)
 {
 	char tmp[PATH_MAX];
 	static const char hex[] = "0123456789abcdef";
@@ -61,7 +75,7 @@ int crl_fs_write_atomic(int dirfd, const char *name, const void *data, size_t le
 	int e = write_all(tfd, data, len);
 	if (e == 0 && fchmod(tfd, mode) < 0)
 		e = -errno;
-	if (e == 0 && fsync(tfd) < 0)
+	if (e == 0 && durable && fsync(tfd) < 0)
 		e = -errno;
 	if (e == 0 && renameat(dirfd, tmp, dirfd, name) < 0)
 		e = -errno;
@@ -69,7 +83,7 @@ int crl_fs_write_atomic(int dirfd, const char *name, const void *data, size_t le
 		unlinkat(dirfd, tmp, 0);
 		return crl_error_set_errno(err, -e, "write %s", name);
 	}
-	if (fsync(dirfd) < 0)
+	if (durable && fsync(dirfd) < 0)
 		return crl_error_set_errno(err, errno, "fsync directory of %s", name);
 	return 0;
 }

@@ -11,6 +11,9 @@
 /* Writes name in dirfd atomically: a temporary file in the same directory, fsync, rename over name, fsync the
  * directory. Readers see the old content or the new, never a mix. */
 int crl_fs_write_atomic(int dirfd, const char *name, const void *data, size_t len, mode_t mode, crl_error_t *err);
+/* crl_fs_write_atomic without the fsyncs: readers still see the old content or the new, but a power loss may
+ * lose the new. For intent records whose subject dies with the power too. */
+int crl_fs_write_replace(int dirfd, const char *name, const void *data, size_t len, mode_t mode, crl_error_t *err);
 /* Creates name in dirfd (it must not exist) with data, without fsync: for volatile files (under the runroot) in a
  * directory the caller has just made, which nobody reads before the caller is done. */
 int crl_fs_write_new(int dirfd, const char *name, const void *data, size_t len, mode_t mode, crl_error_t *err);

@@ -159,7 +159,19 @@ static char *record_file(const char *id)
 	return asprintf(&s, "%s.json", id) < 0 ? NULL : s;
 }
 
+static int save(srv_daemon_t *d, srv_ctr_t *c, bool durable, crl_error_t *err);
+
 int srv_ctr_save(srv_daemon_t *d, srv_ctr_t *c, crl_error_t *err)
+{
+	return save(d, c, true, err);
+}
+
+int srv_ctr_save_intent(srv_daemon_t *d, srv_ctr_t *c, crl_error_t *err)
+{
+	return save(d, c, false, err);
+}
+
+static int save(srv_daemon_t *d, srv_ctr_t *c, bool durable, crl_error_t *err)
 {
 	crl_json_t *j = crl_json_new(false);
 	crl_json_object_begin(j);
@@ -198,8 +210,13 @@ int srv_ctr_save(srv_daemon_t *d, srv_ctr_t *c, crl_error_t *err)
 		crl_json_free(j);
 		return crl_error_set(err, ENOMEM, "out of memory");
 	}
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	int r = crl_json_finish(j, &text, &len, err);
 	pthread_mutex_lock(&c->record_lock);
-	int r = c->record_gone ? (crl_json_free(j), 0) : crl_json_save(j, d->ctrs_fd, name, 0600, err);
+	if (r == 0 && !c->record_gone)
+		r = durable ? crl_fs_write_atomic(d->ctrs_fd, name, text, len, 0600, err)
+			    : crl_fs_write_replace(d->ctrs_fd, name, text, len, 0600, err);
 	pthread_mutex_unlock(&c->record_lock);
 	return r < 0 ? crl_error_wrap(err, "save the record of container %s", c->obj.id) : 0;
 }
@@ -609,6 +626,30 @@ int srv_ctrs_restore(srv_daemon_t *d, crl_error_t *err)
 	while ((de = readdir(dir)))
 		if (is_record(de->d_name))
 			restore_one(d, de->d_name);
+	/* A bundle without a container: a create cut off before its record was written (or a record a power loss
+	 * took). Its rootfs mount first, then the bundle. */
+	rewinddir(dir);
+	while ((de = readdir(dir))) {
+		if (!srv_id_valid(de->d_name))
+			continue;
+		srv_ctr_t *c = NULL;
+		crl_error_t e = CRL_ERROR_INIT;
+		if (srv_ctr_get(d, de->d_name, &c, &e) == 0 && strcmp(c->obj.id, de->d_name) == 0) {
+			srv_ctr_unref(c);
+			continue;
+		}
+		srv_ctr_unref(c);
+		crl_error_clear(&e);
+		_cleanup_free_ char *bundle = NULL, *rootfs = NULL;
+		if (asprintf(&bundle, "%s/%s", d->ctrs_dir, de->d_name) < 0 || asprintf(&rootfs, "%s/rootfs", bundle) < 0)
+			continue;
+		(void)umount2(rootfs, MNT_DETACH);
+		log_warn("container bundle %s has no record; removing it", bundle);
+		if (crl_fs_rm_rf(bundle, &e) < 0) {
+			log_error("%s", crl_error_message(&e));
+			crl_error_clear(&e);
+		}
+	}
 	closedir(dir);
 	return 0;
 }

@@ -76,6 +76,10 @@ int srv_ctr_get(srv_daemon_t *d, const char *id, srv_ctr_t **ret, crl_error_t *e
 int srv_ctrs_of_pod(srv_daemon_t *d, const char *pod_id, srv_obj_t ***ret, size_t *ret_n, crl_error_t *err);
 
 int srv_ctr_save(srv_daemon_t *d, srv_ctr_t *c, crl_error_t *err);
+/* The record before the monitor creates the container, without fsync: after a daemon crash it is there to undo
+ * the create; after a power loss the container is gone anyway, and a bundle left without a record is removed at
+ * start. */
+int srv_ctr_save_intent(srv_daemon_t *d, srv_ctr_t *c, crl_error_t *err);
 int srv_ctr_load(srv_daemon_t *d, const char *file, srv_ctr_t **ret, crl_error_t *err);
 /* A running container whose exit the monitor has recorded becomes EXITED (code, reason, finish time). Cheap:
  * one stat while it runs. */

@@ -259,7 +259,7 @@ static int create_steps(srv_daemon_t *d, srv_ctr_t *c, srv_pod_t *p, const img_i
 {
 	int r;
 	if ((r = crl_fs_mkdir_p(c->bundle, 0700, err)) < 0 || (r = log_path(d, c, p, err)) < 0 ||
-	    (r = make_bundle(d, c, p, img, err)) < 0 || (r = srv_ctr_save(d, c, err)) < 0 ||
+	    (r = make_bundle(d, c, p, img, err)) < 0 || (r = srv_ctr_save_intent(d, c, err)) < 0 ||
 	    (r = monitor_create(srv_config_runtime(&d->cfg, p->runtime_handler), c, err)) < 0)
 		return r;
 	pthread_mutex_lock(&c->lock);

@@ -83,6 +83,16 @@ static void test_write_new(void **state)
 	assert_true(crl_fs_write_new(dfd, "link", "x", 1, 0644, &err) < 0);
 	crl_error_clear(&err);
 	unlinkat(dfd, "link", 0);
+	/* write_replace: the new content atomically over the old, no temporary file left. */
+	assert_int_equal(crl_fs_write_replace(dfd, "fresh", "second\n", 7, 0600, &err), 0);
+	assert_int_equal(crl_fs_read_file(dfd, "fresh", 100, &text, NULL, &err), 0);
+	assert_string_equal(text, "second\n");
+	free(text);
+	assert_int_equal(fstatat(dfd, "fresh", &st, 0), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "test $(ls -A %s | wc -l) -eq 2", dir);
+	assert_int_equal(system(cmd), 0);
 	unlinkat(dfd, "fresh", 0);
 }
 
