@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "cgroup.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -575,20 +577,92 @@ int rt_cgroup_pids(const rt_cgroup_t *cg, pid_t **ret, size_t *ret_n, crl_error_
 	return 0;
 }
 
-int rt_cgroup_destroy(rt_cgroup_t *cg, crl_error_t *err)
+/* Removes the cgroup directory p, and with tree the empty cgroups below it first (depth first, bounded). */
+static int remove_dir(const char *p, bool tree, int depth)
 {
-	int ret = 0;
+	if (tree && depth < 16) {
+		DIR *d = opendir(p);
+		struct dirent *de;
+		while (d && (de = readdir(d))) {
+			if (de->d_type != DT_DIR || de->d_name[0] == '.')
+				continue;
+			char sub[4096];
+			if ((size_t)snprintf(sub, sizeof(sub), "%s/%s", p, de->d_name) < sizeof(sub))
+				(void)remove_dir(sub, true, depth + 1);
+		}
+		if (d)
+			closedir(d);
+	}
+	return rmdir(p) < 0 && errno != ENOENT ? -errno : 0;
+}
+
+/* SIGKILL to every process listed in p/cgroup.procs and below; the number signalled. */
+static size_t kill_dir(const char *p, int depth)
+{
+	size_t n = 0;
+	char f[4200];
+	snprintf(f, sizeof(f), "%s/cgroup.procs", p);
+	FILE *in = fopen(f, "re");
+	int pid;
+	while (in && fscanf(in, "%d", &pid) == 1)
+		if (pid > 1 && kill(pid, SIGKILL) == 0)
+			n++;
+	if (in)
+		fclose(in);
+	DIR *d = depth < 16 ? opendir(p) : NULL;
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		char sub[4096];
+		if ((size_t)snprintf(sub, sizeof(sub), "%s/%s", p, de->d_name) < sizeof(sub))
+			n += kill_dir(sub, depth + 1);
+	}
+	if (d)
+		closedir(d);
+	return n;
+}
+
+size_t rt_cgroup_kill_tree(const rt_cgroup_t *cg)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < CRL_ARRAY_SIZE(controllers); i++) {
+		char p[1200];
+		snprintf(p, sizeof(p), CG_ROOT "/%s%s", controllers[i], cg->path);
+		n += kill_dir(p, 0);
+	}
 	if (v2_root()) {
 		char p[1200];
 		snprintf(p, sizeof(p), "%s%s", v2_root(), cg->path);
-		if (rmdir(p) < 0 && errno != ENOENT)
-			ret = crl_error_set_errno(err, errno, "remove cgroup %s", p);
+		n += kill_dir(p, 0);
+	}
+	return n;
+}
+
+static int destroy(rt_cgroup_t *cg, bool tree, crl_error_t *err)
+{
+	int ret = 0, e;
+	if (v2_root()) {
+		char p[1200];
+		snprintf(p, sizeof(p), "%s%s", v2_root(), cg->path);
+		if ((e = remove_dir(p, tree, 0)) < 0)
+			ret = crl_error_set_errno(err, -e, "remove cgroup %s", p);
 	}
 	for (size_t i = 0; i < CRL_ARRAY_SIZE(controllers); i++) {
 		char p[1200];
 		snprintf(p, sizeof(p), CG_ROOT "/%s%s", controllers[i], cg->path);
-		if (rmdir(p) < 0 && errno != ENOENT && ret == 0)
-			ret = crl_error_set_errno(err, errno, "remove cgroup %s", p);
+		if ((e = remove_dir(p, tree, 0)) < 0 && ret == 0)
+			ret = crl_error_set_errno(err, -e, "remove cgroup %s", p);
 	}
 	return ret;
+}
+
+int rt_cgroup_destroy(rt_cgroup_t *cg, crl_error_t *err)
+{
+	return destroy(cg, false, err);
+}
+
+int rt_cgroup_destroy_tree(rt_cgroup_t *cg, crl_error_t *err)
+{
+	return destroy(cg, true, err);
 }

@@ -42,6 +42,11 @@ int rt_cgroup_stats(const rt_cgroup_t *cg, rt_cgroup_stats_t *ret, crl_error_t *
 int rt_cgroup_pids(const rt_cgroup_t *cg, pid_t **ret, size_t *ret_n, crl_error_t *err);
 /* Removes the cgroup directories (they must hold no process). */
 int rt_cgroup_destroy(rt_cgroup_t *cg, crl_error_t *err);
+/* The same with the empty cgroups below it (a pod's, whose containers' a crash may have left). */
+int rt_cgroup_destroy_tree(rt_cgroup_t *cg, crl_error_t *err);
+/* SIGKILL to every process in the cgroup and below it (what a pod's containers left, before the pod goes); the
+ * number of signals sent (a process listed in several hierarchies counts in each). */
+size_t rt_cgroup_kill_tree(const rt_cgroup_t *cg);
 void rt_cgroup_free(rt_cgroup_t *cg);
 const char *rt_cgroup_path(const rt_cgroup_t *cg);
 /* Reads a value from controller/file, e.g. ("memory", "memory.limit_in_bytes"); controller NULL: the v2

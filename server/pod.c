@@ -493,7 +493,17 @@ int srv_pod_teardown(srv_daemon_t *d, srv_pod_t *p, crl_error_t *err)
 	if (p->cgroup) {
 		rt_cgroup_t *cg = NULL;
 		if (rt_cgroup_open(p->cgroup, &cg, err) == 0) {
-			r = rt_cgroup_destroy(cg, err);
+			/* Processes its containers left behind (their cgroups are below the pod's) go with it. */
+			size_t left = rt_cgroup_kill_tree(cg);
+			if (left)
+				log_warn("pod %s: processes were left in its cgroup; killed (%zu signals)", p->obj.id, left);
+			r = rt_cgroup_destroy_tree(cg, err);
+			for (int i = 0; left && r < 0 && i < 100; i++) {
+				/* Killed processes leave their cgroup a moment later. */
+				usleep(10000);
+				crl_error_clear(err);
+				r = rt_cgroup_destroy_tree(cg, err);
+			}
 			rt_cgroup_free(cg);
 			if (r < 0 && r != -ENOENT)
 				return crl_error_wrap(err, "pod %s: remove its cgroup", p->obj.id);

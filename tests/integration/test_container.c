@@ -1125,6 +1125,35 @@ static void test_parallel(void **st)
 	free(left);
 }
 
+/* A process left in the pod's cgroup (as a container's child that escaped its kill would be) does not keep the
+ * pod from going: it is killed with it. */
+static void test_pod_removal_kills_leftovers(void **st)
+{
+	(void)st;
+	pod_t p;
+	run_pod(&p, "leftover");
+	pid_t child = fork();
+	if (child == 0) {
+		execl("/bin/sleep", "sleep", "1000", (char *)NULL);
+		_exit(127);
+	}
+	char procs[400], pid[16];
+	snprintf(procs, sizeof(procs), "/sys/fs/cgroup/pids%s/crio-lite-%s/cgroup.procs", cgparent, p.id);
+	snprintf(pid, sizeof(pid), "%d", (int)child);
+	td_write_file(procs, pid);
+	remove_pod(&p);
+	int status = 0;
+	assert_int_equal(waitpid(child, &status, 0), child);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	char dir[400];
+	snprintf(dir, sizeof(dir), "/sys/fs/cgroup/pids%s", cgparent);
+	char *ls = NULL;
+	const char *lsa[] = { "/bin/sh", "-c", "ls -d /sys/fs/cgroup/*/crlctr*/crio-lite-* 2>/dev/null | wc -l", NULL };
+	td_run(lsa, &ls, 5000);
+	assert_int_equal(atoi(ls), 0);
+	free(ls);
+}
+
 /* The next container event of the stream (10 s), or a failure. */
 static Runtime__V1__ContainerEventResponse *next_event(cri_stream_t *s)
 {
@@ -1281,7 +1310,7 @@ int main(void)
 		cmocka_unit_test(test_security_context),   cmocka_unit_test(test_stop_exec_and_lists),
 		cmocka_unit_test(test_reopen_log),	   cmocka_unit_test(test_restart),
 		cmocka_unit_test(test_oom_killed),	   cmocka_unit_test(test_mount_propagation),
-		cmocka_unit_test(test_parallel),
+		cmocka_unit_test(test_parallel),	   cmocka_unit_test(test_pod_removal_kills_leftovers),
 		cmocka_unit_test(test_events),		   cmocka_unit_test(test_runtime_handler),
 		cmocka_unit_test(test_invalid),
 	};
