@@ -426,11 +426,21 @@ int rt_cgroup_stats(const rt_cgroup_t *cg, rt_cgroup_stats_t *st, crl_error_t *e
 		inactive = read_keyed(cg, "memory", "memory.stat", "total_inactive_file");
 		st->memory_limit = read_u64(cg, "memory", "memory.limit_in_bytes");
 		st->oom_kills = read_keyed(cg, "memory", "memory.oom_control", "oom_kill");
+		st->memory_rss = read_keyed(cg, "memory", "memory.stat", "total_rss");
+		st->page_faults = read_keyed(cg, "memory", "memory.stat", "total_pgfault");
+		st->major_page_faults = read_keyed(cg, "memory", "memory.stat", "total_pgmajfault");
+		/* memsw counts memory and swap together (where swap accounting is on). */
+		uint64_t memsw = read_u64(cg, "memory", "memory.memsw.usage_in_bytes");
+		st->swap_usage = memsw > st->memory_usage ? memsw - st->memory_usage : 0;
 	} else {
 		st->memory_usage = read_u64(cg, NULL, "memory.current");
 		inactive = read_keyed(cg, NULL, "memory.stat", "inactive_file");
 		st->memory_limit = read_u64(cg, NULL, "memory.max"); /* "max" reads as 0 */
 		st->oom_kills = read_keyed(cg, NULL, "memory.events", "oom_kill");
+		st->memory_rss = read_keyed(cg, NULL, "memory.stat", "anon");
+		st->page_faults = read_keyed(cg, NULL, "memory.stat", "pgfault");
+		st->major_page_faults = read_keyed(cg, NULL, "memory.stat", "pgmajfault");
+		st->swap_usage = read_u64(cg, NULL, "memory.swap.current");
 	}
 	st->memory_working_set = st->memory_usage > inactive ? st->memory_usage - inactive : 0;
 	const char *pids = have("pids") ? "pids" : NULL;

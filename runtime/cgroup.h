@@ -31,6 +31,9 @@ typedef struct rt_cgroup_stats {
 	uint64_t cpu_usage_ns;
 	uint64_t memory_usage;
 	uint64_t memory_working_set; /* usage minus inactive file pages, as kubelet counts it */
+	uint64_t memory_rss;         /* anonymous memory */
+	uint64_t page_faults, major_page_faults;
+	uint64_t swap_usage;
 	uint64_t memory_limit;
 	uint64_t oom_kills;
 	uint64_t pids_current;

@@ -40,6 +40,7 @@ static void ctr_free(srv_obj_t *o)
 	free(c->image_ref);
 	free(c->bundle);
 	free(c->log_path);
+	free(c->cgroup);
 	free(c->reason);
 	free(c->message);
 	runtime__v1__linux_container_resources__free_unpacked(c->resources, NULL);
@@ -185,6 +186,7 @@ static int save(srv_daemon_t *d, srv_ctr_t *c, bool durable, crl_error_t *err)
 	crl_json_kv_string(j, "image_ref", c->image_ref ? c->image_ref : "");
 	crl_json_kv_string(j, "bundle", c->bundle ? c->bundle : "");
 	crl_json_kv_string(j, "log_path", c->log_path ? c->log_path : "");
+	crl_json_kv_string(j, "cgroup", c->cgroup ? c->cgroup : "");
 	crl_json_kv_int(j, "stop_signal", c->stop_signal);
 	crl_json_kv_int(j, "uid", c->uid);
 	crl_json_kv_int(j, "gid", c->gid);
@@ -261,6 +263,7 @@ int srv_ctr_load(srv_daemon_t *d, const char *file, srv_ctr_t **ret, crl_error_t
 		c->image_ref = dup_member(doc, "image_ref");
 		c->bundle = dup_member(doc, "bundle");
 		c->log_path = dup_member(doc, "log_path");
+		c->cgroup = dup_member(doc, "cgroup");
 		c->reason = dup_member(doc, "reason");
 		c->message = dup_member(doc, "message");
 		if (crl_json_get_int(crl_json_get(doc, "stop_signal"), &i64))

@@ -44,6 +44,7 @@ typedef struct srv_ctr {
 	char *image_id, *image_ref; /* the image's id (config digest) and the reference that named it */
 	char *bundle;
 	char *log_path;
+	char *cgroup; /* <pod cgroup>/<id> */
 	int stop_signal;
 	int64_t created_at;
 	/* The user as applied (ContainerStatus.user). */
@@ -60,6 +61,9 @@ typedef struct srv_ctr {
 	/* Limits set by UpdateContainerResources since creation (NULL: the config's), and their packed form. */
 	Runtime__V1__LinuxContainerResources *resources;
 	char *resources_b64;
+	/* The last stats sample, for usage_nano_cores (cpu time over wall time since then). */
+	uint64_t last_cpu_ns;
+	int64_t last_sample_ns;
 	bool removed;
 } srv_ctr_t;
 

@@ -310,7 +310,8 @@ int srv_create_container(srv_daemon_t *d, srv_call_t *call, const void *req, voi
 		goto out;
 	}
 	if (!(c->image_id = strdup(img->id)) || !(c->image_ref = image_ref_of(img)) ||
-	    asprintf(&c->bundle, "%s/%s", d->ctrs_dir, id) < 0) {
+	    asprintf(&c->bundle, "%s/%s", d->ctrs_dir, id) < 0 ||
+	    asprintf(&c->cgroup, "%s/%s", p->cgroup ? p->cgroup : "/crio-lite", id) < 0) {
 		ret = crl_error_set(err, ENOMEM, "out of memory");
 	} else if ((ret = create_steps(d, c, p, img, err)) < 0) {
 		crl_error_t e = CRL_ERROR_INIT;

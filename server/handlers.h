@@ -40,3 +40,10 @@ int srv_stream_containers(srv_daemon_t *d, srv_call_t *call, const void *req, cr
 int srv_reopen_container_log(srv_daemon_t *d, srv_call_t *call, const void *req, void *resp, crl_error_t *err);
 /* container_update.c */
 int srv_update_container_resources(srv_daemon_t *d, srv_call_t *call, const void *req, void *resp, crl_error_t *err);
+/* container_stats.c */
+int srv_container_stats(srv_daemon_t *d, srv_call_t *call, const void *req, void *resp, crl_error_t *err);
+int srv_list_container_stats(srv_daemon_t *d, srv_call_t *call, const void *req, void *resp, crl_error_t *err);
+int srv_stream_container_stats(srv_daemon_t *d, srv_call_t *call, const void *req, crl_error_t *err);
+int srv_pod_sandbox_stats(srv_daemon_t *d, srv_call_t *call, const void *req, void *resp, crl_error_t *err);
+int srv_list_pod_sandbox_stats(srv_daemon_t *d, srv_call_t *call, const void *req, void *resp, crl_error_t *err);
+int srv_stream_pod_sandbox_stats(srv_daemon_t *d, srv_call_t *call, const void *req, crl_error_t *err);

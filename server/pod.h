@@ -50,6 +50,9 @@ typedef struct srv_pod {
 	bool cni_added;    /* cni_cache has the result of an ADD that finished */
 	bool network_down; /* DEL has run since */
 	pid_t monitor_pid;
+	/* The last stats sample, for usage_nano_cores. */
+	uint64_t last_cpu_ns;
+	int64_t last_sample_ns;
 	bool removed;
 } srv_pod_t;
 

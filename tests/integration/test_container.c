@@ -1154,6 +1154,135 @@ static void test_pod_removal_kills_leftovers(void **st)
 	free(ls);
 }
 
+static Runtime__V1__ContainerStats *ctr_stats(const char *id, int *ret_code)
+{
+	Runtime__V1__ContainerStatsRequest req = RUNTIME__V1__CONTAINER_STATS_REQUEST__INIT;
+	req.container_id = (char *)id;
+	cri_result_t r;
+	assert_int_equal(cri_call(D.client, RT "ContainerStats", &req.base, &runtime__v1__container_stats_response__descriptor,
+				  10000, &r),
+			 0);
+	*ret_code = r.code;
+	Runtime__V1__ContainerStats *st = NULL;
+	if (r.code == 0) {
+		st = ((Runtime__V1__ContainerStatsResponse *)r.resp)->stats;
+		((Runtime__V1__ContainerStatsResponse *)r.resp)->stats = NULL;
+	}
+	cri_result_clear(&r);
+	return st;
+}
+
+static uint64_t cgroup_value(const char *ctrl, const char *pod, const char *id, const char *file)
+{
+	char p[600];
+	snprintf(p, sizeof(p), "/sys/fs/cgroup/%s%s/crio-lite-%s/%s/%s", ctrl, cgparent, pod, id, file);
+	char buf[64];
+	return crl_fs_read_small(p, buf, sizeof(buf)) > 0 ? strtoull(buf, NULL, 10) : 0;
+}
+
+/* Stats of a container that burns a core and holds 16 MiB of shared memory, against its cgroup files. */
+static void test_stats(void **st)
+{
+	(void)st;
+	pod_t p;
+	run_pod(&p, "stats");
+	const char *burn[] = { "/bin/sh", "-c",
+			       "head -c 16777216 /dev/zero > /dev/shm/hold; head -c 1048576 /dev/zero > /data; "
+			       "while :; do :; done",
+			       NULL };
+	ctr_opts_t o = { .name = "burn", .image = image("plain"), .command = burn, .label = "stats" };
+	char *id = create_start(&p, &o);
+	/* Until the memory is held. */
+	int code = 0;
+	Runtime__V1__ContainerStats *s = NULL;
+	for (int i = 0; i < 250; i++) {
+		if (s)
+			runtime__v1__container_stats__free_unpacked(s, NULL);
+		s = ctr_stats(id, &code);
+		assert_int_equal(code, 0);
+		if (s->memory->working_set_bytes->value >= 16u << 20 && s->writable_layer->used_bytes->value >= 1u << 20)
+			break;
+		usleep(20000);
+	}
+	assert_string_equal(s->attributes->id, id);
+	assert_string_equal(s->attributes->metadata->name, "burn");
+	assert_true(s->memory->working_set_bytes->value >= 16u << 20);
+	assert_true(s->writable_layer->used_bytes->value >= 1u << 20);
+	assert_true(s->writable_layer->inodes_used->value >= 1);
+	assert_non_null(s->writable_layer->fs_id->mountpoint);
+	uint64_t cpu1 = s->cpu->usage_core_nano_seconds->value;
+	runtime__v1__container_stats__free_unpacked(s, NULL);
+	usleep(300000);
+	s = ctr_stats(id, &code);
+	/* A busy loop: about one core, and the counter moved. */
+	uint64_t cpu2 = s->cpu->usage_core_nano_seconds->value;
+	assert_true(cpu2 > cpu1);
+	uint64_t cores = s->cpu->usage_nano_cores->value;
+	if (cores < 200000000ULL || cores > 2100000000ULL)
+		fail_msg("usage_nano_cores %llu is not about one core", (unsigned long long)cores);
+	/* Within 5% of the cgroup's own figures, read right after. */
+	uint64_t usage = cgroup_value("memory", p.id, id, "memory.usage_in_bytes");
+	uint64_t got = s->memory->usage_bytes->value;
+	if (got < usage * 95 / 100 || got > usage * 105 / 100)
+		fail_msg("usage_bytes %llu vs memory.usage_in_bytes %llu", (unsigned long long)got, (unsigned long long)usage);
+	uint64_t acct = cgroup_value("cpuacct", p.id, id, "cpuacct.usage");
+	assert_true(acct >= cpu2);
+	runtime__v1__container_stats__free_unpacked(s, NULL);
+
+	/* ListContainerStats with filters; an unknown id is NOT_FOUND. */
+	Runtime__V1__ContainerStatsFilter f = RUNTIME__V1__CONTAINER_STATS_FILTER__INIT;
+	f.pod_sandbox_id = p.id;
+	Runtime__V1__ListContainerStatsRequest lr = RUNTIME__V1__LIST_CONTAINER_STATS_REQUEST__INIT;
+	lr.filter = &f;
+	cri_result_t r;
+	assert_int_equal(cri_call(D.client, RT "ListContainerStats", &lr.base,
+				  &runtime__v1__list_container_stats_response__descriptor, 10000, &r),
+			 0);
+	assert_int_equal(r.code, 0);
+	assert_int_equal(((Runtime__V1__ListContainerStatsResponse *)r.resp)->n_stats, 1);
+	cri_result_clear(&r);
+	Runtime__V1__ContainerStatsFilter__LabelSelectorEntry le = RUNTIME__V1__CONTAINER_STATS_FILTER__LABEL_SELECTOR_ENTRY__INIT;
+	Runtime__V1__ContainerStatsFilter__LabelSelectorEntry *les[1] = { &le };
+	le.key = "role";
+	le.value = "nope";
+	f.label_selector = les;
+	f.n_label_selector = 1;
+	assert_int_equal(cri_call(D.client, RT "ListContainerStats", &lr.base,
+				  &runtime__v1__list_container_stats_response__descriptor, 10000, &r),
+			 0);
+	assert_int_equal(((Runtime__V1__ListContainerStatsResponse *)r.resp)->n_stats, 0);
+	cri_result_clear(&r);
+	s = ctr_stats("0123456789abcdef", &code);
+	assert_int_equal(code, CODE_NOT_FOUND);
+
+	/* PodSandboxStats: the pod's cgroup covers its container; its processes; the container's stats inside. */
+	Runtime__V1__PodSandboxStatsRequest pr = RUNTIME__V1__POD_SANDBOX_STATS_REQUEST__INIT;
+	pr.pod_sandbox_id = p.id;
+	assert_int_equal(cri_call(D.client, RT "PodSandboxStats", &pr.base,
+				  &runtime__v1__pod_sandbox_stats_response__descriptor, 10000, &r),
+			 0);
+	assert_int_equal(r.code, 0);
+	Runtime__V1__PodSandboxStats *ps = ((Runtime__V1__PodSandboxStatsResponse *)r.resp)->stats;
+	assert_string_equal(ps->attributes->id, p.id);
+	assert_true(ps->linux->cpu->usage_core_nano_seconds->value >= cpu2);
+	assert_true(ps->linux->memory->working_set_bytes->value >= 16u << 20);
+	assert_true(ps->linux->process->process_count->value >= 1);
+	assert_non_null(ps->linux->network);
+	assert_int_equal(ps->linux->n_containers, 1);
+	assert_string_equal(ps->linux->containers[0]->attributes->id, id);
+	cri_result_clear(&r);
+	Runtime__V1__ListPodSandboxStatsRequest lpr = RUNTIME__V1__LIST_POD_SANDBOX_STATS_REQUEST__INIT;
+	assert_int_equal(cri_call(D.client, RT "ListPodSandboxStats", &lpr.base,
+				  &runtime__v1__list_pod_sandbox_stats_response__descriptor, 10000, &r),
+			 0);
+	assert_int_equal(r.code, 0);
+	assert_true(((Runtime__V1__ListPodSandboxStatsResponse *)r.resp)->n_stats >= 1);
+	cri_result_clear(&r);
+	assert_int_equal(id_call(RT "RemoveContainer", id), 0);
+	free(id);
+	remove_pod(&p);
+}
+
 /* The next container event of the stream (10 s), or a failure. */
 static Runtime__V1__ContainerEventResponse *next_event(cri_stream_t *s)
 {
@@ -1311,6 +1440,7 @@ int main(void)
 		cmocka_unit_test(test_reopen_log),	   cmocka_unit_test(test_restart),
 		cmocka_unit_test(test_oom_killed),	   cmocka_unit_test(test_mount_propagation),
 		cmocka_unit_test(test_parallel),	   cmocka_unit_test(test_pod_removal_kills_leftovers),
+		cmocka_unit_test(test_stats),
 		cmocka_unit_test(test_events),		   cmocka_unit_test(test_runtime_handler),
 		cmocka_unit_test(test_invalid),
 	};

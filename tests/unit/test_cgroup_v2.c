@@ -72,7 +72,8 @@ static int setup(void **state)
 		put(f, "");
 	}
 	put(CG "/memory.current", "12345678\n");
-	put(CG "/memory.stat", "anon 11000000\nfile 1000000\nactive_file 654322\ninactive_file 345678\n");
+	put(CG "/memory.stat", "anon 11000000\nfile 1000000\nactive_file 654322\ninactive_file 345678\npgfault 777\npgmajfault 7\n");
+	put(CG "/memory.swap.current", "4096\n");
 	put(CG "/memory.events", "low 0\nhigh 0\nmax 7\noom 2\noom_kill 2\noom_group_kill 0\n");
 	put(CG "/cpu.stat", "usage_usec 5000\nuser_usec 3000\nsystem_usec 2000\n");
 	put(CG "/pids.current", "4\n");
@@ -157,6 +158,10 @@ static void test_stats_from_v2_files(void **state)
 	assert_int_equal(st.oom_kills, 2);
 	assert_int_equal(st.pids_current, 4);
 	assert_int_equal(st.pids_limit, 0);
+	assert_int_equal(st.memory_rss, 11000000);
+	assert_int_equal(st.page_faults, 777);
+	assert_int_equal(st.major_page_faults, 7);
+	assert_int_equal(st.swap_usage, 4096);
 	rt_cgroup_free(cg);
 }
 

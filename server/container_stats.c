@@ -1,0 +1,460 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* ContainerStats, ListContainerStats, StreamContainerStats and the pod stats calls: read from the cgroups (each
+ * once per object and call), the writable layer and the pod's network namespace, in the daemon, without a fork
+ * or a monitor round trip. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "arena.h"
+#include "common/fs.h"
+#include "container.h"
+#include "daemon.h"
+#include "handlers.h"
+#include "pod.h"
+#include "runtime/cgroup.h"
+
+#define STREAM_CHUNK 100
+/* A v1 memory limit at or above this is "no limit" (the kernel's page-rounded LLONG_MAX). */
+#define NO_LIMIT (1ULL << 62)
+/* Interfaces of a pod reported at most. */
+#define MAX_IFACES 32
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static Runtime__V1__UInt64Value *u64(srv_arena_t *a, uint64_t v)
+{
+	Runtime__V1__UInt64Value *x = srv_arena_alloc(a, sizeof(*x));
+	if (x) {
+		runtime__v1__uint64_value__init(x);
+		x->value = v;
+	}
+	return x;
+}
+
+/* Cpu and memory from one read of the cgroup; usage_nano_cores from the previous sample kept in *last_cpu and
+ * *last_ts (0: none yet). */
+static int cgroup_usage(srv_arena_t *a, const char *path, uint64_t *last_cpu, int64_t *last_ts, pthread_mutex_t *lock,
+			Runtime__V1__CpuUsage **ret_cpu, Runtime__V1__MemoryUsage **ret_mem, Runtime__V1__SwapUsage **ret_swap,
+			uint64_t *ret_pids)
+{
+	rt_cgroup_stats_t st = { 0 };
+	rt_cgroup_t *cg = NULL;
+	crl_error_t e = CRL_ERROR_INIT;
+	if (path && rt_cgroup_open(path, &cg, &e) == 0)
+		(void)rt_cgroup_stats(cg, &st, &e);
+	crl_error_clear(&e);
+	rt_cgroup_free(cg);
+	int64_t ts = now_ns();
+	Runtime__V1__CpuUsage *cpu = srv_arena_alloc(a, sizeof(*cpu));
+	Runtime__V1__MemoryUsage *mem = srv_arena_alloc(a, sizeof(*mem));
+	Runtime__V1__SwapUsage *swap = srv_arena_alloc(a, sizeof(*swap));
+	if (!cpu || !mem || !swap)
+		return -ENOMEM;
+	runtime__v1__cpu_usage__init(cpu);
+	runtime__v1__memory_usage__init(mem);
+	runtime__v1__swap_usage__init(swap);
+	cpu->timestamp = mem->timestamp = swap->timestamp = ts;
+	cpu->usage_core_nano_seconds = u64(a, st.cpu_usage_ns);
+	pthread_mutex_lock(lock);
+	uint64_t nano_cores = 0;
+	if (*last_ts && ts > *last_ts && st.cpu_usage_ns >= *last_cpu)
+		nano_cores = (uint64_t)((double)(st.cpu_usage_ns - *last_cpu) * 1e9 / (double)(ts - *last_ts));
+	*last_cpu = st.cpu_usage_ns;
+	*last_ts = ts;
+	pthread_mutex_unlock(lock);
+	cpu->usage_nano_cores = u64(a, nano_cores);
+	mem->working_set_bytes = u64(a, st.memory_working_set);
+	mem->usage_bytes = u64(a, st.memory_usage);
+	mem->rss_bytes = u64(a, st.memory_rss);
+	mem->page_faults = u64(a, st.page_faults);
+	mem->major_page_faults = u64(a, st.major_page_faults);
+	if (st.memory_limit && st.memory_limit < NO_LIMIT)
+		mem->available_bytes = u64(a, st.memory_limit > st.memory_working_set ? st.memory_limit - st.memory_working_set : 0);
+	swap->swap_usage_bytes = u64(a, st.swap_usage);
+	if (!cpu->usage_core_nano_seconds || !cpu->usage_nano_cores || !mem->working_set_bytes || !mem->usage_bytes ||
+	    !mem->rss_bytes || !mem->page_faults || !mem->major_page_faults || !swap->swap_usage_bytes)
+		return -ENOMEM;
+	*ret_cpu = cpu;
+	*ret_mem = mem;
+	*ret_swap = swap;
+	if (ret_pids)
+		*ret_pids = st.pids_current;
+	return 0;
+}
+
+static int fill_ctr_stats(srv_daemon_t *d, srv_arena_t *a, srv_ctr_t *c, Runtime__V1__ContainerStats *s)
+{
+	runtime__v1__container_stats__init(s);
+	Runtime__V1__ContainerAttributes *at = srv_arena_alloc(a, sizeof(*at));
+	Runtime__V1__FilesystemUsage *fs = srv_arena_alloc(a, sizeof(*fs));
+	Runtime__V1__FilesystemIdentifier *fid = srv_arena_alloc(a, sizeof(*fid));
+	if (!at || !fs || !fid)
+		return -ENOMEM;
+	runtime__v1__container_attributes__init(at);
+	runtime__v1__filesystem_usage__init(fs);
+	runtime__v1__filesystem_identifier__init(fid);
+	const Runtime__V1__ContainerConfig *cfg = c->config;
+	at->id = c->obj.id;
+	at->metadata = cfg->metadata;
+	if (SRV_ARENA_COPY_MAP(a, at->labels, at->n_labels, cfg->labels, cfg->n_labels,
+			       Runtime__V1__ContainerAttributes__LabelsEntry,
+			       runtime__v1__container_attributes__labels_entry__init) < 0 ||
+	    SRV_ARENA_COPY_MAP(a, at->annotations, at->n_annotations, cfg->annotations, cfg->n_annotations,
+			       Runtime__V1__ContainerAttributes__AnnotationsEntry,
+			       runtime__v1__container_attributes__annotations_entry__init) < 0)
+		return -ENOMEM;
+	s->attributes = at;
+	if (cgroup_usage(a, c->cgroup, &c->last_cpu_ns, &c->last_sample_ns, &c->lock, &s->cpu, &s->memory, &s->swap,
+			 NULL) < 0)
+		return -ENOMEM;
+	/* The writable layer: the overlay's upper dir, on the image store's filesystem. */
+	uint64_t bytes = 0, inodes = 0;
+	char upper[4096];
+	crl_error_t e = CRL_ERROR_INIT;
+	if (c->bundle && (size_t)snprintf(upper, sizeof(upper), "%s/upper", c->bundle) < sizeof(upper) &&
+	    crl_fs_usage(upper, &bytes, &inodes, &e) < 0)
+		crl_error_clear(&e);
+	fs->timestamp = now_ns();
+	fid->mountpoint = d->image_dir;
+	fs->fs_id = fid;
+	fs->used_bytes = u64(a, bytes);
+	fs->inodes_used = u64(a, inodes);
+	s->writable_layer = fs;
+	return fs->used_bytes && fs->inodes_used ? 0 : -ENOMEM;
+}
+
+static bool labels_match(Runtime__V1__ContainerConfig__LabelsEntry **have, size_t n_have,
+			 Runtime__V1__ContainerStatsFilter__LabelSelectorEntry **want, size_t n_want)
+{
+	for (size_t i = 0; i < n_want; i++) {
+		bool found = false;
+		for (size_t j = 0; j < n_have && !found; j++)
+			found = strcmp(have[j]->key, want[i]->key) == 0 && strcmp(have[j]->value, want[i]->value) == 0;
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+static bool ctr_matches(srv_ctr_t *c, const Runtime__V1__ContainerStatsFilter *f)
+{
+	if (c->state == SRV_CTR_CREATING)
+		return false;
+	if (!f)
+		return true;
+	if (f->id && *f->id && strncmp(c->obj.id, f->id, strlen(f->id)) != 0)
+		return false;
+	if (f->pod_sandbox_id && *f->pod_sandbox_id && strncmp(c->pod_id, f->pod_sandbox_id, strlen(f->pod_sandbox_id)) != 0)
+		return false;
+	return labels_match(c->config->labels, c->config->n_labels, f->label_selector, f->n_label_selector);
+}
+
+int srv_container_stats(srv_daemon_t *d, srv_call_t *call, const void *req, void *resp, crl_error_t *err)
+{
+	const Runtime__V1__ContainerStatsRequest *r = req;
+	Runtime__V1__ContainerStatsResponse *out = resp;
+	if (!r->container_id || !*r->container_id)
+		return crl_error_set(err, EINVAL, "container_id is required");
+	srv_ctr_t *c = NULL;
+	int ret = srv_ctr_get(d, r->container_id, &c, err);
+	if (ret < 0)
+		return ret;
+	if ((ret = srv_call_hold(call, &c->obj, err)) < 0)
+		return ret;
+	Runtime__V1__ContainerStats *s = srv_call_alloc(call, sizeof(*s));
+	if (!s || fill_ctr_stats(d, srv_call_arena(call), c, s) < 0)
+		return crl_error_set(err, ENOMEM, "out of memory");
+	out->stats = s;
+	return 0;
+}
+
+static int select_ctr_stats(srv_daemon_t *d, srv_call_t *call, const Runtime__V1__ContainerStatsFilter *f,
+			    Runtime__V1__ContainerStats ***ret, size_t *ret_n, crl_error_t *err)
+{
+	srv_obj_t **kept = NULL;
+	size_t n = 0;
+	int r = srv_store_list_held(d->ctrs, call, &kept, &n, err);
+	if (r < 0)
+		return r;
+	Runtime__V1__ContainerStats **items = srv_call_alloc(call, (n + 1) * sizeof(*items));
+	Runtime__V1__ContainerStats *its = srv_call_alloc(call, (n + 1) * sizeof(*its));
+	if (!items || !its)
+		return crl_error_set(err, ENOMEM, "out of memory");
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		srv_ctr_t *c = srv_ctr_of(kept[i]);
+		if (!ctr_matches(c, f))
+			continue;
+		if (fill_ctr_stats(d, srv_call_arena(call), c, &its[k]) < 0)
+			return crl_error_set(err, ENOMEM, "out of memory");
+		items[k] = &its[k];
+		k++;
+	}
+	*ret = items;
+	*ret_n = k;
+	return 0;
+}
+
+int srv_list_container_stats(srv_daemon_t *d, srv_call_t *call, const void *req, void *resp, crl_error_t *err)
+{
+	const Runtime__V1__ListContainerStatsRequest *r = req;
+	Runtime__V1__ListContainerStatsResponse *out = resp;
+	return select_ctr_stats(d, call, r->filter, &out->stats, &out->n_stats, err);
+}
+
+int srv_stream_container_stats(srv_daemon_t *d, srv_call_t *call, const void *req, crl_error_t *err)
+{
+	const Runtime__V1__StreamContainerStatsRequest *r = req;
+	Runtime__V1__ContainerStats **items = NULL;
+	size_t n = 0;
+	int ret = select_ctr_stats(d, call, r->filter, &items, &n, err);
+	if (ret < 0)
+		return ret;
+	size_t off = 0;
+	do {
+		Runtime__V1__StreamContainerStatsResponse m = RUNTIME__V1__STREAM_CONTAINER_STATS_RESPONSE__INIT;
+		m.container_stats = items + off;
+		m.n_container_stats = n - off < STREAM_CHUNK ? n - off : STREAM_CHUNK;
+		if ((ret = srv_stream_send(call, &m.base)) < 0)
+			return ret == -EPIPE ? 0 : crl_error_set(err, -ret, "StreamContainerStats: send failed");
+		off += m.n_container_stats;
+	} while (off < n);
+	srv_stream_end(call, SRV_OK, "");
+	return 0;
+}
+
+/* --- pods --- */
+
+/* Every interface of the pod's network namespace, from its monitor's /proc/<pid>/net/dev (the monitor lives in
+ * it); eth0 is the default one. */
+static int pod_network(srv_arena_t *a, srv_pod_t *p, Runtime__V1__NetworkUsage **ret)
+{
+	Runtime__V1__NetworkUsage *nu = srv_arena_alloc(a, sizeof(*nu));
+	if (!nu)
+		return -ENOMEM;
+	runtime__v1__network_usage__init(nu);
+	nu->timestamp = now_ns();
+	*ret = nu;
+	pthread_mutex_lock(&p->lock);
+	pid_t pid = p->monitor_pid;
+	pthread_mutex_unlock(&p->lock);
+	if (p->ns.network == RUNTIME__V1__NAMESPACE_MODE__NODE || pid <= 0)
+		return 0;
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/net/dev", (int)pid);
+	char *text = NULL;
+	crl_error_t e = CRL_ERROR_INIT;
+	if (crl_fs_read_file(AT_FDCWD, path, 1 << 20, &text, NULL, &e) < 0) {
+		crl_error_clear(&e);
+		return 0;
+	}
+	nu->interfaces = srv_arena_alloc(a, MAX_IFACES * sizeof(*nu->interfaces));
+	if (!nu->interfaces) {
+		free(text);
+		return -ENOMEM;
+	}
+	int r = 0;
+	for (char *line = strtok(text, "\n"); line && nu->n_interfaces < MAX_IFACES; line = strtok(NULL, "\n")) {
+		char *colon = strchr(line, ':');
+		if (!colon)
+			continue; /* the two header lines */
+		*colon = '\0';
+		char *name = line;
+		while (*name == ' ')
+			name++;
+		if (strcmp(name, "lo") == 0)
+			continue;
+		/* rx: bytes packets errs drop fifo frame compressed multicast; tx: bytes packets errs ... */
+		uint64_t v[11] = { 0 };
+		if (sscanf(colon + 1, "%" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64
+				      " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64,
+			   &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9], &v[10]) != 11)
+			continue;
+		Runtime__V1__NetworkInterfaceUsage *iu = srv_arena_alloc(a, sizeof(*iu));
+		if (!iu) {
+			r = -ENOMEM;
+			break;
+		}
+		runtime__v1__network_interface_usage__init(iu);
+		iu->name = srv_arena_strdup(a, name);
+		iu->rx_bytes = u64(a, v[0]);
+		iu->rx_errors = u64(a, v[2]);
+		iu->tx_bytes = u64(a, v[8]);
+		iu->tx_errors = u64(a, v[10]);
+		if (!iu->name || !iu->rx_bytes || !iu->rx_errors || !iu->tx_bytes || !iu->tx_errors) {
+			r = -ENOMEM;
+			break;
+		}
+		nu->interfaces[nu->n_interfaces++] = iu;
+		if (strcmp(name, "eth0") == 0)
+			nu->default_interface = iu;
+	}
+	free(text);
+	return r;
+}
+
+/* Pod stats on the call's arena; the call holds the containers the answer points into. */
+static int fill_pod_stats(srv_daemon_t *d, srv_call_t *call, srv_pod_t *p, Runtime__V1__PodSandboxStats *s)
+{
+	srv_arena_t *a = srv_call_arena(call);
+	runtime__v1__pod_sandbox_stats__init(s);
+	Runtime__V1__PodSandboxAttributes *at = srv_arena_alloc(a, sizeof(*at));
+	Runtime__V1__LinuxPodSandboxStats *ls = srv_arena_alloc(a, sizeof(*ls));
+	Runtime__V1__ProcessUsage *pu = srv_arena_alloc(a, sizeof(*pu));
+	if (!at || !ls || !pu)
+		return -ENOMEM;
+	runtime__v1__pod_sandbox_attributes__init(at);
+	runtime__v1__linux_pod_sandbox_stats__init(ls);
+	runtime__v1__process_usage__init(pu);
+	const Runtime__V1__PodSandboxConfig *cfg = p->config;
+	at->id = p->obj.id;
+	at->metadata = cfg->metadata;
+	if (SRV_ARENA_COPY_MAP(a, at->labels, at->n_labels, cfg->labels, cfg->n_labels,
+			       Runtime__V1__PodSandboxAttributes__LabelsEntry,
+			       runtime__v1__pod_sandbox_attributes__labels_entry__init) < 0 ||
+	    SRV_ARENA_COPY_MAP(a, at->annotations, at->n_annotations, cfg->annotations, cfg->n_annotations,
+			       Runtime__V1__PodSandboxAttributes__AnnotationsEntry,
+			       runtime__v1__pod_sandbox_attributes__annotations_entry__init) < 0)
+		return -ENOMEM;
+	s->attributes = at;
+	s->linux = ls;
+	Runtime__V1__SwapUsage *swap = NULL;
+	uint64_t pids = 0;
+	/* The pod's cgroup holds its containers': one read covers them all. */
+	if (cgroup_usage(a, p->cgroup, &p->last_cpu_ns, &p->last_sample_ns, &p->lock, &ls->cpu, &ls->memory, &swap,
+			 &pids) < 0 ||
+	    pod_network(a, p, &ls->network) < 0)
+		return -ENOMEM;
+	pu->timestamp = now_ns();
+	if (!(pu->process_count = u64(a, pids)))
+		return -ENOMEM;
+	ls->process = pu;
+	srv_obj_t **v = NULL;
+	size_t n = 0;
+	crl_error_t e = CRL_ERROR_INIT;
+	if (srv_ctrs_of_pod(d, p->obj.id, &v, &n, &e) < 0) {
+		crl_error_clear(&e);
+		return 0;
+	}
+	int r = 0;
+	ls->containers = srv_arena_alloc(a, (n + 1) * sizeof(*ls->containers));
+	for (size_t i = 0; i < n; i++) {
+		srv_ctr_t *c = srv_ctr_of(v[i]);
+		/* The answer points into the container: the call holds it (or it is dropped here on ENOMEM). */
+		if (srv_call_hold(call, &c->obj, &e) < 0) {
+			crl_error_clear(&e);
+			r = -ENOMEM;
+			continue;
+		}
+		if (r < 0 || !ls->containers || c->state == SRV_CTR_CREATING)
+			continue;
+		Runtime__V1__ContainerStats *cs = srv_arena_alloc(a, sizeof(*cs));
+		if (!cs || fill_ctr_stats(d, a, c, cs) < 0)
+			r = -ENOMEM;
+		else
+			ls->containers[ls->n_containers++] = cs;
+	}
+	free(v);
+	return ls->containers ? r : -ENOMEM;
+}
+
+static bool pod_matches(srv_pod_t *p, const Runtime__V1__PodSandboxStatsFilter *f)
+{
+	if (!f)
+		return true;
+	if (f->id && *f->id && strncmp(p->obj.id, f->id, strlen(f->id)) != 0)
+		return false;
+	for (size_t i = 0; i < f->n_label_selector; i++) {
+		bool found = false;
+		for (size_t j = 0; j < p->config->n_labels && !found; j++)
+			found = strcmp(p->config->labels[j]->key, f->label_selector[i]->key) == 0 &&
+				strcmp(p->config->labels[j]->value, f->label_selector[i]->value) == 0;
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+int srv_pod_sandbox_stats(srv_daemon_t *d, srv_call_t *call, const void *req, void *resp, crl_error_t *err)
+{
+	const Runtime__V1__PodSandboxStatsRequest *r = req;
+	Runtime__V1__PodSandboxStatsResponse *out = resp;
+	if (!r->pod_sandbox_id || !*r->pod_sandbox_id)
+		return crl_error_set(err, EINVAL, "pod_sandbox_id is required");
+	srv_pod_t *p = NULL;
+	int ret = srv_pod_get(d, r->pod_sandbox_id, &p, err);
+	if (ret < 0)
+		return ret;
+	if ((ret = srv_call_hold(call, &p->obj, err)) < 0)
+		return ret;
+	Runtime__V1__PodSandboxStats *s = srv_call_alloc(call, sizeof(*s));
+	if (!s || fill_pod_stats(d, call, p, s) < 0)
+		return crl_error_set(err, ENOMEM, "out of memory");
+	out->stats = s;
+	return 0;
+}
+
+static int select_pod_stats(srv_daemon_t *d, srv_call_t *call, const Runtime__V1__PodSandboxStatsFilter *f,
+			    Runtime__V1__PodSandboxStats ***ret, size_t *ret_n, crl_error_t *err)
+{
+	srv_obj_t **kept = NULL;
+	size_t n = 0;
+	int r = srv_store_list_held(d->pods, call, &kept, &n, err);
+	if (r < 0)
+		return r;
+	Runtime__V1__PodSandboxStats **items = srv_call_alloc(call, (n + 1) * sizeof(*items));
+	Runtime__V1__PodSandboxStats *its = srv_call_alloc(call, (n + 1) * sizeof(*its));
+	if (!items || !its)
+		return crl_error_set(err, ENOMEM, "out of memory");
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		srv_pod_t *p = srv_pod_of(kept[i]);
+		if (!pod_matches(p, f))
+			continue;
+		if (fill_pod_stats(d, call, p, &its[k]) < 0)
+			return crl_error_set(err, ENOMEM, "out of memory");
+		items[k] = &its[k];
+		k++;
+	}
+	*ret = items;
+	*ret_n = k;
+	return 0;
+}
+
+int srv_list_pod_sandbox_stats(srv_daemon_t *d, srv_call_t *call, const void *req, void *resp, crl_error_t *err)
+{
+	const Runtime__V1__ListPodSandboxStatsRequest *r = req;
+	Runtime__V1__ListPodSandboxStatsResponse *out = resp;
+	return select_pod_stats(d, call, r->filter, &out->stats, &out->n_stats, err);
+}
+
+int srv_stream_pod_sandbox_stats(srv_daemon_t *d, srv_call_t *call, const void *req, crl_error_t *err)
+{
+	const Runtime__V1__StreamPodSandboxStatsRequest *r = req;
+	Runtime__V1__PodSandboxStats **items = NULL;
+	size_t n = 0;
+	int ret = select_pod_stats(d, call, r->filter, &items, &n, err);
+	if (ret < 0)
+		return ret;
+	size_t off = 0;
+	do {
+		Runtime__V1__StreamPodSandboxStatsResponse m = RUNTIME__V1__STREAM_POD_SANDBOX_STATS_RESPONSE__INIT;
+		m.pod_sandbox_stats = items + off;
+		m.n_pod_sandbox_stats = n - off < STREAM_CHUNK ? n - off : STREAM_CHUNK;
+		if ((ret = srv_stream_send(call, &m.base)) < 0)
+			return ret == -EPIPE ? 0 : crl_error_set(err, -ret, "StreamPodSandboxStats: send failed");
+		off += m.n_pod_sandbox_stats;
+	} while (off < n);
+	srv_stream_end(call, SRV_OK, "");
+	return 0;
+}
