@@ -5,7 +5,8 @@
  *   (no default route, no masquerade), removed at the end. Then containers, from an image pulled from a local
  *   registry (tests/fixtures/registry.py): CreateContainer, StartContainer, StopContainer of a container that
  *   obeys SIGTERM, RemoveContainer, ContainerStatus, a pod and its container from scratch, and the RSS of the
- *   daemon and all monitors with 10 pods of one container. Prints percentiles; asserts nothing.
+ *   daemon and all monitors with 10 pods of one container, ListContainerStats with 100 running containers.
+ *   Prints percentiles; asserts nothing.
  * Usage: bench-pod [--iterations N] */
 #include <errno.h>
 #include <signal.h>
@@ -298,6 +299,30 @@ static void containers(int n, const char *img)
 		mons += status_kib(monitor_pid(pods[i]), "status", "VmRSS:");
 	printf("%-44s daemon %ld KiB + 10 monitors %ld KiB = %ld KiB\n", "10 pods x 1 container, RSS", total, mons,
 	       total + mons);
+	/* Nine more containers in each: ListContainerStats with 100 running containers. */
+	for (int i = 0; i < 10; i++)
+		for (int k = 1; k < 10; k++) {
+			char pn[32], cn[16];
+			snprintf(pn, sizeof(pn), "bench%d", 20000 + i);
+			snprintf(cn, sizeof(cn), "c%d", k);
+			char *id = create_ctr(pods[i], pn, img, cn);
+			if (!id || ctr_call(RT "StartContainer", id, 0) < 0)
+				return;
+			free(id);
+		}
+	double ls[50];
+	for (int i = 0; i < 50; i++) {
+		Runtime__V1__ListContainerStatsRequest req = RUNTIME__V1__LIST_CONTAINER_STATS_REQUEST__INIT;
+		cri_result_t r;
+		double t0 = bench_now_ms();
+		call(RT "ListContainerStats", &req.base, &runtime__v1__list_container_stats_response__descriptor, &r);
+		ls[i] = bench_now_ms() - t0;
+		if (i == 0 && r.resp)
+			printf("ListContainerStats lists %zu containers\n",
+			       ((Runtime__V1__ListContainerStatsResponse *)r.resp)->n_stats);
+		cri_result_clear(&r);
+	}
+	report("ListContainerStats, 100 running containers", ls, 50);
 	for (int i = 0; i < 10; i++) {
 		pod_call(RT "StopPodSandbox", pods[i]);
 		pod_call(RT "RemovePodSandbox", pods[i]);

@@ -49,6 +49,7 @@ static void ctr_free(srv_obj_t *o)
 	pthread_mutex_destroy(&c->op_lock);
 	pthread_mutex_destroy(&c->lock);
 	pthread_mutex_destroy(&c->record_lock);
+	pthread_mutex_destroy(&c->event_lock);
 	free(c);
 }
 
@@ -75,6 +76,7 @@ static int ctr_alloc(const char *id, const char *name, Runtime__V1__ContainerCon
 	pthread_mutex_init(&c->op_lock, NULL);
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_mutex_init(&c->record_lock, NULL);
+	pthread_mutex_init(&c->event_lock, NULL);
 	c->obj.free = ctr_free;
 	atomic_init(&c->obj.refs, 1);
 	snprintf(c->obj.id, sizeof(c->obj.id), "%s", id);
@@ -368,8 +370,12 @@ void srv_ctr_refresh(srv_daemon_t *d, srv_ctr_t *c)
 		return;
 	_cleanup_free_ char *path = exit_file(c);
 	struct stat st;
-	if (path && stat(path, &st) == 0 && read_exit(c) == 1)
+	if (!path || stat(path, &st) < 0)
+		return;
+	pthread_mutex_lock(&c->event_lock);
+	if (read_exit(c) == 1)
 		exited(d, c);
+	pthread_mutex_unlock(&c->event_lock);
 }
 
 int srv_ctr_monitor(srv_ctr_t *c, const char *op, int sig, crl_error_t *err)
@@ -543,7 +549,7 @@ void srv_ctr_event(srv_daemon_t *d, srv_ctr_t *c, Runtime__V1__ContainerEventTyp
 			if (!cs)
 				break;
 			runtime__v1__container_status__init(cs);
-			srv_ctr_refresh(d, k);
+			/* As known now: an exit not taken in yet comes as an event of its own. */
 			if (srv_ctr_status_fill(&a, k, cs) == 0)
 				ev.containers_statuses[ev.n_containers_statuses++] = cs;
 		}

@@ -35,6 +35,9 @@ typedef struct srv_ctr {
 	 * removal took it away. */
 	pthread_mutex_t record_lock;
 	bool record_gone;
+	/* Held from a start's state change to its STARTED event, and by whoever takes an exit in from there to its
+	 * STOPPED event: a container that exits at once is still STARTED before it is STOPPED. */
+	pthread_mutex_t event_lock;
 
 	/* fixed */
 	char pod_id[SRV_ID_LEN + 1];

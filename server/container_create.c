@@ -360,17 +360,19 @@ int srv_start_container(srv_daemon_t *d, srv_call_t *call, const void *req, void
 	} else {
 		ret = srv_ctr_monitor(c, "start", 0, err);
 		if (ret == 0) {
+			pthread_mutex_lock(&c->event_lock);
 			pthread_mutex_lock(&c->lock);
 			c->state = SRV_CTR_RUNNING;
 			c->started_at = now_ns();
 			pthread_mutex_unlock(&c->lock);
 			ret = srv_ctr_save(d, c, err);
+			if (ret == 0)
+				srv_ctr_event(d, c, RUNTIME__V1__CONTAINER_EVENT_TYPE__CONTAINER_STARTED_EVENT);
+			pthread_mutex_unlock(&c->event_lock);
 		}
 	}
 	pthread_mutex_unlock(&c->op_lock);
-	if (ret == 0)
-		srv_ctr_event(d, c, RUNTIME__V1__CONTAINER_EVENT_TYPE__CONTAINER_STARTED_EVENT);
-	else
+	if (ret < 0)
 		crl_error_wrap(err, "StartContainer %s", c->obj.id);
 	srv_ctr_unref(c);
 	return ret;

@@ -1302,7 +1302,7 @@ static void test_events(void **st)
 	Runtime__V1__GetEventsRequest req = RUNTIME__V1__GET_EVENTS_REQUEST__INIT;
 	cri_stream_t *s = cri_stream_open(D.client, RT "GetContainerEvents", &req.base, 60000);
 	assert_true(td_wait_log(&D, "container event stream opened", 5000));
-	const char *cmd[] = { "/bin/sh", "-c", "exit 0", NULL };
+	const char *cmd[] = { "/bin/busybox", "sleep", "1000", NULL };
 	ctr_opts_t o = { .name = "ev", .image = image("plain"), .command = cmd };
 	char *id = create_start(&p, &o);
 	static const Runtime__V1__ContainerEventType want[] = { RUNTIME__V1__CONTAINER_EVENT_TYPE__CONTAINER_CREATED_EVENT,
@@ -1321,20 +1321,54 @@ static void test_events(void **st)
 									      : RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING);
 		runtime__v1__container_event_response__free_unpacked(ev, NULL);
 	}
-	/* It exits by itself: STOPPED comes without anyone asking (the exit watcher), with its exit code. */
-	Runtime__V1__ContainerEventResponse *ev = next_event(s);
+	/* A second container that exits by itself: its STOPPED comes without anyone asking (the exit watcher). */
+	const char *quick[] = { "/bin/sh", "-c", "exit 0", NULL };
+	ctr_opts_t q = { .name = "ev-quick", .image = image("plain"), .command = quick };
+	char *qid = create_start(&p, &q);
+	Runtime__V1__ContainerEventResponse *ev = NULL;
+	for (int i = 0; i < 3; i++) {
+		ev = next_event(s);
+		assert_string_equal(ev->container_id, qid);
+		if (ev->container_event_type == RUNTIME__V1__CONTAINER_EVENT_TYPE__CONTAINER_STOPPED_EVENT)
+			break;
+		runtime__v1__container_event_response__free_unpacked(ev, NULL);
+		ev = NULL;
+	}
+	assert_non_null(ev);
+	assert_int_equal(ev->n_containers_statuses, 2);
+	bool seen = false;
+	for (size_t i = 0; i < 2; i++)
+		if (strcmp(ev->containers_statuses[i]->id, qid) == 0) {
+			seen = true;
+			assert_int_equal(ev->containers_statuses[i]->state, RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED);
+			assert_string_equal(ev->containers_statuses[i]->reason, "Completed");
+		}
+	assert_true(seen);
+	runtime__v1__container_event_response__free_unpacked(ev, NULL);
+	assert_int_equal(id_call(RT "RemoveContainer", qid), 0);
+	ev = next_event(s);
+	assert_int_equal(ev->container_event_type, RUNTIME__V1__CONTAINER_EVENT_TYPE__CONTAINER_DELETED_EVENT);
+	assert_string_equal(ev->container_id, qid);
+	runtime__v1__container_event_response__free_unpacked(ev, NULL);
+	/* Stopped and removed by the client: STOPPED, then DELETED with no container left in the pod. */
+	Runtime__V1__StopContainerRequest sr = RUNTIME__V1__STOP_CONTAINER_REQUEST__INIT;
+	sr.container_id = id;
+	sr.timeout = 10;
+	cri_result_t r;
+	assert_int_equal(cri_call(D.client, RT "StopContainer", &sr.base, NULL, 30000, &r), 0);
+	assert_int_equal(r.code, 0);
+	cri_result_clear(&r);
+	ev = next_event(s);
 	assert_int_equal(ev->container_event_type, RUNTIME__V1__CONTAINER_EVENT_TYPE__CONTAINER_STOPPED_EVENT);
-	assert_int_equal(ev->n_containers_statuses, 1);
-	assert_int_equal(ev->containers_statuses[0]->state, RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED);
-	assert_string_equal(ev->containers_statuses[0]->reason, "Completed");
+	assert_string_equal(ev->container_id, id);
 	runtime__v1__container_event_response__free_unpacked(ev, NULL);
 	assert_int_equal(id_call(RT "RemoveContainer", id), 0);
-	/* Removed: DELETED, with no container left in the pod. */
 	ev = next_event(s);
 	assert_int_equal(ev->container_event_type, RUNTIME__V1__CONTAINER_EVENT_TYPE__CONTAINER_DELETED_EVENT);
 	assert_string_equal(ev->container_id, id);
 	assert_int_equal(ev->n_containers_statuses, 0);
 	runtime__v1__container_event_response__free_unpacked(ev, NULL);
+	free(qid);
 	cri_stream_cancel(s);
 	cri_stream_free(s);
 	free(id);
