@@ -490,6 +490,20 @@ static int make_dirs(const char *path, rt_cgroup_t **ret, crl_error_t *err)
 	return rt_cgroup_open(path, ret, err);
 }
 
+/* A cgroup just made: handed over when r (what applying its settings gave) is 0, else removed again. */
+static int made(rt_cgroup_t *cg, int r, rt_cgroup_t **ret)
+{
+	if (r == 0) {
+		*ret = cg;
+		return 0;
+	}
+	crl_error_t e = CRL_ERROR_INIT;
+	rt_cgroup_destroy(cg, &e);
+	crl_error_clear(&e);
+	rt_cgroup_free(cg);
+	return r;
+}
+
 int rt_cgroup_create_parent(const char *path, const rt_resources_t *res, rt_cgroup_t **ret, crl_error_t *err)
 {
 	if (!path_ok(path))
@@ -499,15 +513,7 @@ int rt_cgroup_create_parent(const char *path, const rt_resources_t *res, rt_cgro
 	if (r < 0)
 		return r;
 	/* cpuset children need cpus and mems before anything joins them, whatever res says. */
-	if ((r = apply_resources(res, path, err)) < 0) {
-		crl_error_t e = CRL_ERROR_INIT;
-		rt_cgroup_destroy(cg, &e);
-		crl_error_clear(&e);
-		rt_cgroup_free(cg);
-		return r;
-	}
-	*ret = cg;
-	return 0;
+	return made(cg, apply_resources(res, path, err), ret);
 }
 
 int rt_cgroup_create(const rt_spec_t *s, const char *id, rt_cgroup_t **ret, crl_error_t *err)
@@ -527,15 +533,7 @@ int rt_cgroup_create(const rt_spec_t *s, const char *id, rt_cgroup_t **ret, crl_
 	int r = make_dirs(path, &cg, err);
 	if (r < 0)
 		return r;
-	if ((r = apply(s, path, err)) < 0) {
-		crl_error_t e = CRL_ERROR_INIT;
-		rt_cgroup_destroy(cg, &e);
-		crl_error_clear(&e);
-		rt_cgroup_free(cg);
-		return r;
-	}
-	*ret = cg;
-	return 0;
+	return made(cg, apply(s, path, err), ret);
 }
 
 int rt_cgroup_add(rt_cgroup_t *cg, pid_t pid, crl_error_t *err)

@@ -344,8 +344,6 @@ int srv_start_container(srv_daemon_t *d, srv_call_t *call, const void *req, void
 	(void)call;
 	(void)resp;
 	const Runtime__V1__StartContainerRequest *r = req;
-	if (!r->container_id || !*r->container_id)
-		return crl_error_set(err, EINVAL, "container_id is required");
 	srv_ctr_t *c = NULL;
 	int ret = srv_ctr_get(d, r->container_id, &c, err);
 	if (ret < 0)
@@ -383,8 +381,6 @@ int srv_reopen_container_log(srv_daemon_t *d, srv_call_t *call, const void *req,
 	(void)call;
 	(void)resp;
 	const Runtime__V1__ReopenContainerLogRequest *r = req;
-	if (!r->container_id || !*r->container_id)
-		return crl_error_set(err, EINVAL, "container_id is required");
 	srv_ctr_t *c = NULL;
 	int ret = srv_ctr_get(d, r->container_id, &c, err);
 	if (ret < 0)

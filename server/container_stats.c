@@ -15,10 +15,10 @@
 #include "container.h"
 #include "daemon.h"
 #include "handlers.h"
+#include "listing.h"
 #include "pod.h"
 #include "runtime/cgroup.h"
 
-#define STREAM_CHUNK 100
 /* A v1 memory limit at or above this is "no limit" (the kernel's page-rounded LLONG_MAX). */
 #define NO_LIMIT (1ULL << 62)
 /* Interfaces of a pod reported at most. */
@@ -163,8 +163,6 @@ int srv_container_stats(srv_daemon_t *d, srv_call_t *call, const void *req, void
 {
 	const Runtime__V1__ContainerStatsRequest *r = req;
 	Runtime__V1__ContainerStatsResponse *out = resp;
-	if (!r->container_id || !*r->container_id)
-		return crl_error_set(err, EINVAL, "container_id is required");
 	srv_ctr_t *c = NULL;
 	int ret = srv_ctr_get(d, r->container_id, &c, err);
 	if (ret < 0)
@@ -178,59 +176,38 @@ int srv_container_stats(srv_daemon_t *d, srv_call_t *call, const void *req, void
 	return 0;
 }
 
-static int select_ctr_stats(srv_daemon_t *d, srv_call_t *call, const Runtime__V1__ContainerStatsFilter *f,
-			    Runtime__V1__ContainerStats ***ret, size_t *ret_n, crl_error_t *err)
+static bool keep_ctr_stats(srv_daemon_t *d, srv_obj_t *o, const void *filter)
 {
-	srv_obj_t **kept = NULL;
-	size_t n = 0;
-	int r = srv_store_list_held(d->ctrs, call, &kept, &n, err);
-	if (r < 0)
-		return r;
-	Runtime__V1__ContainerStats **items = srv_call_alloc(call, (n + 1) * sizeof(*items));
-	Runtime__V1__ContainerStats *its = srv_call_alloc(call, (n + 1) * sizeof(*its));
-	if (!items || !its)
-		return crl_error_set(err, ENOMEM, "out of memory");
-	size_t k = 0;
-	for (size_t i = 0; i < n; i++) {
-		srv_ctr_t *c = srv_ctr_of(kept[i]);
-		if (!ctr_matches(c, f))
-			continue;
-		if (fill_ctr_stats(d, srv_call_arena(call), c, &its[k]) < 0)
-			return crl_error_set(err, ENOMEM, "out of memory");
-		items[k] = &its[k];
-		k++;
-	}
-	*ret = items;
-	*ret_n = k;
-	return 0;
+	(void)d;
+	return ctr_matches(srv_ctr_of(o), filter);
+}
+
+static int fill_ctr_stats_item(srv_daemon_t *d, srv_call_t *call, srv_obj_t *o, void *item)
+{
+	return fill_ctr_stats(d, srv_call_arena(call), srv_ctr_of(o), item);
 }
 
 int srv_list_container_stats(srv_daemon_t *d, srv_call_t *call, const void *req, void *resp, crl_error_t *err)
 {
 	const Runtime__V1__ListContainerStatsRequest *r = req;
 	Runtime__V1__ListContainerStatsResponse *out = resp;
-	return select_ctr_stats(d, call, r->filter, &out->stats, &out->n_stats, err);
+	void **items = NULL;
+	int ret = srv_select(d, d->ctrs, call, r->filter, keep_ctr_stats, fill_ctr_stats_item,
+			     sizeof(Runtime__V1__ContainerStats), &items, &out->n_stats, err);
+	/* protobuf-c's repeated fields are arrays of pointers to the item type. */
+	out->stats = (Runtime__V1__ContainerStats **)items;
+	return ret;
 }
 
 int srv_stream_container_stats(srv_daemon_t *d, srv_call_t *call, const void *req, crl_error_t *err)
 {
 	const Runtime__V1__StreamContainerStatsRequest *r = req;
-	Runtime__V1__ContainerStats **items = NULL;
+	void **items = NULL;
 	size_t n = 0;
-	int ret = select_ctr_stats(d, call, r->filter, &items, &n, err);
-	if (ret < 0)
-		return ret;
-	size_t off = 0;
-	do {
-		Runtime__V1__StreamContainerStatsResponse m = RUNTIME__V1__STREAM_CONTAINER_STATS_RESPONSE__INIT;
-		m.container_stats = items + off;
-		m.n_container_stats = n - off < STREAM_CHUNK ? n - off : STREAM_CHUNK;
-		if ((ret = srv_stream_send(call, &m.base)) < 0)
-			return ret == -EPIPE ? 0 : crl_error_set(err, -ret, "StreamContainerStats: send failed");
-		off += m.n_container_stats;
-	} while (off < n);
-	srv_stream_end(call, SRV_OK, "");
-	return 0;
+	int ret = srv_select(d, d->ctrs, call, r->filter, keep_ctr_stats, fill_ctr_stats_item,
+			     sizeof(Runtime__V1__ContainerStats), &items, &n, err);
+	return ret < 0 ? ret
+		       : srv_stream_list(call, &runtime__v1__stream_container_stats_response__descriptor, items, n, err);
 }
 
 /* --- pods --- */
@@ -389,8 +366,6 @@ int srv_pod_sandbox_stats(srv_daemon_t *d, srv_call_t *call, const void *req, vo
 {
 	const Runtime__V1__PodSandboxStatsRequest *r = req;
 	Runtime__V1__PodSandboxStatsResponse *out = resp;
-	if (!r->pod_sandbox_id || !*r->pod_sandbox_id)
-		return crl_error_set(err, EINVAL, "pod_sandbox_id is required");
 	srv_pod_t *p = NULL;
 	int ret = srv_pod_get(d, r->pod_sandbox_id, &p, err);
 	if (ret < 0)
@@ -404,57 +379,36 @@ int srv_pod_sandbox_stats(srv_daemon_t *d, srv_call_t *call, const void *req, vo
 	return 0;
 }
 
-static int select_pod_stats(srv_daemon_t *d, srv_call_t *call, const Runtime__V1__PodSandboxStatsFilter *f,
-			    Runtime__V1__PodSandboxStats ***ret, size_t *ret_n, crl_error_t *err)
+static bool keep_pod_stats(srv_daemon_t *d, srv_obj_t *o, const void *filter)
 {
-	srv_obj_t **kept = NULL;
-	size_t n = 0;
-	int r = srv_store_list_held(d->pods, call, &kept, &n, err);
-	if (r < 0)
-		return r;
-	Runtime__V1__PodSandboxStats **items = srv_call_alloc(call, (n + 1) * sizeof(*items));
-	Runtime__V1__PodSandboxStats *its = srv_call_alloc(call, (n + 1) * sizeof(*its));
-	if (!items || !its)
-		return crl_error_set(err, ENOMEM, "out of memory");
-	size_t k = 0;
-	for (size_t i = 0; i < n; i++) {
-		srv_pod_t *p = srv_pod_of(kept[i]);
-		if (!pod_matches(p, f))
-			continue;
-		if (fill_pod_stats(d, call, p, &its[k]) < 0)
-			return crl_error_set(err, ENOMEM, "out of memory");
-		items[k] = &its[k];
-		k++;
-	}
-	*ret = items;
-	*ret_n = k;
-	return 0;
+	(void)d;
+	return pod_matches(srv_pod_of(o), filter);
+}
+
+static int fill_pod_stats_item(srv_daemon_t *d, srv_call_t *call, srv_obj_t *o, void *item)
+{
+	return fill_pod_stats(d, call, srv_pod_of(o), item);
 }
 
 int srv_list_pod_sandbox_stats(srv_daemon_t *d, srv_call_t *call, const void *req, void *resp, crl_error_t *err)
 {
 	const Runtime__V1__ListPodSandboxStatsRequest *r = req;
 	Runtime__V1__ListPodSandboxStatsResponse *out = resp;
-	return select_pod_stats(d, call, r->filter, &out->stats, &out->n_stats, err);
+	void **items = NULL;
+	int ret = srv_select(d, d->pods, call, r->filter, keep_pod_stats, fill_pod_stats_item,
+			     sizeof(Runtime__V1__PodSandboxStats), &items, &out->n_stats, err);
+	/* protobuf-c's repeated fields are arrays of pointers to the item type. */
+	out->stats = (Runtime__V1__PodSandboxStats **)items;
+	return ret;
 }
 
 int srv_stream_pod_sandbox_stats(srv_daemon_t *d, srv_call_t *call, const void *req, crl_error_t *err)
 {
 	const Runtime__V1__StreamPodSandboxStatsRequest *r = req;
-	Runtime__V1__PodSandboxStats **items = NULL;
+	void **items = NULL;
 	size_t n = 0;
-	int ret = select_pod_stats(d, call, r->filter, &items, &n, err);
-	if (ret < 0)
-		return ret;
-	size_t off = 0;
-	do {
-		Runtime__V1__StreamPodSandboxStatsResponse m = RUNTIME__V1__STREAM_POD_SANDBOX_STATS_RESPONSE__INIT;
-		m.pod_sandbox_stats = items + off;
-		m.n_pod_sandbox_stats = n - off < STREAM_CHUNK ? n - off : STREAM_CHUNK;
-		if ((ret = srv_stream_send(call, &m.base)) < 0)
-			return ret == -EPIPE ? 0 : crl_error_set(err, -ret, "StreamPodSandboxStats: send failed");
-		off += m.n_pod_sandbox_stats;
-	} while (off < n);
-	srv_stream_end(call, SRV_OK, "");
-	return 0;
+	int ret = srv_select(d, d->pods, call, r->filter, keep_pod_stats, fill_pod_stats_item,
+			     sizeof(Runtime__V1__PodSandboxStats), &items, &n, err);
+	return ret < 0 ? ret
+		       : srv_stream_list(call, &runtime__v1__stream_pod_sandbox_stats_response__descriptor, items, n, err);
 }

@@ -12,8 +12,8 @@
 #include "daemon.h"
 #include "arena.h"
 #include "handlers.h"
+#include "listing.h"
 
-#define STREAM_CHUNK 100
 
 static Runtime__V1__ContainerState state_of(const srv_ctr_t *c)
 {
@@ -82,8 +82,6 @@ int srv_container_status(srv_daemon_t *d, srv_call_t *call, const void *req, voi
 {
 	const Runtime__V1__ContainerStatusRequest *r = req;
 	Runtime__V1__ContainerStatusResponse *out = resp;
-	if (!r->container_id || !*r->container_id)
-		return crl_error_set(err, EINVAL, "container_id is required");
 	srv_ctr_t *c = NULL;
 	int ret = srv_ctr_get(d, r->container_id, &c, err);
 	if (ret < 0)
@@ -168,58 +166,37 @@ static int fill_item(srv_arena_t *a, srv_ctr_t *c, Runtime__V1__Container *it)
 	return 0;
 }
 
-static int select_ctrs(srv_daemon_t *d, srv_call_t *call, const Runtime__V1__ContainerFilter *f,
-		       Runtime__V1__Container ***ret, size_t *ret_n, crl_error_t *err)
+static bool keep_ctr(srv_daemon_t *d, srv_obj_t *o, const void *filter)
 {
-	srv_obj_t **kept = NULL;
-	size_t n = 0;
-	int r = srv_store_list_held(d->ctrs, call, &kept, &n, err);
-	if (r < 0)
-		return r;
-	Runtime__V1__Container **items = srv_call_alloc(call, (n + 1) * sizeof(*items));
-	Runtime__V1__Container *its = srv_call_alloc(call, (n + 1) * sizeof(*its));
-	if (!items || !its)
-		return crl_error_set(err, ENOMEM, "out of memory");
-	size_t k = 0;
-	for (size_t i = 0; i < n; i++) {
-		srv_ctr_t *c = srv_ctr_of(kept[i]);
-		srv_ctr_refresh(d, c);
-		if (!matches(c, f))
-			continue;
-		if (fill_item(srv_call_arena(call), c, &its[k]) < 0)
-			return crl_error_set(err, ENOMEM, "out of memory");
-		items[k] = &its[k];
-		k++;
-	}
-	*ret = items;
-	*ret_n = k;
-	return 0;
+	srv_ctr_t *c = srv_ctr_of(o);
+	srv_ctr_refresh(d, c);
+	return matches(c, filter);
+}
+
+static int fill_ctr_item(srv_daemon_t *d, srv_call_t *call, srv_obj_t *o, void *item)
+{
+	(void)d;
+	return fill_item(srv_call_arena(call), srv_ctr_of(o), item);
 }
 
 int srv_list_containers(srv_daemon_t *d, srv_call_t *call, const void *req, void *resp, crl_error_t *err)
 {
 	const Runtime__V1__ListContainersRequest *r = req;
 	Runtime__V1__ListContainersResponse *out = resp;
-	return select_ctrs(d, call, r->filter, &out->containers, &out->n_containers, err);
+	void **items = NULL;
+	int ret = srv_select(d, d->ctrs, call, r->filter, keep_ctr, fill_ctr_item, sizeof(Runtime__V1__Container), &items,
+			     &out->n_containers, err);
+	/* protobuf-c's repeated fields are arrays of pointers to the item type. */
+	out->containers = (Runtime__V1__Container **)items;
+	return ret;
 }
 
 int srv_stream_containers(srv_daemon_t *d, srv_call_t *call, const void *req, crl_error_t *err)
 {
 	const Runtime__V1__StreamContainersRequest *r = req;
-	Runtime__V1__Container **items = NULL;
+	void **items = NULL;
 	size_t n = 0;
-	int ret = select_ctrs(d, call, r->filter, &items, &n, err);
-	if (ret < 0)
-		return ret;
-	size_t off = 0;
-	do {
-		Runtime__V1__StreamContainersResponse m = RUNTIME__V1__STREAM_CONTAINERS_RESPONSE__INIT;
-		m.containers = items + off;
-		m.n_containers = n - off < STREAM_CHUNK ? n - off : STREAM_CHUNK;
-		if ((ret = srv_stream_send(call, &m.base)) < 0)
-			return ret == -EPIPE ? 0 : crl_error_set(err, -ret, "StreamContainers: send failed");
-		off += m.n_containers;
-	} while (off < n);
-	srv_stream_end(call, SRV_OK, "");
-	return 0;
+	int ret = srv_select(d, d->ctrs, call, r->filter, keep_ctr, fill_ctr_item, sizeof(Runtime__V1__Container), &items,
+			     &n, err);
+	return ret < 0 ? ret : srv_stream_list(call, &runtime__v1__stream_containers_response__descriptor, items, n, err);
 }

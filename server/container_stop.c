@@ -22,8 +22,6 @@
 static int find(srv_daemon_t *d, const char *id, srv_ctr_t **ret, crl_error_t *err)
 {
 	*ret = NULL;
-	if (!id || !*id)
-		return crl_error_set(err, EINVAL, "container_id is required");
 	int r = srv_ctr_get(d, id, ret, err);
 	if (r == -ENOENT) {
 		crl_error_clear(err);
@@ -86,8 +84,6 @@ int srv_exec_sync(srv_daemon_t *d, srv_call_t *call, const void *req, void *resp
 {
 	const Runtime__V1__ExecSyncRequest *r = req;
 	Runtime__V1__ExecSyncResponse *out = resp;
-	if (!r->container_id || !*r->container_id)
-		return crl_error_set(err, EINVAL, "container_id is required");
 	if (r->n_cmd == 0)
 		return crl_error_set(err, EINVAL, "cmd is required");
 	if (r->n_cmd > EXEC_ARGS_MAX)

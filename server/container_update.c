@@ -23,8 +23,6 @@ int srv_update_container_resources(srv_daemon_t *d, srv_call_t *call, const void
 	(void)call;
 	(void)resp;
 	const Runtime__V1__UpdateContainerResourcesRequest *r = req;
-	if (!r->container_id || !*r->container_id)
-		return crl_error_set(err, EINVAL, "container_id is required");
 	if (!r->linux)
 		return crl_error_set(err, EINVAL, "linux resources are required");
 	int ret = srv_resources_check(r->linux, "linux", err);

@@ -209,8 +209,8 @@ static int prepare_pods(srv_daemon_t *d, crl_error_t *err)
 	}
 	if ((r = find_monitor(d, err)) < 0 || (r = open_dir(pods, 0700, &d->pods_fd, err)) < 0 ||
 	    (r = open_dir(d->ctrs_dir, 0711, &d->ctrs_fd, err)) < 0 ||
-	    (r = crl_fs_mkdir_p(d->pods_rundir, 0711, err)) < 0 || (r = srv_store_new("pod", &d->pods, err)) < 0 ||
-	    (r = srv_store_new("container", &d->ctrs, err)) < 0)
+	    (r = crl_fs_mkdir_p(d->pods_rundir, 0711, err)) < 0 || (r = srv_store_new("pod", "pod_sandbox_id", &d->pods, err)) < 0 ||
+	    (r = srv_store_new("container", "container_id", &d->ctrs, err)) < 0)
 		return r;
 	if ((r = srv_exits_new(d, &d->exits, err)) < 0)
 		return r;

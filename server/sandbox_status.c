@@ -10,10 +10,9 @@
 #include "daemon.h"
 #include "arena.h"
 #include "handlers.h"
+#include "listing.h"
 #include "pod.h"
 
-/* Pods per StreamPodSandboxes message: well below any message size limit even with large label sets. */
-#define STREAM_CHUNK 100
 
 static Runtime__V1__PodSandboxState state_of(const srv_pod_t *p)
 {
@@ -112,8 +111,6 @@ int srv_pod_sandbox_status(srv_daemon_t *d, srv_call_t *call, const void *req, v
 {
 	const Runtime__V1__PodSandboxStatusRequest *r = req;
 	Runtime__V1__PodSandboxStatusResponse *out = resp;
-	if (!r->pod_sandbox_id || !*r->pod_sandbox_id)
-		return crl_error_set(err, EINVAL, "pod_sandbox_id is required");
 	srv_pod_t *p = NULL;
 	int ret = srv_pod_get(d, r->pod_sandbox_id, &p, err);
 	if (ret < 0)
@@ -189,58 +186,36 @@ static int fill_item(srv_arena_t *a, srv_pod_t *p, Runtime__V1__PodSandbox *it)
 }
 
 /* The pods the filter selects, as items on the call (which holds their references until it ends). */
-static int select_pods(srv_daemon_t *d, srv_call_t *call, const Runtime__V1__PodSandboxFilter *f,
-		       Runtime__V1__PodSandbox ***ret, size_t *ret_n, crl_error_t *err)
+static bool keep_pod(srv_daemon_t *d, srv_obj_t *o, const void *filter)
 {
-	srv_obj_t **kept = NULL;
-	size_t n = 0;
-	int r = srv_store_list_held(d->pods, call, &kept, &n, err);
-	if (r < 0)
-		return r;
-	Runtime__V1__PodSandbox **items = srv_call_alloc(call, (n + 1) * sizeof(*items));
-	Runtime__V1__PodSandbox *its = srv_call_alloc(call, (n + 1) * sizeof(*its));
-	if (!items || !its)
-		return crl_error_set(err, ENOMEM, "out of memory");
-	size_t k = 0;
-	for (size_t i = 0; i < n; i++) {
-		srv_pod_t *p = srv_pod_of(kept[i]);
-		if (!matches(p, f))
-			continue;
-		if (fill_item(srv_call_arena(call), p, &its[k]) < 0)
-			return crl_error_set(err, ENOMEM, "out of memory");
-		items[k] = &its[k];
-		k++;
-	}
-	*ret = items;
-	*ret_n = k;
-	return 0;
+	(void)d;
+	return matches(srv_pod_of(o), filter);
+}
+
+static int fill_pod_item(srv_daemon_t *d, srv_call_t *call, srv_obj_t *o, void *item)
+{
+	(void)d;
+	return fill_item(srv_call_arena(call), srv_pod_of(o), item);
 }
 
 int srv_list_pod_sandbox(srv_daemon_t *d, srv_call_t *call, const void *req, void *resp, crl_error_t *err)
 {
 	const Runtime__V1__ListPodSandboxRequest *r = req;
 	Runtime__V1__ListPodSandboxResponse *out = resp;
-	return select_pods(d, call, r->filter, &out->items, &out->n_items, err);
+	void **items = NULL;
+	int ret = srv_select(d, d->pods, call, r->filter, keep_pod, fill_pod_item, sizeof(Runtime__V1__PodSandbox), &items,
+			     &out->n_items, err);
+	/* protobuf-c's repeated fields are arrays of pointers to the item type. */
+	out->items = (Runtime__V1__PodSandbox **)items;
+	return ret;
 }
 
 int srv_stream_pod_sandboxes(srv_daemon_t *d, srv_call_t *call, const void *req, crl_error_t *err)
 {
 	const Runtime__V1__StreamPodSandboxesRequest *r = req;
-	Runtime__V1__PodSandbox **items = NULL;
+	void **items = NULL;
 	size_t n = 0;
-	int ret = select_pods(d, call, r->filter, &items, &n, err);
-	if (ret < 0)
-		return ret;
-	/* Bounded chunks; an empty list is one empty message, so the client always gets an answer. */
-	size_t off = 0;
-	do {
-		Runtime__V1__StreamPodSandboxesResponse m = RUNTIME__V1__STREAM_POD_SANDBOXES_RESPONSE__INIT;
-		m.pod_sandboxes = items + off;
-		m.n_pod_sandboxes = n - off < STREAM_CHUNK ? n - off : STREAM_CHUNK;
-		if ((ret = srv_stream_send(call, &m.base)) < 0)
-			return ret == -EPIPE ? 0 : crl_error_set(err, -ret, "StreamPodSandboxes: send failed");
-		off += m.n_pod_sandboxes;
-	} while (off < n);
-	srv_stream_end(call, SRV_OK, "");
-	return 0;
+	int ret = srv_select(d, d->pods, call, r->filter, keep_pod, fill_pod_item, sizeof(Runtime__V1__PodSandbox),
+			     &items, &n, err);
+	return ret < 0 ? ret : srv_stream_list(call, &runtime__v1__stream_pod_sandboxes_response__descriptor, items, n, err);
 }

@@ -16,8 +16,6 @@
 static int find(srv_daemon_t *d, const char *id, srv_pod_t **ret, crl_error_t *err)
 {
 	*ret = NULL;
-	if (!id || !*id)
-		return crl_error_set(err, EINVAL, "pod_sandbox_id is required");
 	int r = srv_pod_get(d, id, ret, err);
 	if (r == -ENOENT) {
 		crl_error_clear(err);

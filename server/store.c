@@ -18,7 +18,8 @@ typedef struct name_entry {
 } name_entry_t;
 
 struct srv_store {
-	char *kind; /* "pod", "container": for messages */
+	char *kind;     /* "pod", "container": for messages */
+	char *id_field; /* the request field that names one: "pod_sandbox_id", "container_id" */
 	pthread_mutex_t lock;
 	srv_obj_t **objs;
 	size_t n, cap;
@@ -28,10 +29,12 @@ struct srv_store {
 
 #define AMBIGUOUS_SHOWN 5
 
-int srv_store_new(const char *kind, srv_store_t **ret, crl_error_t *err)
+int srv_store_new(const char *kind, const char *id_field, srv_store_t **ret, crl_error_t *err)
 {
 	srv_store_t *s = calloc(1, sizeof(*s));
-	if (!s || !(s->kind = strdup(kind))) {
+	if (!s || !(s->kind = strdup(kind)) || !(s->id_field = strdup(id_field))) {
+		if (s)
+			free(s->kind);
 		free(s);
 		return crl_error_set(err, ENOMEM, "out of memory");
 	}
@@ -51,6 +54,7 @@ void srv_store_free(srv_store_t *s)
 	free(s->objs);
 	free(s->names);
 	free(s->kind);
+	free(s->id_field);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
@@ -230,7 +234,7 @@ void srv_store_remove(srv_store_t *s, srv_obj_t *o)
 int srv_store_get(srv_store_t *s, const char *id, srv_obj_t **ret, crl_error_t *err)
 {
 	if (!id || !*id)
-		return crl_error_set(err, EINVAL, "no %s id given", s->kind);
+		return crl_error_set(err, EINVAL, "%s is required", s->id_field);
 	if (strlen(id) > SRV_ID_LEN)
 		return crl_error_set(err, ENOENT, "%s %.80s not found", s->kind, id);
 	pthread_mutex_lock(&s->lock);

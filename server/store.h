@@ -25,7 +25,9 @@ struct srv_obj {
 
 typedef struct srv_store srv_store_t;
 
-int srv_store_new(const char *kind, srv_store_t **ret, crl_error_t *err);
+/* kind names the objects in messages; id_field is the request field that names one (an empty id is
+ * INVALID_ARGUMENT "<id_field> is required"). */
+int srv_store_new(const char *kind, const char *id_field, srv_store_t **ret, crl_error_t *err);
 void srv_store_free(srv_store_t *s);
 
 /* A fresh random id no object of this store has, nor shares a 12-character prefix with. */
@@ -38,7 +40,7 @@ int srv_store_add(srv_store_t *s, srv_obj_t *o, crl_error_t *err);
 /* Takes o out of the indexes (and drops the store's reference); its name stays reserved until released. */
 void srv_store_remove(srv_store_t *s, srv_obj_t *o);
 /* By full id or unique prefix; a reference for the caller. ENOENT when none, EINVAL naming the candidates when
- * the prefix is ambiguous, EINVAL for an empty id. */
+ * the prefix is ambiguous, EINVAL naming the id field for an empty id. */
 int srv_store_get(srv_store_t *s, const char *id, srv_obj_t **ret, crl_error_t *err);
 /* Every object, each with a reference for the caller (release with srv_store_list_free). */
 int srv_store_list(srv_store_t *s, srv_obj_t ***ret, size_t *ret_n, crl_error_t *err);

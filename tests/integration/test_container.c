@@ -456,6 +456,26 @@ static void expect_in(const char *hay, const char *needle)
 		fail_msg("'%s' not found in:\n%s", needle, hay);
 }
 
+/* ExecSync of sh -c script in container id: its stdout (the caller frees) and exit code. */
+static char *exec_out(const char *id, const char *script, int *ret_exit)
+{
+	Runtime__V1__ExecSyncRequest ex = RUNTIME__V1__EXEC_SYNC_REQUEST__INIT;
+	char *cmd[] = { "/bin/sh", "-c", (char *)script };
+	ex.container_id = (char *)id;
+	ex.cmd = cmd;
+	ex.n_cmd = 3;
+	cri_result_t r;
+	assert_int_equal(cri_call(D.client, RT "ExecSync", &ex.base, &runtime__v1__exec_sync_response__descriptor, 20000, &r), 0);
+	if (r.code)
+		fail_msg("ExecSync %s: %s", script, r.message);
+	Runtime__V1__ExecSyncResponse *er = (Runtime__V1__ExecSyncResponse *)r.resp;
+	char *out = strndup((const char *)er->stdout.data, er->stdout.len);
+	if (ret_exit)
+		*ret_exit = er->exit_code;
+	cri_result_clear(&r);
+	return out;
+}
+
 /* --- tests --- */
 
 static void test_image_config_merge(void **st)
@@ -725,16 +745,9 @@ static void test_stop_exec_and_lists(void **st)
 	if (r.code)
 		fail_msg("UpdateContainerResources: %s", r.message);
 	cri_result_clear(&r);
-	char *rd[] = { "/bin/sh", "-c", "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/cpu/cpu.shares" };
-	ex.cmd = rd;
-	ex.timeout = 0;
-	assert_int_equal(cri_call(D.client, RT "ExecSync", &ex.base, &runtime__v1__exec_sync_response__descriptor, 20000, &r), 0);
-	assert_int_equal(r.code, 0);
-	er = (Runtime__V1__ExecSyncResponse *)r.resp;
-	char limits[128] = "";
-	snprintf(limits, sizeof(limits), "%.*s", (int)er->stdout.len, (const char *)er->stdout.data);
+	char *limits = exec_out(id, "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/cpu/cpu.shares", NULL);
 	assert_string_equal(limits, "100663296\n512\n");
-	cri_result_clear(&r);
+	free(limits);
 	int rc = 0;
 	Runtime__V1__ContainerStatus *us = status(id, &rc);
 	assert_non_null(us->resources);
@@ -962,31 +975,16 @@ static void test_mount_propagation(void **st)
 	snprintf(cmd, sizeof(cmd), "mount -t tmpfs crlprop %s && touch %s/from-host", sub, sub);
 	assert_int_equal(system(cmd), 0);
 	for (int i = 0; i < 3; i++) {
-		Runtime__V1__ExecSyncRequest ex = RUNTIME__V1__EXEC_SYNC_REQUEST__INIT;
-		char *ls[] = { "/bin/sh", "-c", "ls /vol/inner" };
-		ex.container_id = ids[i];
-		ex.cmd = ls;
-		ex.n_cmd = 3;
-		cri_result_t r;
-		assert_int_equal(cri_call(D.client, RT "ExecSync", &ex.base, &runtime__v1__exec_sync_response__descriptor, 20000, &r), 0);
-		assert_int_equal(r.code, 0);
-		Runtime__V1__ExecSyncResponse *er = (Runtime__V1__ExecSyncResponse *)r.resp;
-		bool seen = er->stdout.len >= 9 && memmem(er->stdout.data, er->stdout.len, "from-host", 9);
+		char *out = exec_out(ids[i], "ls /vol/inner", NULL);
+		bool seen = strstr(out, "from-host") != NULL;
+		free(out);
 		if (seen != (i > 0))
 			fail_msg("%s: the node's mount is %s the container", names[i], seen ? "seen in" : "missing from");
-		cri_result_clear(&r);
 	}
 	/* A mount made in the rshared container reaches the node. */
-	Runtime__V1__ExecSyncRequest ex = RUNTIME__V1__EXEC_SYNC_REQUEST__INIT;
-	char *mk[] = { "/bin/sh", "-c", "mkdir -p /vol/back && mount -t tmpfs crlback /vol/back && touch /vol/back/from-ctr" };
-	ex.container_id = ids[2];
-	ex.cmd = mk;
-	ex.n_cmd = 3;
-	cri_result_t r;
-	assert_int_equal(cri_call(D.client, RT "ExecSync", &ex.base, &runtime__v1__exec_sync_response__descriptor, 20000, &r), 0);
-	assert_int_equal(r.code, 0);
-	assert_int_equal(((Runtime__V1__ExecSyncResponse *)r.resp)->exit_code, 0);
-	cri_result_clear(&r);
+	int code = -1;
+	free(exec_out(ids[2], "mkdir -p /vol/back && mount -t tmpfs crlback /vol/back && touch /vol/back/from-ctr", &code));
+	assert_int_equal(code, 0);
 	char back[400];
 	snprintf(back, sizeof(back), "%s/back/from-ctr", src);
 	assert_int_equal(access(back, F_OK), 0);
@@ -1399,18 +1397,10 @@ static void test_runtime_handler(void **st)
 	const char *forever[] = { "/bin/sh", "-c", "trap 'exit 9' TERM; while true; do sleep 0.05; done", NULL };
 	ctr_opts_t f = { .name = "forever", .image = image("plain"), .command = forever };
 	char *id = create_start(&p, &f);
-	Runtime__V1__ExecSyncRequest ex = RUNTIME__V1__EXEC_SYNC_REQUEST__INIT;
-	char *ecmd[] = { "/bin/sh", "-c", "echo exec-runc; exit 2" };
-	ex.container_id = id;
-	ex.cmd = ecmd;
-	ex.n_cmd = 3;
-	assert_int_equal(cri_call(D.client, RT "ExecSync", &ex.base, &runtime__v1__exec_sync_response__descriptor, 20000, &r), 0);
-	assert_int_equal(r.code, 0);
-	Runtime__V1__ExecSyncResponse *er = (Runtime__V1__ExecSyncResponse *)r.resp;
-	assert_int_equal(er->exit_code, 2);
-	assert_int_equal(er->stdout.len, 10);
-	assert_memory_equal(er->stdout.data, "exec-runc\n", 10);
-	cri_result_clear(&r);
+	char *out = exec_out(id, "echo exec-runc; exit 2", &code);
+	assert_int_equal(code, 2);
+	assert_string_equal(out, "exec-runc\n");
+	free(out);
 	Runtime__V1__StopContainerRequest stop = RUNTIME__V1__STOP_CONTAINER_REQUEST__INIT;
 	stop.container_id = id;
 	stop.timeout = 20;

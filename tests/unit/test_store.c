@@ -38,7 +38,7 @@ static void test_prefix_lookup(void **state)
 	(void)state;
 	srv_store_t *s = NULL;
 	crl_error_t err = CRL_ERROR_INIT;
-	assert_int_equal(srv_store_new("pod", &s, &err), 0);
+	assert_int_equal(srv_store_new("pod", "pod_sandbox_id", &s, &err), 0);
 	srv_obj_t *a = obj(A), *b = obj(B), *c = obj(C);
 	assert_int_equal(srv_store_add(s, c, &err), 0);
 	assert_int_equal(srv_store_add(s, a, &err), 0);
@@ -61,6 +61,7 @@ static void test_prefix_lookup(void **state)
 	assert_int_equal(srv_store_get(s, "cc", &got, &err), -ENOENT);
 	crl_error_clear(&err);
 	assert_int_equal(srv_store_get(s, "", &got, &err), -EINVAL);
+	assert_non_null(strstr(crl_error_message(&err), "pod_sandbox_id is required"));
 	crl_error_clear(&err);
 	assert_int_equal(srv_store_get(s, A "0", &got, &err), -ENOENT);
 	crl_error_clear(&err);
@@ -91,7 +92,7 @@ static void test_names(void **state)
 	(void)state;
 	srv_store_t *s = NULL;
 	crl_error_t err = CRL_ERROR_INIT;
-	assert_int_equal(srv_store_new("pod", &s, &err), 0);
+	assert_int_equal(srv_store_new("pod", "pod_sandbox_id", &s, &err), 0);
 	assert_int_equal(srv_store_reserve(s, "web_default_u1_0", A, &err), 0);
 	/* Reserving again for the same id is fine; for another id it names the holder. */
 	assert_int_equal(srv_store_reserve(s, "web_default_u1_0", A, &err), 0);
@@ -112,7 +113,7 @@ static void test_new_ids(void **state)
 	(void)state;
 	srv_store_t *s = NULL;
 	crl_error_t err = CRL_ERROR_INIT;
-	assert_int_equal(srv_store_new("pod", &s, &err), 0);
+	assert_int_equal(srv_store_new("pod", "pod_sandbox_id", &s, &err), 0);
 	for (int i = 0; i < 200; i++) {
 		char id[SRV_ID_LEN + 1];
 		srv_store_new_id(s, id);
