@@ -469,7 +469,8 @@ static char *exec_out(const char *id, const char *script, int *ret_exit)
 	if (r.code)
 		fail_msg("ExecSync %s: %s", script, r.message);
 	Runtime__V1__ExecSyncResponse *er = (Runtime__V1__ExecSyncResponse *)r.resp;
-	char *out = strndup((const char *)er->stdout.data, er->stdout.len);
+	/* An empty stdout has no data at all. */
+	char *out = er->stdout.len ? strndup((const char *)er->stdout.data, er->stdout.len) : strdup("");
 	if (ret_exit)
 		*ret_exit = er->exit_code;
 	cri_result_clear(&r);
