@@ -631,38 +631,59 @@ static size_t kill_dir(const char *p, int depth)
 	return n;
 }
 
+/* fn on the cgroup's directory in every hierarchy it may have one in: on a cgroup v2 host the one hierarchy, else
+ * each one mounted below the root, the v2 one of a hybrid host and named ones too (runc makes its cgroups in
+ * name=systemd as well, and the pod's with them). */
+static void each_dir(const char *path, void (*fn)(const char *dir, void *arg), void *arg)
+{
+	char p[4096];
+	const char *v2 = v2_root();
+	if (v2 && strcmp(v2, CG_ROOT) == 0) {
+		snprintf(p, sizeof(p), "%s%s", v2, path);
+		fn(p, arg);
+		return;
+	}
+	DIR *d = opendir(CG_ROOT);
+	struct dirent *de;
+	while (d && (de = readdir(d)))
+		if (de->d_type == DT_DIR && de->d_name[0] != '.' &&
+		    (size_t)snprintf(p, sizeof(p), CG_ROOT "/%s%s", de->d_name, path) < sizeof(p))
+			fn(p, arg);
+	if (d)
+		closedir(d);
+}
+
+static void kill_one(const char *dir, void *arg)
+{
+	*(size_t *)arg += kill_dir(dir, 0);
+}
+
 size_t rt_cgroup_kill_tree(const rt_cgroup_t *cg)
 {
 	size_t n = 0;
-	for (size_t i = 0; i < CRL_ARRAY_SIZE(controllers); i++) {
-		char p[1200];
-		snprintf(p, sizeof(p), CG_ROOT "/%s%s", controllers[i], cg->path);
-		n += kill_dir(p, 0);
-	}
-	if (v2_root()) {
-		char p[1200];
-		snprintf(p, sizeof(p), "%s%s", v2_root(), cg->path);
-		n += kill_dir(p, 0);
-	}
+	each_dir(cg->path, kill_one, &n);
 	return n;
+}
+
+typedef struct {
+	bool tree;
+	int ret;
+	crl_error_t *err;
+} destroy_t;
+
+static void destroy_one(const char *dir, void *arg)
+{
+	destroy_t *x = arg;
+	int e = remove_dir(dir, x->tree, 0);
+	if (e < 0 && x->ret == 0)
+		x->ret = crl_error_set_errno(x->err, -e, "remove cgroup %s", dir);
 }
 
 static int destroy(rt_cgroup_t *cg, bool tree, crl_error_t *err)
 {
-	int ret = 0, e;
-	if (v2_root()) {
-		char p[1200];
-		snprintf(p, sizeof(p), "%s%s", v2_root(), cg->path);
-		if ((e = remove_dir(p, tree, 0)) < 0)
-			ret = crl_error_set_errno(err, -e, "remove cgroup %s", p);
-	}
-	for (size_t i = 0; i < CRL_ARRAY_SIZE(controllers); i++) {
-		char p[1200];
-		snprintf(p, sizeof(p), CG_ROOT "/%s%s", controllers[i], cg->path);
-		if ((e = remove_dir(p, tree, 0)) < 0 && ret == 0)
-			ret = crl_error_set_errno(err, -e, "remove cgroup %s", p);
-	}
-	return ret;
+	destroy_t x = { .tree = tree, .err = err };
+	each_dir(cg->path, destroy_one, &x);
+	return x.ret;
 }
 
 int rt_cgroup_destroy(rt_cgroup_t *cg, crl_error_t *err)

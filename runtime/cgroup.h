@@ -43,7 +43,7 @@ typedef struct rt_cgroup_stats {
 int rt_cgroup_stats(const rt_cgroup_t *cg, rt_cgroup_stats_t *ret, crl_error_t *err);
 /* The processes in the cgroup (cgroup.procs of a v1 hierarchy that has it, else the v2 one). */
 int rt_cgroup_pids(const rt_cgroup_t *cg, pid_t **ret, size_t *ret_n, crl_error_t *err);
-/* Removes the cgroup directories (they must hold no process). */
+/* Removes the cgroup directories (they must hold no process), in every hierarchy that has one, named ones too. */
 int rt_cgroup_destroy(rt_cgroup_t *cg, crl_error_t *err);
 /* The same with the empty cgroups below it (a pod's, whose containers' a crash may have left). */
 int rt_cgroup_destroy_tree(rt_cgroup_t *cg, crl_error_t *err);

@@ -234,6 +234,18 @@ static void remove_pod(pod_t *p)
 	p->id = NULL;
 }
 
+/* The cgroups of this run's pods (id "*": of all of them) left in any hierarchy, named ones too. */
+static int pod_cgroups_left(const char *id)
+{
+	char cmd[400], *out = NULL;
+	snprintf(cmd, sizeof(cmd), "ls -d /sys/fs/cgroup/*%s/crio-lite-%s 2>/dev/null | wc -l", cgparent, id);
+	const char *a[] = { "/bin/sh", "-c", cmd, NULL };
+	td_run(a, &out, 5000);
+	int n = out ? atoi(out) : -1;
+	free(out);
+	return n;
+}
+
 typedef struct ctr_opts {
 	const char *name, *image;
 	const char *const *command, *const *args; /* NULL-terminated */
@@ -1115,13 +1127,7 @@ static void test_parallel(void **st)
 	td_run(grep, &mounts, 5000);
 	assert_int_equal(atoi(mounts), 0);
 	free(mounts);
-	char cg[300];
-	snprintf(cg, sizeof(cg), "/sys/fs/cgroup/memory%s", cgparent);
-	char *left = NULL;
-	const char *lsc[] = { "/bin/sh", "-c", "ls -d /sys/fs/cgroup/memory/crlctr*/crio-lite-* 2>/dev/null | wc -l", NULL };
-	td_run(lsc, &left, 5000);
-	assert_int_equal(atoi(left), 0);
-	free(left);
+	assert_int_equal(pod_cgroups_left("*"), 0);
 }
 
 /* A process left in the pod's cgroup (as a container's child that escaped its kill would be) does not keep the
@@ -1144,13 +1150,7 @@ static void test_pod_removal_kills_leftovers(void **st)
 	int status = 0;
 	assert_int_equal(waitpid(child, &status, 0), child);
 	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
-	char dir[400];
-	snprintf(dir, sizeof(dir), "/sys/fs/cgroup/pids%s", cgparent);
-	char *ls = NULL;
-	const char *lsa[] = { "/bin/sh", "-c", "ls -d /sys/fs/cgroup/*/crlctr*/crio-lite-* 2>/dev/null | wc -l", NULL };
-	td_run(lsa, &ls, 5000);
-	assert_int_equal(atoi(ls), 0);
-	free(ls);
+	assert_int_equal(pod_cgroups_left("*"), 0);
 }
 
 static Runtime__V1__ContainerStats *ctr_stats(const char *id, int *ret_code)
@@ -1412,7 +1412,11 @@ static void test_runtime_handler(void **st)
 	assert_int_equal(s->exit_code, 9);
 	runtime__v1__container_status__free_unpacked(s, NULL);
 	free(id);
+	char *pod = strdup(p.id);
 	remove_pod(&p);
+	/* The pod's cgroup goes from every hierarchy, name=systemd too, where runc made its containers' as well. */
+	assert_int_equal(pod_cgroups_left(pod), 0);
+	free(pod);
 	/* The rootfs runc was given is unmounted with the container. */
 	char *mounts = NULL;
 	const char *grep[] = { "/bin/grep", "-c", D.root, "/proc/self/mountinfo", NULL };
