@@ -483,6 +483,41 @@ int crl_fs_mkdirs_in_root(int rootfd, const char *path, bool in_root, int *ret_f
 	return 0;
 }
 
+int crl_fs_mount_of(const char *path, char *mnt, size_t mnt_size, char *tags, size_t tags_size, crl_error_t *err)
+{
+	_cleanup_free_ char *text = NULL;
+	int r = crl_fs_read_file(AT_FDCWD, "/proc/self/mountinfo", 16 << 20, &text, NULL, err);
+	if (r < 0)
+		return r;
+	size_t best = 0;
+	for (char *save = NULL, *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		/* id parent major:minor root mountpoint options [optional fields...] - type source super */
+		char *f[6], *fs = NULL;
+		int n = 0;
+		for (char *t = strtok_r(line, " ", &fs); t; t = n < 6 ? strtok_r(NULL, " ", &fs) : NULL)
+			f[n++] = t;
+		if (n < 6)
+			continue;
+		const char *mp = f[4];
+		size_t ml = strlen(mp);
+		bool under = ml == 1 || (strncmp(path, mp, ml) == 0 && (path[ml] == '/' || !path[ml]));
+		if (!under || ml < best || ml >= mnt_size)
+			continue;
+		best = ml;
+		memcpy(mnt, mp, ml + 1);
+		if (!tags)
+			continue;
+		/* The rest up to " - " are the optional fields. */
+		size_t o = 0;
+		tags[0] = '\0';
+		for (char *t = strtok_r(NULL, " ", &fs); t && strcmp(t, "-") != 0 && o < tags_size; t = strtok_r(NULL, " ", &fs))
+			o += (size_t)snprintf(tags + o, tags_size - o, "%s%s", o ? " " : "", t);
+	}
+	if (!best || path[0] != '/')
+		return crl_error_set(err, ENOENT, "no mount holds %s", path);
+	return 0;
+}
+
 ssize_t crl_fs_read_small(const char *path, char *buf, size_t size)
 {
 	buf[0] = '\0';

@@ -25,6 +25,10 @@ int crl_fs_read_file(int dirfd, const char *name, size_t max, char **ret, size_t
 /* A small file (a /proc or /sys entry) read with one read(2) into buf (size bytes, NUL-terminated, no heap):
  * its length, or -errno. For files larger than buf, the first size - 1 bytes. */
 ssize_t crl_fs_read_small(const char *path, char *buf, size_t size);
+/* The mount holding path, from /proc/self/mountinfo: the deepest mount point above it (of mounts stacked on one
+ * point, the top one), into mnt (mnt_size bytes), and with tags its optional fields ("shared:3 master:1"), cut to
+ * tags_size. ENOENT when no mount holds it (path not absolute). */
+int crl_fs_mount_of(const char *path, char *mnt, size_t mnt_size, char *tags, size_t tags_size, crl_error_t *err);
 /* mkdir -p; existing directories are fine, other existing files are an error. */
 int crl_fs_mkdir_p(const char *path, mode_t mode, crl_error_t *err);
 /* Opens path below the directory rootfd as if rootfd were "/": absolute paths, "..", and symlinks are resolved

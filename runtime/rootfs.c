@@ -375,30 +375,13 @@ static int apply_sysctls(const rt_spec_t *s, crl_error_t *err)
 	return 0;
 }
 
-/* The mount point of the mount that holds path (the deepest one above it, from mountinfo), made private. */
+/* The mount that holds path made private. */
 static int parent_mount_private(const char *path, crl_error_t *err)
 {
-	_cleanup_free_ char *text = NULL;
-	int r = crl_fs_read_file(AT_FDCWD, "/proc/self/mountinfo", 16 << 20, &text, NULL, err);
+	char best[PATH_MAX];
+	int r = crl_fs_mount_of(path, best, sizeof(best), NULL, 0, err);
 	if (r < 0)
 		return r;
-	char best[PATH_MAX] = "/";
-	size_t best_len = 1;
-	for (char *line = text; line && *line;) {
-		char *nl = strchr(line, '\n');
-		if (nl)
-			*nl = '\0';
-		char mp[PATH_MAX];
-		/* id parent major:minor root mountpoint ... */
-		if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) == 1) {
-			size_t ml = strlen(mp);
-			if (ml > best_len && strncmp(path, mp, ml) == 0 && (path[ml] == '/' || !path[ml])) {
-				memcpy(best, mp, ml + 1);
-				best_len = ml;
-			}
-		}
-		line = nl ? nl + 1 : NULL;
-	}
 	if (mount(NULL, best, NULL, MS_PRIVATE, NULL) < 0)
 		return crl_error_set_errno(err, errno, "make %s (the mount holding the rootfs) private", best);
 	return 0;

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -542,55 +543,16 @@ static int mounts(const srv_spec_in_t *in, bool privileged, crl_json_t *j, crl_e
 	return 0;
 }
 
-/* The optional fields ("shared:3 master:1") of the mount holding path, from /proc/self/mountinfo. */
-static int mount_tags(const char *path, char **ret_mnt, char **ret_tags)
-{
-	_cleanup_free_ char *text = NULL;
-	crl_error_t e = CRL_ERROR_INIT;
-	if (crl_fs_read_file(AT_FDCWD, "/proc/self/mountinfo", 16 << 20, &text, NULL, &e) < 0) {
-		crl_error_clear(&e);
-		return -EIO;
-	}
-	size_t best = 0;
-	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
-		/* id parent major:minor root mountpoint options [optional fields...] - type source super */
-		char *f[6];
-		char *save = NULL, *p = line;
-		int n = 0;
-		for (char *t = strtok_r(p, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
-			f[n++] = t;
-			if (n == 6)
-				break;
-		}
-		if (n < 6)
-			continue;
-		const char *mp = f[4];
-		size_t ml = strlen(mp);
-		/* The deepest mount point above path; of mounts stacked on one point, the last (the top one). */
-		bool under = ml == 1 || (strncmp(path, mp, ml) == 0 && (path[ml] == '/' || !path[ml]));
-		if (!under || ml < best)
-			continue;
-		/* The rest up to " - " are the optional fields. */
-		char tags[512] = "";
-		size_t o = 0;
-		for (char *t = strtok_r(NULL, " ", &save); t && strcmp(t, "-") != 0; t = strtok_r(NULL, " ", &save))
-			o += (size_t)snprintf(tags + o, o < sizeof(tags) ? sizeof(tags) - o : 0, "%s%s", o ? " " : "", t);
-		best = ml;
-		free(*ret_mnt);
-		free(*ret_tags);
-		*ret_mnt = strdup(mp);
-		*ret_tags = strdup(tags);
-	}
-	return *ret_mnt && *ret_tags ? 0 : -ENOENT;
-}
-
 int srv_check_propagation(const char *host_path, int propagation, size_t index, crl_error_t *err)
 {
 	if (propagation == RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_PRIVATE)
 		return 0;
-	_cleanup_free_ char *mnt = NULL, *tags = NULL;
-	if (mount_tags(host_path, &mnt, &tags) < 0)
+	char mnt[PATH_MAX], tags[512];
+	crl_error_t e = CRL_ERROR_INIT;
+	if (crl_fs_mount_of(host_path, mnt, sizeof(mnt), tags, sizeof(tags), &e) < 0) {
+		crl_error_clear(&e);
 		return crl_error_set(err, EIO, "config.mounts[%zu]: cannot find the mount of %.200s", index, host_path);
+	}
 	bool shared = strstr(tags, "shared:") != NULL, slave = strstr(tags, "master:") != NULL;
 	if (propagation == RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_BIDIRECTIONAL && !shared)
 		return crl_error_set(err, EINVAL, "config.mounts[%zu]: bidirectional propagation needs %.200s on a shared "

@@ -241,7 +241,8 @@ static int pod_network(srv_arena_t *a, srv_pod_t *p, Runtime__V1__NetworkUsage *
 		return -ENOMEM;
 	}
 	int r = 0;
-	for (char *line = strtok(text, "\n"); line && nu->n_interfaces < MAX_IFACES; line = strtok(NULL, "\n")) {
+	for (char *save = NULL, *line = strtok_r(text, "\n", &save); line && nu->n_interfaces < MAX_IFACES;
+	     line = strtok_r(NULL, "\n", &save)) {
 		char *colon = strchr(line, ':');
 		if (!colon)
 			continue; /* the two header lines */

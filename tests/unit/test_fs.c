@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -62,6 +63,7 @@ static void test_atomic_write_and_read(void **state)
 	assert_int_equal(crl_fs_read_file(dfd, "state.json", 6, &text, &len, &err), -EFBIG);
 	assert_non_null(strstr(crl_error_message(&err), "limit"));
 	crl_error_clear(&err);
+	unlinkat(dfd, "state.json", 0);
 }
 
 static void test_write_new(void **state)
@@ -91,7 +93,7 @@ static void test_write_new(void **state)
 	assert_int_equal(fstatat(dfd, "fresh", &st, 0), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
 	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "test $(ls -A %s | wc -l) -eq 2", dir);
+	snprintf(cmd, sizeof(cmd), "test $(ls -A %s | wc -l) -eq 1", dir);
 	assert_int_equal(system(cmd), 0);
 	unlinkat(dfd, "fresh", 0);
 }
@@ -229,6 +231,37 @@ static void test_mkdirs_in_root(void **state)
 	close(rfd);
 }
 
+/* The mount holding a path: the deepest, the top one of a stack, with its propagation tags. */
+static void test_mount_of(void **state)
+{
+	(void)state;
+	char m[128], sub[160], mnt[4096], tags[256];
+	crl_error_t err = CRL_ERROR_INIT;
+	snprintf(m, sizeof(m), "%s/m", dir);
+	snprintf(sub, sizeof(sub), "%s/m/below/it", dir);
+	assert_int_equal(mkdir(m, 0755), 0);
+	assert_int_equal(mount("tmpfs", m, "tmpfs", 0, "size=64k"), 0);
+	assert_int_equal(mount(NULL, m, NULL, MS_SHARED, NULL), 0);
+	assert_int_equal(crl_fs_mount_of(sub, mnt, sizeof(mnt), tags, sizeof(tags), &err), 0);
+	assert_string_equal(mnt, m);
+	assert_non_null(strstr(tags, "shared:"));
+	/* A private mount stacked on it is the one that holds the path now. */
+	assert_int_equal(mount("tmpfs", m, "tmpfs", 0, "size=64k"), 0);
+	assert_int_equal(mount(NULL, m, NULL, MS_PRIVATE, NULL), 0);
+	assert_int_equal(crl_fs_mount_of(m, mnt, sizeof(mnt), tags, sizeof(tags), &err), 0);
+	assert_string_equal(mnt, m);
+	assert_string_equal(tags, "");
+	assert_int_equal(umount2(m, MNT_DETACH), 0);
+	assert_int_equal(umount2(m, MNT_DETACH), 0);
+	/* Without tags asked for; a path below no mount. */
+	assert_int_equal(crl_fs_mount_of("/", mnt, sizeof(mnt), NULL, 0, &err), 0);
+	assert_string_equal(mnt, "/");
+	assert_int_equal(crl_fs_mount_of("relative", mnt, sizeof(mnt), NULL, 0, &err), -ENOENT);
+	assert_non_null(strstr(crl_error_message(&err), "relative"));
+	crl_error_clear(&err);
+	rmdir(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -239,6 +272,7 @@ int main(void)
 		cmocka_unit_test(test_utf8),
 		cmocka_unit_test(test_usage_and_rm_rf),
 		cmocka_unit_test(test_mkdirs_in_root),
+		cmocka_unit_test(test_mount_of),
 	};
 	return cmocka_run_group_tests_name("fs", tests, setup, teardown);
 }
