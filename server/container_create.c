@@ -118,20 +118,24 @@ static char *image_ref_of(const img_image_t *img)
 	return strdup(img->n_digests ? img->repo_digests[0] : img->id);
 }
 
-/* The target container's pid (pid mode TARGET), from the monitor. */
+/* The target container's pid (pid mode TARGET), from the monitor; 0 when it runs no process. Only a container of
+ * the same pod: its PID namespace is the pod's to share. */
 static pid_t target_pid(srv_daemon_t *d, const srv_pod_t *p, const char *target, crl_error_t *err)
 {
 	srv_ctr_t *t = NULL;
 	if (srv_ctr_get(d, target, &t, err) < 0)
 		return -1;
-	_cleanup_free_ char *req = NULL;
 	pid_t pid = -1;
-	if (asprintf(&req, "{\"v\":1,\"op\":\"state\",\"id\":\"%s\"}", t->obj.id) >= 0) {
+	_cleanup_free_ char *req = NULL;
+	if (strcmp(t->pod_id, p->obj.id) != 0)
+		crl_error_set(err, EINVAL, "container %s is in pod %s, not in this one", t->obj.id, t->pod_id);
+	else if (asprintf(&req, "{\"v\":%d,\"op\":\"state\",\"id\":\"%s\"}", MON_CLIENT_PROTOCOL, t->obj.id) < 0)
+		crl_error_set(err, ENOMEM, "out of memory");
+	else {
 		crl_json_value_t *v = NULL;
 		if (mon_client_call_once(p->dir, req, MONITOR_CALL_MS, &v, err) == 0) {
 			int64_t n = 0;
-			if (crl_json_get_int(crl_json_get(v, "pid"), &n) && n > 0)
-				pid = (pid_t)n;
+			pid = crl_json_get_int(crl_json_get(v, "pid"), &n) && n > 0 ? (pid_t)n : 0;
 			crl_json_value_free(v);
 		}
 	}

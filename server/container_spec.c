@@ -604,7 +604,12 @@ static int namespaces(const srv_spec_in_t *in, crl_json_t *j, crl_error_t *err)
 	} else if (pid_mode == NS_TARGET) {
 		if (in->target_pid <= 0)
 			return crl_error_set(err, EINVAL, "namespace_options.target_id names no running container");
-		snprintf(path, sizeof(path), "/proc/%d/ns/pid", (int)in->target_pid);
+		/* The monitor's pid numbers are the pod's PID namespace's when it has one: that /proc is at
+		 * <pod_dir>/proc. */
+		if (in->pod_ns.pid == NS_POD)
+			snprintf(path, sizeof(path), "%s/proc/%d/ns/pid", in->pod_dir, (int)in->target_pid);
+		else
+			snprintf(path, sizeof(path), "/proc/%d/ns/pid", (int)in->target_pid);
 		ns_entry(j, "pid", path);
 	} else if (pid_mode != NS_NODE) {
 		return crl_error_set(err, EINVAL, "namespace_options.pid: unknown mode %d", pid_mode);

@@ -1425,6 +1425,58 @@ static void test_runtime_handler(void **st)
 	free(mounts);
 }
 
+/* Pid mode TARGET: a container joins the running target's PID namespace; a target that runs no process, or one of
+ * another pod, is refused. */
+static void test_target_pid(void **st)
+{
+	(void)st;
+	pod_t p, q;
+	run_pod(&p, "target");
+	run_pod(&q, "target-other");
+	Runtime__V1__NamespaceOption own = RUNTIME__V1__NAMESPACE_OPTION__INIT;
+	own.pid = RUNTIME__V1__NAMESPACE_MODE__CONTAINER;
+	Runtime__V1__LinuxContainerSecurityContext osc = RUNTIME__V1__LINUX_CONTAINER_SECURITY_CONTEXT__INIT;
+	osc.namespace_options = &own;
+	const char *forever[] = { "/bin/sh", "-c", "while :; do sleep 0.05; done", NULL };
+	ctr_opts_t t = { .name = "the-target", .image = image("plain"), .command = forever, .sc = &osc };
+	char *tid = create_start(&p, &t);
+	Runtime__V1__NamespaceOption tgt = RUNTIME__V1__NAMESPACE_OPTION__INIT;
+	tgt.pid = RUNTIME__V1__NAMESPACE_MODE__TARGET;
+	tgt.target_id = tid;
+	Runtime__V1__LinuxContainerSecurityContext tsc = RUNTIME__V1__LINUX_CONTAINER_SECURITY_CONTEXT__INIT;
+	tsc.namespace_options = &tgt;
+	const char *show[] = { "/bin/sh", "-c", "echo \"$(tr '\\0' ' ' < /proc/1/cmdline)\"", NULL };
+	ctr_opts_t j = { .name = "joiner", .image = image("plain"), .command = show, .sc = &tsc };
+	int code = -1;
+	char *log = run_to_end(&p, &j, &code);
+	assert_string_equal(log, "/bin/sh -c while :; do sleep 0.05; done \n");
+	assert_int_equal(code, 0);
+	free(log);
+	/* A target that has exited. */
+	const char *once[] = { "true", NULL };
+	ctr_opts_t gone = { .name = "gone", .image = image("plain"), .command = once, .sc = &osc };
+	char *gid = create_start(&p, &gone);
+	runtime__v1__container_status__free_unpacked(wait_exited(gid), NULL);
+	tgt.target_id = gid;
+	char *msg = NULL;
+	ctr_opts_t late = { .name = "late", .image = image("plain"), .command = show, .sc = &tsc };
+	assert_int_equal(create_ctr(&p, &late, NULL, &msg), CODE_INVALID_ARGUMENT);
+	expect_in(msg, "names no running container");
+	free(msg);
+	/* A target in another pod. */
+	ctr_opts_t there = { .name = "there", .image = image("plain"), .command = forever, .sc = &osc };
+	char *oid = create_start(&q, &there);
+	tgt.target_id = oid;
+	assert_int_equal(create_ctr(&p, &late, NULL, &msg), CODE_INVALID_ARGUMENT);
+	expect_in(msg, "not in this one");
+	free(msg);
+	free(tid);
+	free(gid);
+	free(oid);
+	remove_pod(&q);
+	remove_pod(&p);
+}
+
 static void test_invalid(void **st)
 {
 	(void)st;
@@ -1471,6 +1523,7 @@ int main(void)
 		cmocka_unit_test(test_parallel),	   cmocka_unit_test(test_pod_removal_kills_leftovers),
 		cmocka_unit_test(test_stats),
 		cmocka_unit_test(test_events),		   cmocka_unit_test(test_runtime_handler),
+		cmocka_unit_test(test_target_pid),
 		cmocka_unit_test(test_invalid),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
