@@ -176,6 +176,12 @@ int srv_ctr_save_intent(srv_daemon_t *d, srv_ctr_t *c, crl_error_t *err)
 
 static int save(srv_daemon_t *d, srv_ctr_t *c, bool durable, crl_error_t *err)
 {
+	_cleanup_free_ char *name = record_file(c->obj.id);
+	if (!name)
+		return crl_error_set(err, ENOMEM, "out of memory");
+	/* Snapshot and write under one lock: two saves at once (an exit taken in, an update) land in the order of
+	 * their snapshots, never an older state over a newer one. */
+	pthread_mutex_lock(&c->record_lock);
 	crl_json_t *j = crl_json_new(false);
 	crl_json_object_begin(j);
 	crl_json_kv_int(j, "version", SRV_CTR_RECORD_VERSION);
@@ -209,15 +215,9 @@ static int save(srv_daemon_t *d, srv_ctr_t *c, bool durable, crl_error_t *err)
 	crl_json_kv_string(j, "resources", c->resources_b64 ? c->resources_b64 : "");
 	pthread_mutex_unlock(&c->lock);
 	crl_json_object_end(j);
-	_cleanup_free_ char *name = record_file(c->obj.id);
-	if (!name) {
-		crl_json_free(j);
-		return crl_error_set(err, ENOMEM, "out of memory");
-	}
 	_cleanup_free_ char *text = NULL;
 	size_t len = 0;
 	int r = crl_json_finish(j, &text, &len, err);
-	pthread_mutex_lock(&c->record_lock);
 	if (r == 0 && !c->record_gone)
 		r = durable ? crl_fs_write_atomic(d->ctrs_fd, name, text, len, 0600, err)
 			    : crl_fs_write_replace(d->ctrs_fd, name, text, len, 0600, err);
@@ -509,9 +509,9 @@ int srv_ctr_remove(srv_daemon_t *d, srv_ctr_t *c, crl_error_t *err)
 			r = remove_files(d, c, err);
 		if (r == 0) {
 			c->removed = true;
-			srv_store_remove(d->ctrs, &c->obj);
-			srv_store_release(d->ctrs, c->obj.name, c->obj.id);
-			srv_ctr_event(d, c, RUNTIME__V1__CONTAINER_EVENT_TYPE__CONTAINER_DELETED_EVENT);
+			/* A CreateContainer undone was never in the store, nor told about. */
+			if (srv_store_remove(d->ctrs, &c->obj))
+				srv_ctr_event(d, c, RUNTIME__V1__CONTAINER_EVENT_TYPE__CONTAINER_DELETED_EVENT);
 		}
 	}
 	pthread_mutex_unlock(&c->op_lock);
@@ -592,16 +592,9 @@ static void restore_one(srv_daemon_t *d, const char *file)
 		srv_ctr_unref(c);
 		return;
 	}
-	if (srv_store_reserve(d->ctrs, c->obj.name, c->obj.id, &e) < 0 || srv_store_add(d->ctrs, &c->obj, &e) < 0) {
-		log_error("container %s: %s", c->obj.id, crl_error_message(&e));
-		crl_error_clear(&e);
-		srv_pod_unref(p);
-		srv_ctr_unref(c);
-		return;
-	}
 	if (c->state == SRV_CTR_RUNNING || c->state == SRV_CTR_CREATED) {
 		/* An exit while we were away is in the monitor's record; a monitor that is gone took the container
-		 * with it (a reboot). */
+		 * with it (a reboot). Before the container is in the store, where the exit watcher may take it. */
 		if (read_exit(c) < 0 && !srv_pod_monitor_alive(p)) {
 			c->state = SRV_CTR_EXITED;
 			c->exit_code = 255;
@@ -616,6 +609,15 @@ static void restore_one(srv_daemon_t *d, const char *file)
 			crl_error_clear(&e);
 		}
 	}
+	if (srv_store_insert(d->ctrs, &c->obj, &e) < 0) {
+		log_error("container %s: %s", c->obj.id, crl_error_message(&e));
+		crl_error_clear(&e);
+		srv_pod_unref(p);
+		srv_ctr_unref(c);
+		return;
+	}
+	/* An exit after the look above, before the watcher could find the container. */
+	srv_ctr_refresh(d, c);
 	log_info("container %s (%s) restored: %s", c->obj.id, c->obj.name, state_name(c->state));
 	srv_pod_unref(p);
 	srv_ctr_unref(c);
@@ -635,20 +637,17 @@ int srv_ctrs_restore(srv_daemon_t *d, crl_error_t *err)
 	while ((de = readdir(dir)))
 		if (is_record(de->d_name))
 			restore_one(d, de->d_name);
-	/* A bundle without a container: a create cut off before its record was written (or a record a power loss
+	/* A bundle without a record: a create cut off before its record was written (or a record a power loss
 	 * took). Its rootfs mount first, then the bundle. */
 	rewinddir(dir);
 	while ((de = readdir(dir))) {
 		if (!srv_id_valid(de->d_name))
 			continue;
-		srv_ctr_t *c = NULL;
-		crl_error_t e = CRL_ERROR_INIT;
-		if (srv_ctr_get(d, de->d_name, &c, &e) == 0 && strcmp(c->obj.id, de->d_name) == 0) {
-			srv_ctr_unref(c);
+		/* A record restore left alone (one this crio-lite cannot read) keeps its bundle too. */
+		_cleanup_free_ char *record = record_file(de->d_name);
+		if (!record || faccessat(d->ctrs_fd, record, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
 			continue;
-		}
-		srv_ctr_unref(c);
-		crl_error_clear(&e);
+		crl_error_t e = CRL_ERROR_INIT;
 		_cleanup_free_ char *bundle = NULL, *rootfs = NULL;
 		if (asprintf(&bundle, "%s/%s", d->ctrs_dir, de->d_name) < 0 || asprintf(&rootfs, "%s/rootfs", bundle) < 0)
 			continue;

@@ -201,8 +201,10 @@ static int prepare_pods(srv_daemon_t *d, crl_error_t *err)
 	srv_parse_duration(d->cfg.plugin_timeout, &secs);
 	d->plugin_timeout_ms = secs > 86400 ? 86400 * 1000 : (int)secs * 1000;
 	_cleanup_free_ char *pods = NULL;
-	if (asprintf(&pods, "%s/pods", d->cfg.root) < 0 || asprintf(&d->pods_rundir, "%s/pods", d->cfg.runroot) < 0)
+	if (asprintf(&pods, "%s/pods", d->cfg.root) < 0 || asprintf(&d->pods_rundir, "%s/pods", d->cfg.runroot) < 0) {
+		d->pods_rundir = NULL;
 		return crl_error_set(err, ENOMEM, "out of memory");
+	}
 	if (asprintf(&d->ctrs_dir, "%s/containers", d->cfg.root) < 0) {
 		d->ctrs_dir = NULL;
 		return crl_error_set(err, ENOMEM, "out of memory");

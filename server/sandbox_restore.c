@@ -39,7 +39,7 @@ static void restore_one(srv_daemon_t *d, const char *file)
 		srv_pod_unref(p);
 		return;
 	}
-	if (srv_store_reserve(d->pods, p->obj.name, p->obj.id, &e) < 0 || srv_store_add(d->pods, &p->obj, &e) < 0) {
+	if (srv_store_insert(d->pods, &p->obj, &e) < 0) {
 		log_error("pod %s: %s", p->obj.id, crl_error_message(&e));
 		crl_error_clear(&e);
 		srv_pod_unref(p);

@@ -91,7 +91,6 @@ int srv_remove_pod_sandbox(srv_daemon_t *d, srv_call_t *call, const void *req, v
 		if (ret == 0) {
 			p->removed = true;
 			srv_store_remove(d->pods, &p->obj);
-			srv_store_release(d->pods, p->obj.name, p->obj.id);
 		}
 	}
 	pthread_mutex_unlock(&p->op_lock);

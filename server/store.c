@@ -217,7 +217,15 @@ out:
 	return r;
 }
 
-void srv_store_remove(srv_store_t *s, srv_obj_t *o)
+int srv_store_insert(srv_store_t *s, srv_obj_t *o, crl_error_t *err)
+{
+	int r = srv_store_reserve(s, o->name, o->id, err);
+	if (r == 0 && (r = srv_store_add(s, o, err)) < 0)
+		srv_store_release(s, o->name, o->id);
+	return r;
+}
+
+bool srv_store_remove(srv_store_t *s, srv_obj_t *o)
 {
 	pthread_mutex_lock(&s->lock);
 	size_t i = lower_bound(s, o->id);
@@ -227,8 +235,10 @@ void srv_store_remove(srv_store_t *s, srv_obj_t *o)
 		s->n--;
 	}
 	pthread_mutex_unlock(&s->lock);
+	srv_store_release(s, o->name, o->id);
 	if (found)
 		srv_obj_unref(o);
+	return found;
 }
 
 int srv_store_get(srv_store_t *s, const char *id, srv_obj_t **ret, crl_error_t *err)

@@ -30,15 +30,18 @@ typedef struct srv_store srv_store_t;
 int srv_store_new(const char *kind, const char *id_field, srv_store_t **ret, crl_error_t *err);
 void srv_store_free(srv_store_t *s);
 
-/* A fresh random id no object of this store has, nor shares a 12-character prefix with. */
+/* A fresh random id no object of this store has, nor shares a 13-character prefix with. */
 void srv_store_new_id(srv_store_t *s, char ret[SRV_ID_LEN + 1]);
 /* Reserves name for id. EEXIST when another id holds it: the message names that id. */
 int srv_store_reserve(srv_store_t *s, const char *name, const char *id, crl_error_t *err);
 void srv_store_release(srv_store_t *s, const char *name, const char *id);
 /* Adds o (the store takes a reference). EEXIST when its id is there. */
 int srv_store_add(srv_store_t *s, srv_obj_t *o, crl_error_t *err);
-/* Takes o out of the indexes (and drops the store's reference); its name stays reserved until released. */
-void srv_store_remove(srv_store_t *s, srv_obj_t *o);
+/* Reserves o's name for it and adds it (restore); nothing of either stays when one fails. */
+int srv_store_insert(srv_store_t *s, srv_obj_t *o, crl_error_t *err);
+/* Takes o out of the indexes (dropping the store's reference) and releases the name reserved for it; whether o
+ * was in the store (a CreateContainer undone was not). */
+bool srv_store_remove(srv_store_t *s, srv_obj_t *o);
 /* By full id or unique prefix; a reference for the caller. ENOENT when none, EINVAL naming the candidates when
  * the prefix is ambiguous, EINVAL naming the id field for an empty id. */
 int srv_store_get(srv_store_t *s, const char *id, srv_obj_t **ret, crl_error_t *err);

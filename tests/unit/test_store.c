@@ -73,7 +73,8 @@ static void test_prefix_lookup(void **state)
 	assert_ptr_equal(all[2], c);
 	srv_store_list_free(all, n);
 	/* Removed: no longer found; freed once its last reference goes. */
-	srv_store_remove(s, b);
+	assert_true(srv_store_remove(s, b));
+	assert_false(srv_store_remove(s, b));
 	assert_int_equal(srv_store_get(s, "aaaa", &got, &err), 0);
 	assert_ptr_equal(got, a);
 	srv_obj_unref(got);
@@ -108,6 +109,34 @@ static void test_names(void **state)
 	srv_store_free(s);
 }
 
+/* Insert reserves and adds, leaving nothing when either fails; remove releases the name. */
+static void test_insert_remove(void **state)
+{
+	(void)state;
+	srv_store_t *s = NULL;
+	crl_error_t err = CRL_ERROR_INIT;
+	assert_int_equal(srv_store_new("pod", "pod_sandbox_id", &s, &err), 0);
+	srv_obj_t *a = obj(A), *b = obj(B), *a2 = obj(A);
+	a->name = "web";
+	b->name = "web";
+	a2->name = "other";
+	assert_int_equal(srv_store_insert(s, a, &err), 0);
+	assert_int_equal(srv_store_insert(s, b, &err), -EEXIST); /* the name */
+	crl_error_clear(&err);
+	assert_int_equal(srv_store_count(s), 1);
+	assert_int_equal(srv_store_insert(s, a2, &err), -EEXIST); /* the id: its name reservation is undone */
+	crl_error_clear(&err);
+	assert_int_equal(srv_store_reserve(s, "other", B, &err), 0);
+	srv_store_release(s, "other", B);
+	assert_true(srv_store_remove(s, a));
+	assert_int_equal(srv_store_count(s), 0);
+	assert_int_equal(srv_store_reserve(s, "web", B, &err), 0);
+	srv_obj_unref(a);
+	srv_obj_unref(b);
+	srv_obj_unref(a2);
+	srv_store_free(s);
+}
+
 static void test_new_ids(void **state)
 {
 	(void)state;
@@ -133,6 +162,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_prefix_lookup),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_insert_remove),
 		cmocka_unit_test(test_new_ids),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
