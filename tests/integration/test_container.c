@@ -883,9 +883,14 @@ static void test_restart(void **st)
 	pod_t p;
 	run_pod(&p, "restart");
 	const char *forever[] = { "/bin/sh", "-c", "sleep 1000", NULL };
-	const char *soon[] = { "/bin/sh", "-c", "sleep 1; exit 5", NULL };
+	/* "soon" exits once the daemon is gone: the test makes /vol/go then. */
+	char vol[300], go[320];
+	snprintf(vol, sizeof(vol), "%s/restart-vol", D.dir);
+	snprintf(go, sizeof(go), "%s/go", vol);
+	assert_int_equal(mkdir(vol, 0755), 0);
+	const char *soon[] = { "/bin/sh", "-c", "while [ ! -e /vol/go ]; do sleep 0.05; done; exit 5", NULL };
 	ctr_opts_t a = { .name = "forever", .image = image("plain"), .command = forever };
-	ctr_opts_t b = { .name = "soon", .image = image("plain"), .command = soon };
+	ctr_opts_t b = { .name = "soon", .image = image("plain"), .command = soon, .mnt_host = vol, .mnt_ctr = "/vol" };
 	char *ia = create_start(&p, &a), *ib = create_start(&p, &b);
 	/* A created container, never started. */
 	ctr_opts_t c = { .name = "created", .image = image("plain"), .command = forever };
@@ -893,11 +898,17 @@ static void test_restart(void **st)
 	assert_int_equal(create_ctr(&p, &c, &ic, &msg), 0);
 	free(msg);
 	/* The daemon dies; "soon" exits while it is away (its monitor records the exit). A bundle left by a create
-	 * cut off before its record is removed at start. */
+	 * cut off before its record is removed at start; one whose record this crio-lite cannot read stays, with
+	 * the record. */
 	assert_true(td_stop(&D, SIGKILL, 10000) >= 0);
-	char orphan[300];
+	td_write_file(go, "");
+	char orphan[300], kept[300], kept_rec[320];
 	snprintf(orphan, sizeof(orphan), "%s/containers/%064d", D.root, 42);
 	mkdir(orphan, 0700);
+	snprintf(kept, sizeof(kept), "%s/containers/%064d", D.root, 43);
+	snprintf(kept_rec, sizeof(kept_rec), "%s.json", kept);
+	assert_int_equal(mkdir(kept, 0700), 0);
+	td_write_file(kept_rec, "{\"version\":999}");
 	char exitrec[512];
 	snprintf(exitrec, sizeof(exitrec), "%s/pods/%s/exits/%s.json", D.runroot, p.id, ib);
 	for (int i = 0; i < 500 && access(exitrec, F_OK) < 0; i++)
@@ -906,6 +917,10 @@ static void test_restart(void **st)
 	if (td_start(&D, NULL) < 0)
 		fail_msg("daemon did not restart");
 	assert_int_equal(access(orphan, F_OK), -1);
+	assert_int_equal(access(kept, F_OK), 0);
+	assert_int_equal(access(kept_rec, F_OK), 0);
+	assert_int_equal(unlink(kept_rec), 0);
+	assert_int_equal(rmdir(kept), 0);
 	int code = 0;
 	Runtime__V1__ContainerStatus *s = status(ia, &code);
 	assert_int_equal(code, 0);
@@ -938,6 +953,8 @@ static void test_restart(void **st)
 	free(ia);
 	free(ib);
 	free(ic);
+	unlink(go);
+	rmdir(vol);
 }
 
 /* A container past its memory limit is killed by the kernel: EXITED with reason OOMKilled. */
