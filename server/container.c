@@ -156,12 +156,6 @@ static const char *state_name(srv_ctr_state_t s)
 	return names[s];
 }
 
-static char *record_file(const char *id)
-{
-	char *s = NULL;
-	return asprintf(&s, "%s.json", id) < 0 ? NULL : s;
-}
-
 static int save(srv_daemon_t *d, srv_ctr_t *c, bool durable, crl_error_t *err);
 
 int srv_ctr_save(srv_daemon_t *d, srv_ctr_t *c, crl_error_t *err)
@@ -176,7 +170,7 @@ int srv_ctr_save_intent(srv_daemon_t *d, srv_ctr_t *c, crl_error_t *err)
 
 static int save(srv_daemon_t *d, srv_ctr_t *c, bool durable, crl_error_t *err)
 {
-	_cleanup_free_ char *name = record_file(c->obj.id);
+	_cleanup_free_ char *name = srv_record_name(c->obj.id);
 	if (!name)
 		return crl_error_set(err, ENOMEM, "out of memory");
 	/* Snapshot and write under one lock: two saves at once (an exit taken in, an update) land in the order of
@@ -215,32 +209,22 @@ static int save(srv_daemon_t *d, srv_ctr_t *c, bool durable, crl_error_t *err)
 	crl_json_kv_string(j, "resources", c->resources_b64 ? c->resources_b64 : "");
 	pthread_mutex_unlock(&c->lock);
 	crl_json_object_end(j);
-	_cleanup_free_ char *text = NULL;
-	size_t len = 0;
-	int r = crl_json_finish(j, &text, &len, err);
-	if (r == 0 && !c->record_gone)
-		r = durable ? crl_fs_write_atomic(d->ctrs_fd, name, text, len, 0600, err)
-			    : crl_fs_write_replace(d->ctrs_fd, name, text, len, 0600, err);
+	int r = 0;
+	if (c->record_gone)
+		crl_json_free(j);
+	else
+		r = srv_record_write(d->ctrs_fd, name, j, durable, err);
 	pthread_mutex_unlock(&c->record_lock);
 	return r < 0 ? crl_error_wrap(err, "save the record of container %s", c->obj.id) : 0;
 }
 
-static char *dup_member(const crl_json_value_t *doc, const char *key)
-{
-	const char *s = crl_json_get_string(crl_json_get(doc, key));
-	return s && *s ? strdup(s) : NULL;
-}
-
 int srv_ctr_load(srv_daemon_t *d, const char *file, srv_ctr_t **ret, crl_error_t *err)
 {
-	_cleanup_free_ char *text = NULL;
-	int r = crl_fs_read_file(d->ctrs_fd, file, SRV_STATE_MAX_BYTES, &text, NULL, err);
+	crl_json_value_t *doc = NULL;
+	int r = srv_record_read(d->ctrs_fd, file, SRV_CTR_RECORD_VERSION, &doc, err);
 	if (r < 0)
 		return r;
-	crl_json_value_t *doc = NULL;
-	if ((r = crl_json_parse(text, &doc, err)) < 0)
-		return r;
-	int64_t v = 0, i64 = 0;
+	int64_t i64 = 0;
 	const char *id = crl_json_get_string(crl_json_get(doc, "id"));
 	const char *name = crl_json_get_string(crl_json_get(doc, "name"));
 	const char *pod_id = crl_json_get_string(crl_json_get(doc, "pod_id"));
@@ -250,24 +234,21 @@ int srv_ctr_load(srv_daemon_t *d, const char *file, srv_ctr_t **ret, crl_error_t
 	size_t rlen = 0;
 	Runtime__V1__ContainerConfig *config = NULL;
 	srv_ctr_t *c = NULL;
-	if (!crl_json_get_int(crl_json_get(doc, "version"), &v) || v != SRV_CTR_RECORD_VERSION) {
-		r = crl_error_set(err, EINVAL, "unsupported record version %lld (this crio-lite reads %d)", (long long)v,
-				  SRV_CTR_RECORD_VERSION);
-	} else if (!id || !srv_id_valid(id) || !name || !pod_id || !srv_id_valid(pod_id) || !b64 || !state) {
+	if (!id || !srv_id_valid(id) || !name || !pod_id || !srv_id_valid(pod_id) || !b64 || !state) {
 		r = crl_error_set(err, EINVAL, "the record lacks id, name, pod_id, config or state");
 	} else if (crl_base64_decode(b64, &raw, &rlen) < 0 ||
 		   !(config = runtime__v1__container_config__unpack(NULL, rlen, (const uint8_t *)raw))) {
 		r = crl_error_set(err, EINVAL, "the record's config does not decode");
 	} else if ((r = ctr_alloc(id, name, config, b64, &c, err)) == 0) {
 		snprintf(c->pod_id, sizeof(c->pod_id), "%s", pod_id);
-		c->pod_dir = dup_member(doc, "pod_dir");
-		c->image_id = dup_member(doc, "image_id");
-		c->image_ref = dup_member(doc, "image_ref");
-		c->bundle = dup_member(doc, "bundle");
-		c->log_path = dup_member(doc, "log_path");
-		c->cgroup = dup_member(doc, "cgroup");
-		c->reason = dup_member(doc, "reason");
-		c->message = dup_member(doc, "message");
+		c->pod_dir = srv_record_dup(doc, "pod_dir");
+		c->image_id = srv_record_dup(doc, "image_id");
+		c->image_ref = srv_record_dup(doc, "image_ref");
+		c->bundle = srv_record_dup(doc, "bundle");
+		c->log_path = srv_record_dup(doc, "log_path");
+		c->cgroup = srv_record_dup(doc, "cgroup");
+		c->reason = srv_record_dup(doc, "reason");
+		c->message = srv_record_dup(doc, "message");
 		if (crl_json_get_int(crl_json_get(doc, "stop_signal"), &i64))
 			c->stop_signal = (int)i64;
 		crl_json_get_int(crl_json_get(doc, "created_at"), &c->created_at);
@@ -487,7 +468,7 @@ static int remove_files(srv_daemon_t *d, srv_ctr_t *c, crl_error_t *err)
 		if ((r = crl_fs_rm_rf(c->bundle, err)) < 0)
 			return r;
 	}
-	_cleanup_free_ char *name = record_file(c->obj.id);
+	_cleanup_free_ char *name = srv_record_name(c->obj.id);
 	if (!name)
 		return crl_error_set(err, ENOMEM, "out of memory");
 	pthread_mutex_lock(&c->record_lock);
@@ -563,12 +544,6 @@ void srv_ctr_event(srv_daemon_t *d, srv_ctr_t *c, Runtime__V1__ContainerEventTyp
 
 /* --- restore --- */
 
-static bool is_record(const char *name)
-{
-	size_t n = strlen(name);
-	return name[0] != '.' && n == SRV_ID_LEN + 5 && strcmp(name + SRV_ID_LEN, ".json") == 0;
-}
-
 static void restore_one(srv_daemon_t *d, const char *file)
 {
 	crl_error_t e = CRL_ERROR_INIT;
@@ -634,8 +609,9 @@ int srv_ctrs_restore(srv_daemon_t *d, crl_error_t *err)
 	}
 	rewinddir(dir);
 	struct dirent *de;
+	char id[SRV_ID_LEN + 1];
 	while ((de = readdir(dir)))
-		if (is_record(de->d_name))
+		if (srv_record_id(de->d_name, id))
 			restore_one(d, de->d_name);
 	/* A bundle without a record: a create cut off before its record was written (or a record a power loss
 	 * took). Its rootfs mount first, then the bundle. */
@@ -644,7 +620,7 @@ int srv_ctrs_restore(srv_daemon_t *d, crl_error_t *err)
 		if (!srv_id_valid(de->d_name))
 			continue;
 		/* A record restore left alone (one this crio-lite cannot read) keeps its bundle too. */
-		_cleanup_free_ char *record = record_file(de->d_name);
+		_cleanup_free_ char *record = srv_record_name(de->d_name);
 		if (!record || faccessat(d->ctrs_fd, record, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
 			continue;
 		crl_error_t e = CRL_ERROR_INIT;

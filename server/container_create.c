@@ -57,6 +57,8 @@ static int check_config(const Runtime__V1__CreateContainerRequest *r, crl_error_
 				     c->cdi_devices[0]->name);
 	if (c->n_labels > SRV_POD_MAX_LABELS || c->n_annotations > SRV_POD_MAX_LABELS)
 		return crl_error_set(err, EINVAL, "config: more than %d labels or annotations", SRV_POD_MAX_LABELS);
+	if (srv_config_size_check(&c->base, err) < 0)
+		return -EINVAL;
 	if (!srv_message_utf8_valid(&c->base))
 		return crl_error_set(err, EINVAL, "config: a string is not valid UTF-8");
 	const Runtime__V1__LinuxContainerSecurityContext *sc = c->linux ? c->linux->security_context : NULL;

@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "container.h"
 #include "daemon.h"
+#include "state.h"
 
 struct srv_exits {
 	srv_daemon_t *d;
@@ -25,12 +26,9 @@ struct srv_exits {
 
 static void take(srv_exits_t *x, const char *name)
 {
-	size_t n = strlen(name);
-	if (n != SRV_ID_LEN + 5 || strcmp(name + SRV_ID_LEN, ".json") != 0)
-		return;
 	char id[SRV_ID_LEN + 1];
-	memcpy(id, name, SRV_ID_LEN);
-	id[SRV_ID_LEN] = '\0';
+	if (!srv_record_id(name, id))
+		return;
 	srv_ctr_t *c = NULL;
 	crl_error_t e = CRL_ERROR_INIT;
 	if (srv_ctr_get(x->d, id, &c, &e) == 0) {

@@ -142,12 +142,6 @@ static const char *state_name(srv_pod_state_t s)
 	return s == SRV_POD_READY ? "ready" : s == SRV_POD_NOTREADY ? "notready" : "creating";
 }
 
-static char *record_file(const srv_pod_t *p)
-{
-	char *s = NULL;
-	return asprintf(&s, "%s.json", p->obj.id) < 0 ? NULL : s;
-}
-
 int srv_pod_save(srv_daemon_t *d, srv_pod_t *p, crl_error_t *err)
 {
 	crl_json_t *j = crl_json_new(false);
@@ -173,44 +167,30 @@ int srv_pod_save(srv_daemon_t *d, srv_pod_t *p, crl_error_t *err)
 	crl_json_kv_int(j, "monitor_pid", p->monitor_pid);
 	pthread_mutex_unlock(&p->lock);
 	crl_json_object_end(j);
-	_cleanup_free_ char *name = record_file(p);
+	_cleanup_free_ char *name = srv_record_name(p->obj.id);
 	if (!name) {
 		crl_json_free(j);
 		return crl_error_set(err, ENOMEM, "out of memory");
 	}
-	int r = crl_json_save(j, d->pods_fd, name, 0600, err);
+	int r = srv_record_write(d->pods_fd, name, j, true, err);
 	if (r < 0)
 		return crl_error_wrap(err, "save the record of pod %s", p->obj.id);
 	return 0;
 }
 
-static char *dup_member(const crl_json_value_t *doc, const char *key)
-{
-	const char *s = crl_json_get_string(crl_json_get(doc, key));
-	return s && *s ? strdup(s) : NULL;
-}
-
 int srv_pod_load(srv_daemon_t *d, const char *file, srv_pod_t **ret, crl_error_t *err)
 {
-	_cleanup_free_ char *text = NULL;
-	int r = crl_fs_read_file(d->pods_fd, file, SRV_STATE_MAX_BYTES, &text, NULL, err);
-	if (r < 0)
-		return r;
 	crl_json_value_t *doc = NULL;
-	if ((r = crl_json_parse(text, &doc, err)) < 0)
+	int r = srv_record_read(d->pods_fd, file, SRV_POD_RECORD_VERSION, &doc, err);
+	if (r < 0)
 		return r;
 	/* Before any jump to out: what it cleans up is set. */
 	_cleanup_free_ char *raw = NULL;
-	int64_t v = 0, created = 0, pid = 0;
+	int64_t created = 0, pid = 0;
 	const char *id = crl_json_get_string(crl_json_get(doc, "id"));
 	const char *name = crl_json_get_string(crl_json_get(doc, "name"));
 	const char *b64 = crl_json_get_string(crl_json_get(doc, "config"));
 	const char *state = crl_json_get_string(crl_json_get(doc, "state"));
-	if (!crl_json_get_int(crl_json_get(doc, "version"), &v) || v != SRV_POD_RECORD_VERSION) {
-		r = crl_error_set(err, EINVAL, "unsupported record version %lld (this crio-lite reads %d)", (long long)v,
-				  SRV_POD_RECORD_VERSION);
-		goto out;
-	}
 	if (!id || !srv_id_valid(id) || !name || !b64 || !state ||
 	    !crl_json_get_int(crl_json_get(doc, "created_at"), &created)) {
 		r = crl_error_set(err, EINVAL, "the record lacks id, name, config, state or created_at");
@@ -229,9 +209,9 @@ int srv_pod_load(srv_daemon_t *d, const char *file, srv_pod_t **ret, crl_error_t
 	p->created_at = created;
 	p->state = strcmp(state, "ready") == 0 ? SRV_POD_READY : strcmp(state, "notready") == 0 ? SRV_POD_NOTREADY :
 												SRV_POD_CREATING;
-	p->dir = dup_member(doc, "dir");
-	p->cgroup = dup_member(doc, "cgroup");
-	p->cni_cache = dup_member(doc, "cni_cache");
+	p->dir = srv_record_dup(doc, "dir");
+	p->cgroup = srv_record_dup(doc, "cgroup");
+	p->cni_cache = srv_record_dup(doc, "cni_cache");
 	crl_json_get_bool(crl_json_get(doc, "cni_added"), &p->cni_added);
 	crl_json_get_bool(crl_json_get(doc, "network_down"), &p->network_down);
 	if (crl_json_get_int(crl_json_get(doc, "monitor_pid"), &pid))
@@ -510,7 +490,7 @@ int srv_pod_teardown(srv_daemon_t *d, srv_pod_t *p, crl_error_t *err)
 			crl_error_clear(err);
 		}
 	}
-	_cleanup_free_ char *name = record_file(p);
+	_cleanup_free_ char *name = srv_record_name(p->obj.id);
 	if (!name)
 		return crl_error_set(err, ENOMEM, "out of memory");
 	if (unlinkat(d->pods_fd, name, 0) < 0 && errno != ENOENT)

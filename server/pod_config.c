@@ -192,6 +192,16 @@ static bool clean_abs_path(const char *p)
 	return !(n >= 3 && strcmp(p + n - 3, "/..") == 0) && !(n >= 2 && strcmp(p + n - 2, "/.") == 0);
 }
 
+int srv_config_size_check(const ProtobufCMessage *config, crl_error_t *err)
+{
+	size_t packed = protobuf_c_message_get_packed_size(config);
+	if (packed > SRV_CONFIG_MAX_BYTES)
+		return crl_error_set(err, EINVAL, "config is %zu bytes packed, more than %d (labels and annotations "
+						  "included)",
+				     packed, SRV_CONFIG_MAX_BYTES);
+	return 0;
+}
+
 int srv_pod_config_check(const Runtime__V1__PodSandboxConfig *c, crl_error_t *err)
 {
 	if (!c)
@@ -199,7 +209,9 @@ int srv_pod_config_check(const Runtime__V1__PodSandboxConfig *c, crl_error_t *er
 	const Runtime__V1__PodSandboxMetadata *m = c->metadata;
 	if (!m)
 		return crl_error_set(err, EINVAL, "config.metadata is required");
-	int r;
+	int r = srv_config_size_check(&c->base, err);
+	if (r < 0)
+		return r;
 	if ((r = check_string(m->name, "config.metadata.name", true, err)) < 0 ||
 	    (r = check_string(m->namespace_, "config.metadata.namespace", true, err)) < 0 ||
 	    (r = check_string(m->uid, "config.metadata.uid", true, err)) < 0 ||

@@ -14,6 +14,8 @@
 #define SRV_POD_MAX_DNS_ENTRIES 64
 #define SRV_POD_MAX_LABELS 1024
 #define SRV_POD_MAX_STRING 4096
+/* A pod's or a container's config, packed (it is kept in the object's record, base64). */
+#define SRV_CONFIG_MAX_BYTES (1024 * 1024)
 
 /* Namespace modes as the pod gets them (NamespaceOption with the CRI defaults: POD). */
 typedef struct srv_pod_ns {
@@ -22,6 +24,8 @@ typedef struct srv_pod_ns {
 } srv_pod_ns_t;
 
 void srv_pod_config_ns(const Runtime__V1__PodSandboxConfig *c, srv_pod_ns_t *ret);
+/* EINVAL when config (a pod's or a container's) packs into more than SRV_CONFIG_MAX_BYTES. */
+int srv_config_size_check(const ProtobufCMessage *config, crl_error_t *err);
 /* The whole config: EINVAL naming the field (config.metadata.name, config.port_mappings[2].host_port, ...). */
 int srv_pod_config_check(const Runtime__V1__PodSandboxConfig *c, crl_error_t *err);
 /* Resource values in range (negative, below a page, cpu period and shares bounds): EINVAL naming field. */

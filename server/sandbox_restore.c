@@ -13,12 +13,7 @@
 #include "daemon.h"
 #include "exit_watch.h"
 #include "pod.h"
-
-static bool is_record(const char *name)
-{
-	size_t n = strlen(name);
-	return name[0] != '.' && n == SRV_ID_LEN + 5 && strcmp(name + SRV_ID_LEN, ".json") == 0;
-}
+#include "state.h"
 
 static void restore_one(srv_daemon_t *d, const char *file)
 {
@@ -75,8 +70,9 @@ int srv_pods_restore(srv_daemon_t *d, crl_error_t *err)
 	rewinddir(dir);
 	struct dirent *de;
 	size_t n = 0;
+	char id[SRV_ID_LEN + 1];
 	while ((de = readdir(dir))) {
-		if (!is_record(de->d_name))
+		if (!srv_record_id(de->d_name, id))
 			continue;
 		restore_one(d, de->d_name);
 		n++;

@@ -2,6 +2,7 @@
 #include "state.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +12,57 @@
 #include "daemon.h"
 
 #define RUNTIME_CONFIG_FILE "runtime-config.json"
+
+char *srv_record_name(const char *id)
+{
+	char *s = NULL;
+	return asprintf(&s, "%s.json", id) < 0 ? NULL : s;
+}
+
+bool srv_record_id(const char *name, char id[SRV_ID_LEN + 1])
+{
+	if (name[0] == '.' || strlen(name) != SRV_ID_LEN + 5 || strcmp(name + SRV_ID_LEN, ".json") != 0)
+		return false;
+	memcpy(id, name, SRV_ID_LEN);
+	id[SRV_ID_LEN] = '\0';
+	return true;
+}
+
+int srv_record_write(int dirfd, const char *name, crl_json_t *j, bool durable, crl_error_t *err)
+{
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	int r = crl_json_finish(j, &text, &len, err);
+	if (r < 0)
+		return r;
+	if (len > SRV_RECORD_MAX_BYTES)
+		return crl_error_set(err, EFBIG, "the record would be %zu bytes, more than the %d a restart reads", len,
+				     SRV_RECORD_MAX_BYTES);
+	return durable ? crl_fs_write_atomic(dirfd, name, text, len, 0600, err)
+		       : crl_fs_write_replace(dirfd, name, text, len, 0600, err);
+}
+
+int srv_record_read(int dirfd, const char *name, int version, crl_json_value_t **ret, crl_error_t *err)
+{
+	_cleanup_free_ char *text = NULL;
+	int r = crl_fs_read_file(dirfd, name, SRV_RECORD_MAX_BYTES, &text, NULL, err);
+	if (r < 0 || (r = crl_json_parse(text, ret, err)) < 0)
+		return r;
+	int64_t v = 0;
+	if (!crl_json_get_int(crl_json_get(*ret, "version"), &v) || v != version) {
+		crl_json_value_free(*ret);
+		*ret = NULL;
+		return crl_error_set(err, EINVAL, "unsupported record version %lld (this crio-lite reads %d)", (long long)v,
+				     version);
+	}
+	return 0;
+}
+
+char *srv_record_dup(const crl_json_value_t *doc, const char *key)
+{
+	const char *s = crl_json_get_string(crl_json_get(doc, key));
+	return s && *s ? strdup(s) : NULL;
+}
 
 int srv_state_save_runtime_config(srv_daemon_t *d, const char *pod_cidr, crl_error_t *err)
 {

@@ -91,6 +91,21 @@ static void test_check(void **state)
 	init(&t);
 	t.c.metadata = NULL;
 	expect(&t, "config.metadata");
+	/* A config too large for the record that keeps it (an annotation of 1 MiB). */
+	init(&t);
+	Runtime__V1__PodSandboxConfig__AnnotationsEntry an = RUNTIME__V1__POD_SANDBOX_CONFIG__ANNOTATIONS_ENTRY__INIT;
+	Runtime__V1__PodSandboxConfig__AnnotationsEntry *ans[1] = { &an };
+	char *big = malloc(SRV_CONFIG_MAX_BYTES + 1);
+	memset(big, 'x', SRV_CONFIG_MAX_BYTES);
+	big[SRV_CONFIG_MAX_BYTES] = '\0';
+	an.key = "big";
+	an.value = big;
+	t.c.annotations = ans;
+	t.c.n_annotations = 1;
+	expect(&t, "bytes packed");
+	big[SRV_CONFIG_MAX_BYTES - 64] = '\0';
+	expect(&t, NULL);
+	free(big);
 	init(&t);
 	t.c.log_directory = "relative/dir";
 	expect(&t, "config.log_directory");

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,9 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
+#include "server/state.h"
 #include "server/store.h"
 
 static int freed;
@@ -157,12 +160,69 @@ static void test_new_ids(void **state)
 	srv_store_free(s);
 }
 
+/* Records: written and read back with their version checked; one larger than a restart reads is never written. */
+static void test_records(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/crl-records-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	crl_error_t err = CRL_ERROR_INIT;
+	char *name = srv_record_name(A), id[SRV_ID_LEN + 1];
+	assert_string_equal(name, A ".json");
+	assert_true(srv_record_id(name, id));
+	assert_string_equal(id, A);
+	assert_false(srv_record_id(A ".json.tmp", id));
+	char hidden[sizeof(A ".json")] = A ".json";
+	hidden[0] = '.'; /* a temporary file's name */
+	assert_false(srv_record_id(hidden, id));
+	crl_json_t *j = crl_json_new(false);
+	crl_json_object_begin(j);
+	crl_json_kv_int(j, "version", 3);
+	crl_json_kv_string(j, "dir", "/run/x");
+	crl_json_kv_string(j, "empty", "");
+	crl_json_object_end(j);
+	assert_int_equal(srv_record_write(fd, name, j, true, &err), 0);
+	crl_json_value_t *doc = NULL;
+	assert_int_equal(srv_record_read(fd, name, 3, &doc, &err), 0);
+	char *v = srv_record_dup(doc, "dir");
+	assert_string_equal(v, "/run/x");
+	free(v);
+	assert_null(srv_record_dup(doc, "empty"));
+	assert_null(srv_record_dup(doc, "absent"));
+	crl_json_value_free(doc);
+	assert_int_equal(srv_record_read(fd, name, 4, &doc, &err), -EINVAL);
+	assert_non_null(strstr(crl_error_message(&err), "version 3"));
+	crl_error_clear(&err);
+	/* Too large: refused, the record on disk as it was. */
+	char *big = malloc(SRV_RECORD_MAX_BYTES + 1);
+	memset(big, 'x', SRV_RECORD_MAX_BYTES);
+	big[SRV_RECORD_MAX_BYTES] = '\0';
+	j = crl_json_new(false);
+	crl_json_object_begin(j);
+	crl_json_kv_int(j, "version", 3);
+	crl_json_kv_string(j, "dir", big);
+	crl_json_object_end(j);
+	free(big);
+	assert_int_equal(srv_record_write(fd, name, j, false, &err), -EFBIG);
+	assert_non_null(strstr(crl_error_message(&err), "a restart reads"));
+	crl_error_clear(&err);
+	assert_int_equal(srv_record_read(fd, name, 3, &doc, &err), 0);
+	crl_json_value_free(doc);
+	unlinkat(fd, name, 0);
+	free(name);
+	close(fd);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_prefix_lookup),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_insert_remove),
+		cmocka_unit_test(test_records),
 		cmocka_unit_test(test_new_ids),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
