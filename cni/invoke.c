@@ -7,7 +7,6 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -17,10 +16,8 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/spawn.h"
 
-/* As libcni does: a plugin binary that is being replaced ("text file busy") is tried again. */
-#define SPAWN_TRIES 5
-#define SPAWN_RETRY_MS 200
 #define READ_CHUNK 4096
 
 void cni_output_done(cni_output_t *o)
@@ -79,54 +76,6 @@ static int set_nonblock(int fd)
 {
 	int fl = fcntl(fd, F_GETFL);
 	return fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ? -errno : 0;
-}
-
-static int spawn(const char *path, char *const *envp, const int fds[3], pid_t *ret_pid, crl_error_t *err)
-{
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	int rc = posix_spawn_file_actions_init(&fa);
-	if (rc)
-		return crl_error_set_errno(err, rc, "cannot prepare to execute %s", path);
-	if ((rc = posix_spawnattr_init(&attr))) {
-		posix_spawn_file_actions_destroy(&fa);
-		return crl_error_set_errno(err, rc, "cannot prepare to execute %s", path);
-	}
-	sigset_t none, all;
-	sigemptyset(&none);
-	sigfillset(&all);
-	for (int i = 0; i < 3 && !rc; i++)
-		rc = posix_spawn_file_actions_adddup2(&fa, fds[i], i);
-	/* Our own fds are O_CLOEXEC; this also closes any a library opened without it. */
-	if (!rc)
-		rc = posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-	/* Its own group so a timeout kills what it started too; the daemon's blocked and ignored signals
-	 * (SIGTERM, SIGINT, SIGHUP, SIGPIPE) must not reach iptables and friends that way. */
-	if (!rc)
-		rc = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-							     POSIX_SPAWN_SETSIGDEF);
-	if (!rc)
-		rc = posix_spawnattr_setpgroup(&attr, 0);
-	if (!rc)
-		rc = posix_spawnattr_setsigmask(&attr, &none);
-	if (!rc)
-		rc = posix_spawnattr_setsigdefault(&attr, &all);
-	int r;
-	if (rc) {
-		r = crl_error_set_errno(err, rc, "cannot prepare to execute %s", path);
-	} else {
-		char *argv[] = { (char *)path, NULL };
-		for (int t = 1;; t++) {
-			rc = posix_spawn(ret_pid, path, &fa, &attr, argv, envp);
-			if (rc != ETXTBSY || t == SPAWN_TRIES)
-				break;
-			sleep_ms(SPAWN_RETRY_MS);
-		}
-		r = rc ? crl_error_set_errno(err, rc, "cannot execute %s", path) : 0;
-	}
-	posix_spawnattr_destroy(&attr);
-	posix_spawn_file_actions_destroy(&fa);
-	return r;
 }
 
 typedef struct sink {
@@ -279,8 +228,9 @@ int cni_invoke(const char *path, char *const *envp, const char *in, size_t in_le
 	if (r < 0)
 		r = crl_error_set_errno(err, -r, "cannot make pipes for %s", path);
 	pid_t pid = -1;
+	char *argv[] = { (char *)path, NULL };
 	if (r == 0)
-		r = spawn(path, envp, (const int[3]){ pin[0], pout[1], perr[1] }, &pid, err);
+		r = crl_spawn(path, argv, envp, (const int[3]){ pin[0], pout[1], perr[1] }, 3, true, &pid, err);
 	close_fd(&pin[0]);
 	close_fd(&pout[1]);
 	close_fd(&perr[1]);

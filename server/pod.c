@@ -6,7 +6,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +21,7 @@
 #include "common/fs.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "common/spawn.h"
 #include "daemon.h"
 #include "runtime/cgroup.h"
 #include "runtime/monitor/client.h"
@@ -40,7 +40,6 @@ static void pod_free(srv_obj_t *o)
 	runtime__v1__pod_sandbox_config__free_unpacked(p->config, NULL);
 	free(p->config_b64);
 	free(p->runtime_handler);
-	free(p->target_id);
 	free(p->dir);
 	free(p->cgroup);
 	crl_strv_free(p->ips);
@@ -82,9 +81,7 @@ static int pod_alloc(const char *id, const char *name, Runtime__V1__PodSandboxCo
 	p->obj.name = strdup(name);
 	p->config_b64 = strdup(b64);
 	p->runtime_handler = strdup(handler ? handler : "");
-	p->target_id = strdup(p->ns.target_id);
-	p->ns.target_id = p->target_id;
-	if (!p->obj.name || !p->config_b64 || !p->runtime_handler || !p->target_id) {
+	if (!p->obj.name || !p->config_b64 || !p->runtime_handler) {
 		pod_free(&p->obj);
 		return crl_error_set(err, ENOMEM, "out of memory");
 	}
@@ -319,33 +316,21 @@ int srv_pod_start_monitor(srv_daemon_t *d, srv_pod_t *p, crl_error_t *err)
 	_cleanup_close_ int logfd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (logfd < 0)
 		return crl_error_set_errno(err, errno, "open %s", logpath);
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t at;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawnattr_init(&at);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, logfd, 1);
-	posix_spawn_file_actions_adddup2(&fa, logfd, 2);
-	posix_spawn_file_actions_adddup2(&fa, wr, 3);
-	sigset_t none, all;
-	sigemptyset(&none);
-	sigfillset(&all);
-	posix_spawnattr_setsigmask(&at, &none);
-	posix_spawnattr_setsigdefault(&at, &all);
-	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
 	static char *const env[] = { "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", NULL };
 	pid_t pid = 0;
-	int e = posix_spawn(&pid, d->monitor_bin, &fa, &at, (char *const *)argv, env);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&at);
-	if (e != 0)
-		return crl_error_set_errno(err, e, "start the pod monitor %s", d->monitor_bin);
+	int r = crl_spawn(d->monitor_bin, (char *const *)argv, env, (const int[4]){ -1, logfd, logfd, wr }, 4, false,
+			  &pid, err);
+	if (r < 0)
+		return crl_error_wrap(err, "start the pod monitor");
 	close(TAKE_FD(wr));
-	/* The child we made detaches at once (the monitor lives on in its own child): reap it. */
+	/* The child we made detaches at once (the monitor lives on in its own child): reaped after the monitor
+	 * said it is ready, or killed when it never does (a child stuck before it detaches). */
+	r = wait_ready(rd, p->obj.id, err);
+	if (r < 0)
+		(void)kill(pid, SIGKILL);
 	int st = 0;
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
-	int r = wait_ready(rd, p->obj.id, err);
 	if (r < 0)
 		return r;
 	mon_client_t *c = NULL;
@@ -400,6 +385,10 @@ static int stop_monitor(srv_pod_t *p, crl_error_t *err)
 			r = crl_error_set_errno(err, errno, "kill the monitor of pod %s", p->obj.id);
 		else
 			r = 0;
+	} else if (r < 0) {
+		/* No pid to kill it by: the reason goes to the caller. */
+		r = crl_error_set(err, -r, "the monitor of pod %s did not shut down: %s", p->obj.id,
+				  e.errnum ? crl_error_message(&e) : "timeout");
 	}
 	crl_error_clear(&e);
 	return r;
@@ -431,7 +420,7 @@ int srv_pod_network_down(srv_daemon_t *d, srv_pod_t *p, crl_error_t *err)
 	crl_strv_free(p->ips);
 	p->ips = NULL;
 	pthread_mutex_unlock(&p->lock);
-	return 0;
+	return 1;
 }
 
 /* --- teardown --- */
@@ -472,16 +461,23 @@ int srv_pod_teardown(srv_daemon_t *d, srv_pod_t *p, crl_error_t *err)
 	}
 	if (p->cgroup) {
 		rt_cgroup_t *cg = NULL;
-		if (rt_cgroup_open(p->cgroup, &cg, err) == 0) {
+		int o = rt_cgroup_open(p->cgroup, &cg, err);
+		if (o == -EINVAL) /* a path no cgroup could be made at: none was */
+			crl_error_clear(err);
+		else if (o < 0)
+			return crl_error_wrap(err, "pod %s: its cgroup", p->obj.id);
+		if (o == 0) {
 			/* Processes its containers left behind (their cgroups are below the pod's) go with it. */
 			size_t left = rt_cgroup_kill_tree(cg);
 			if (left)
 				log_warn("pod %s: processes were left in its cgroup; killed (%zu signals)", p->obj.id, left);
 			r = rt_cgroup_destroy_tree(cg, err);
 			for (int i = 0; left && r < 0 && i < 100; i++) {
-				/* Killed processes leave their cgroup a moment later. */
+				/* Killed processes leave their cgroup a moment later; one forked while they were
+				 * being killed is killed now. */
 				usleep(10000);
 				crl_error_clear(err);
+				rt_cgroup_kill_tree(cg);
 				r = rt_cgroup_destroy_tree(cg, err);
 			}
 			rt_cgroup_free(cg);

@@ -38,8 +38,7 @@ typedef struct srv_pod {
 	char *config_b64; /* the config as it came, packed, for the record */
 	char *runtime_handler;
 	int64_t created_at; /* ns */
-	srv_pod_ns_t ns;
-	char *target_id;
+	srv_pod_ns_t ns; /* target_id points into config */
 	char *dir;    /* <runroot>/pods/<id>: monitor socket, pinned namespaces, resolv.conf, hostname, shm */
 	char *cgroup; /* the pod's cgroup (cgroupfs path), or NULL */
 
@@ -77,7 +76,8 @@ int srv_pod_load(srv_daemon_t *d, const char *file, srv_pod_t **ret, crl_error_t
 int srv_pod_start_monitor(srv_daemon_t *d, srv_pod_t *p, crl_error_t *err);
 /* Whether the pod's monitor answers. */
 bool srv_pod_monitor_alive(srv_pod_t *p);
-/* CNI DEL, once: with the cached result (or, for an ADD cut short, the pending cache). */
+/* CNI DEL, once: with the cached result (or, for an ADD cut short, the pending cache). 1 when it ran now, 0 when
+ * there was nothing to take down. */
 int srv_pod_network_down(srv_daemon_t *d, srv_pod_t *p, crl_error_t *err);
 /* Everything the pod holds, undone in reverse; each step tolerates what is already gone. The record goes
  * last, so a teardown cut short is taken up again at start. */

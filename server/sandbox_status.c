@@ -47,7 +47,7 @@ int srv_pod_status_fill(srv_arena_t *a, srv_pod_t *p, Runtime__V1__PodSandboxSta
 	opt->network = p->ns.network;
 	opt->pid = p->ns.pid;
 	opt->ipc = p->ns.ipc;
-	opt->target_id = p->target_id;
+	opt->target_id = (char *)p->ns.target_id;
 	ns->options = opt;
 	lin->namespaces = ns;
 	s->linux = lin;
@@ -58,15 +58,17 @@ int srv_pod_status_fill(srv_arena_t *a, srv_pod_t *p, Runtime__V1__PodSandboxSta
 		n++;
 	int r = 0;
 	if (n > 0) {
-		net->ip = srv_arena_strdup(a, p->ips[0]);
-		if (n > 1) {
+		if (!(net->ip = srv_arena_strdup(a, p->ips[0])))
+			r = -ENOMEM;
+		if (r == 0 && n > 1) {
 			net->additional_ips = srv_arena_alloc(a, (n - 1) * sizeof(*net->additional_ips));
 			Runtime__V1__PodIP *ips = srv_arena_alloc(a, (n - 1) * sizeof(*ips));
 			if (!net->additional_ips || !ips)
 				r = -ENOMEM;
 			for (size_t i = 1; r == 0 && i < n; i++) {
 				runtime__v1__pod_ip__init(&ips[i - 1]);
-				ips[i - 1].ip = srv_arena_strdup(a, p->ips[i]);
+				if (!(ips[i - 1].ip = srv_arena_strdup(a, p->ips[i])))
+					r = -ENOMEM;
 				net->additional_ips[i - 1] = &ips[i - 1];
 			}
 			net->n_additional_ips = r == 0 ? n - 1 : 0;

@@ -32,8 +32,7 @@ static int each_container(srv_daemon_t *d, srv_pod_t *p, bool remove, crl_error_
 	int r = srv_ctrs_of_pod(d, p->obj.id, &v, &n, err);
 	for (size_t i = 0; r == 0 && i < n; i++)
 		r = remove ? srv_ctr_remove(d, srv_ctr_of(v[i]), err) : srv_ctr_stop(d, srv_ctr_of(v[i]), 0, err);
-	if (r == 0 || v)
-		srv_store_list_free(v, n);
+	srv_store_list_free(v, n);
 	return r;
 }
 
@@ -48,10 +47,11 @@ static int stop_locked(srv_daemon_t *d, srv_pod_t *p, crl_error_t *err)
 	if (r < 0)
 		return r;
 	pthread_mutex_lock(&p->lock);
-	bool changed = p->state != SRV_POD_NOTREADY;
+	bool changed = r == 1 || p->state != SRV_POD_NOTREADY;
 	p->state = SRV_POD_NOTREADY;
 	pthread_mutex_unlock(&p->lock);
-	return changed || p->network_down ? srv_pod_save(d, p, err) : 0;
+	/* A pod stopped already (kubelet stops again and again) is not written again. */
+	return changed ? srv_pod_save(d, p, err) : 0;
 }
 
 int srv_stop_pod_sandbox(srv_daemon_t *d, srv_call_t *call, const void *req, void *resp, crl_error_t *err)
