@@ -17,6 +17,7 @@
 
 #include "common/cleanup.h"
 #include "common/spawn.h"
+#include "common/timefmt.h"
 
 #define READ_CHUNK 4096
 
@@ -27,13 +28,6 @@ void cni_output_done(cni_output_t *o)
 	free(o->out);
 	free(o->err);
 	*o = (cni_output_t){ 0 };
-}
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void sleep_ms(int ms)
@@ -159,7 +153,7 @@ static io_end_t pump(int *infd, const char *in, size_t in_len, sink_t *out, sink
 			p[io = (int)n++] = (struct pollfd){ .fd = out->fd, .events = POLLIN };
 		if (er->fd >= 0)
 			p[ie = (int)n++] = (struct pollfd){ .fd = er->fd, .events = POLLIN };
-		int64_t left = deadline - now_ms();
+		int64_t left = deadline - crl_mono_ms();
 		if (left <= 0)
 			return IO_TIMEOUT;
 		if (poll(p, n, left > INT_MAX ? INT_MAX : (int)left) < 0) {
@@ -209,7 +203,7 @@ static io_end_t wait_exit(pid_t pid, int64_t deadline, int *ret_status, int *ret
 			*ret_errno = errno;
 			return IO_ERROR;
 		}
-		if (now_ms() >= deadline)
+		if (crl_mono_ms() >= deadline)
 			return IO_TIMEOUT;
 		sleep_ms(delay);
 		delay = delay < 16 ? delay * 2 : 20;
@@ -254,7 +248,7 @@ int cni_invoke(const char *path, char *const *envp, const char *in, size_t in_le
 	bool was_pending = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1, epipe = false;
 	pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
 
-	int64_t deadline = now_ms() + timeout_ms;
+	int64_t deadline = crl_mono_ms() + timeout_ms;
 	if (end == IO_DONE)
 		end = pump(&pin[1], in, in_len, &out, &er, max_out, deadline, &epipe, &e);
 	close_fd(&pin[1]);

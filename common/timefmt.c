@@ -63,3 +63,15 @@ size_t crl_rfc3339_utc(char *buf, int64_t sec, long nsec, int digits)
 	*p = '\0';
 	return (size_t)(p - buf);
 }
+
+int64_t crl_now_ns(clockid_t c)
+{
+	struct timespec ts;
+	clock_gettime(c, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+int64_t crl_mono_ms(void)
+{
+	return crl_now_ns(CLOCK_MONOTONIC) / 1000000;
+}

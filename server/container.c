@@ -20,6 +20,7 @@
 #include "common/fs.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "common/timefmt.h"
 #include "container_events.h"
 #include "daemon.h"
 #include "pod.h"
@@ -56,13 +57,6 @@ static void ctr_free(srv_obj_t *o)
 srv_ctr_t *srv_ctr_of(srv_obj_t *o)
 {
 	return (srv_ctr_t *)o;
-}
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
 static int ctr_alloc(const char *id, const char *name, Runtime__V1__ContainerConfig *config, const char *b64,
@@ -114,7 +108,7 @@ int srv_ctr_new(const char *id, const char *name, const srv_pod_t *pod, const Ru
 		ctr_free(&c->obj);
 		return crl_error_set(err, ENOMEM, "out of memory");
 	}
-	c->created_at = now_ns();
+	c->created_at = crl_now_ns(CLOCK_REALTIME);
 	c->state = SRV_CTR_CREATING;
 	*ret = c;
 	return 0;
@@ -324,7 +318,7 @@ static int read_exit(srv_ctr_t *c)
 	c->oom_killed = oom;
 	if (started)
 		c->started_at = started;
-	c->finished_at = finished ? finished : now_ns();
+	c->finished_at = finished ? finished : crl_now_ns(CLOCK_REALTIME);
 	free(c->reason);
 	c->reason = strdup(oom ? "OOMKilled" : code == 0 ? "Completed" : "Error");
 	pthread_mutex_unlock(&c->lock);
@@ -381,19 +375,12 @@ int srv_ctr_monitor(srv_ctr_t *c, const char *op, int sig, crl_error_t *err)
 	return mon_client_call_once(c->pod_dir, req, MONITOR_CALL_MS, NULL, err);
 }
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Waits up to ms for the exit record (read_exit's answer; -1 when none came). Polled, from 0.5 ms apart growing
  * to 20 ms, so a quick exit is seen at once. */
 static int wait_exit(srv_ctr_t *c, int64_t ms)
 {
 	_cleanup_free_ char *path = exit_file(c);
-	int64_t deadline = mono_ms() + ms;
+	int64_t deadline = crl_mono_ms() + ms;
 	useconds_t nap = 500;
 	struct stat st;
 	while (path) {
@@ -402,7 +389,7 @@ static int wait_exit(srv_ctr_t *c, int64_t ms)
 			if (r >= 0)
 				return r;
 		}
-		if (mono_ms() >= deadline)
+		if (crl_mono_ms() >= deadline)
 			return -1;
 		usleep(nap);
 		if (nap < 20000)
@@ -507,7 +494,7 @@ void srv_ctr_event(srv_daemon_t *d, srv_ctr_t *c, Runtime__V1__ContainerEventTyp
 	Runtime__V1__ContainerEventResponse ev = RUNTIME__V1__CONTAINER_EVENT_RESPONSE__INIT;
 	ev.container_id = c->obj.id;
 	ev.container_event_type = type;
-	ev.created_at = now_ns();
+	ev.created_at = crl_now_ns(CLOCK_REALTIME);
 	srv_arena_t a = SRV_ARENA_INIT;
 	srv_pod_t *p = NULL;
 	crl_error_t e = CRL_ERROR_INIT;
@@ -573,7 +560,7 @@ static void restore_one(srv_daemon_t *d, const char *file)
 		if (read_exit(c) < 0 && !srv_pod_monitor_alive(p)) {
 			c->state = SRV_CTR_EXITED;
 			c->exit_code = 255;
-			c->finished_at = now_ns();
+			c->finished_at = crl_now_ns(CLOCK_REALTIME);
 			free(c->reason);
 			c->reason = strdup("Error");
 			free(c->message);

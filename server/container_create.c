@@ -14,6 +14,7 @@
 #include "common/fs.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "common/timefmt.h"
 #include "container.h"
 #include "container_spec.h"
 #include "daemon.h"
@@ -26,13 +27,6 @@
 
 #define MONITOR_CALL_MS 60000
 #define SECCOMP_PROFILE_MAX (1 << 20)
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 static int check_config(const Runtime__V1__CreateContainerRequest *r, crl_error_t *err)
 {
@@ -367,7 +361,7 @@ int srv_start_container(srv_daemon_t *d, srv_call_t *call, const void *req, void
 			pthread_mutex_lock(&c->event_lock);
 			pthread_mutex_lock(&c->lock);
 			c->state = SRV_CTR_RUNNING;
-			c->started_at = now_ns();
+			c->started_at = crl_now_ns(CLOCK_REALTIME);
 			pthread_mutex_unlock(&c->lock);
 			ret = srv_ctr_save(d, c, err);
 			if (ret == 0)

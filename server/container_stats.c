@@ -12,6 +12,7 @@
 
 #include "arena.h"
 #include "common/fs.h"
+#include "common/timefmt.h"
 #include "container.h"
 #include "daemon.h"
 #include "handlers.h"
@@ -23,13 +24,6 @@
 #define NO_LIMIT (1ULL << 62)
 /* Interfaces of a pod reported at most. */
 #define MAX_IFACES 32
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 static Runtime__V1__UInt64Value *u64(srv_arena_t *a, uint64_t v)
 {
@@ -54,7 +48,7 @@ static int cgroup_usage(srv_arena_t *a, const char *path, uint64_t *last_cpu, in
 		(void)rt_cgroup_stats(cg, &st, &e);
 	crl_error_clear(&e);
 	rt_cgroup_free(cg);
-	int64_t ts = now_ns();
+	int64_t ts = crl_now_ns(CLOCK_REALTIME);
 	Runtime__V1__CpuUsage *cpu = srv_arena_alloc(a, sizeof(*cpu));
 	Runtime__V1__MemoryUsage *mem = srv_arena_alloc(a, sizeof(*mem));
 	Runtime__V1__SwapUsage *swap = srv_arena_alloc(a, sizeof(*swap));
@@ -124,7 +118,7 @@ static int fill_ctr_stats(srv_daemon_t *d, srv_arena_t *a, srv_ctr_t *c, Runtime
 	if (c->bundle && (size_t)snprintf(upper, sizeof(upper), "%s/upper", c->bundle) < sizeof(upper) &&
 	    crl_fs_usage(upper, &bytes, &inodes, &e) < 0)
 		crl_error_clear(&e);
-	fs->timestamp = now_ns();
+	fs->timestamp = crl_now_ns(CLOCK_REALTIME);
 	fid->mountpoint = d->image_dir;
 	fs->fs_id = fid;
 	fs->used_bytes = u64(a, bytes);
@@ -220,7 +214,7 @@ static int pod_network(srv_arena_t *a, srv_pod_t *p, Runtime__V1__NetworkUsage *
 	if (!nu)
 		return -ENOMEM;
 	runtime__v1__network_usage__init(nu);
-	nu->timestamp = now_ns();
+	nu->timestamp = crl_now_ns(CLOCK_REALTIME);
 	*ret = nu;
 	pthread_mutex_lock(&p->lock);
 	pid_t pid = p->monitor_pid;
@@ -313,7 +307,7 @@ static int fill_pod_stats(srv_daemon_t *d, srv_call_t *call, srv_pod_t *p, Runti
 			 &pids) < 0 ||
 	    pod_network(a, p, &ls->network) < 0)
 		return -ENOMEM;
-	pu->timestamp = now_ns();
+	pu->timestamp = crl_now_ns(CLOCK_REALTIME);
 	if (!(pu->process_count = u64(a, pids)))
 		return -ENOMEM;
 	ls->process = pu;

@@ -22,6 +22,7 @@
 #include "common/json.h"
 #include "common/log.h"
 #include "common/spawn.h"
+#include "common/timefmt.h"
 #include "daemon.h"
 #include "runtime/cgroup.h"
 #include "runtime/monitor/client.h"
@@ -53,13 +54,6 @@ static void pod_free(srv_obj_t *o)
 srv_pod_t *srv_pod_of(srv_obj_t *o)
 {
 	return (srv_pod_t *)o;
-}
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
 /* A pod around an unpacked config it takes. */
@@ -108,7 +102,7 @@ int srv_pod_new(const char *id, const char *name, const Runtime__V1__PodSandboxC
 	int r = pod_alloc(id, name, copy, b64, runtime_handler, &p, err);
 	if (r < 0)
 		return r;
-	p->created_at = now_ns();
+	p->created_at = crl_now_ns(CLOCK_REALTIME);
 	p->state = SRV_POD_CREATING;
 	*ret = p;
 	return 0;
@@ -234,21 +228,14 @@ out:
 
 /* --- the monitor --- */
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Reads the monitor's readiness line: "ok", or the reason it failed. */
 static int wait_ready(int fd, const char *id, crl_error_t *err)
 {
 	char buf[1024];
 	size_t len = 0;
-	int64_t deadline = mono_ms() + MONITOR_READY_MS;
+	int64_t deadline = crl_mono_ms() + MONITOR_READY_MS;
 	for (;;) {
-		int64_t left = deadline - mono_ms();
+		int64_t left = deadline - crl_mono_ms();
 		if (left <= 0)
 			return crl_error_set(err, ETIMEDOUT, "the monitor of pod %s did not start within %d ms", id,
 					     MONITOR_READY_MS);

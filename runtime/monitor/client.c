@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/timefmt.h"
 
 struct mon_client {
 	int fd;
@@ -86,13 +87,6 @@ pid_t mon_client_peer_pid(const mon_client_t *c)
 	return c->peer;
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int send_all(int fd, const void *p, size_t n, crl_error_t *err)
 {
 	const char *b = p;
@@ -128,7 +122,7 @@ static int recv_all(int fd, void *p, size_t n, int64_t deadline, crl_error_t *er
 	while (n > 0) {
 		int wait = -1;
 		if (deadline >= 0) {
-			int64_t left = deadline - now_ms();
+			int64_t left = deadline - crl_mono_ms();
 			if (left <= 0)
 				return crl_error_set(err, ETIMEDOUT, "the pod monitor did not answer in time");
 			wait = (int)left;
@@ -156,7 +150,7 @@ static int recv_all(int fd, void *p, size_t n, int64_t deadline, crl_error_t *er
 
 int mon_client_recv(mon_client_t *c, int timeout_ms, crl_json_value_t **ret, crl_error_t *err)
 {
-	int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	int64_t deadline = timeout_ms < 0 ? -1 : crl_mono_ms() + timeout_ms;
 	unsigned char h[4];
 	int r = recv_all(c->fd, h, 4, deadline, err);
 	if (r < 0)

@@ -125,7 +125,6 @@ typedef struct mon {
 } mon_t;
 
 /* monitor.c: the loop and the protocol. */
-int64_t mon_now_ns(clockid_t c);
 void mon_watch(mon_t *m, src_t *s);
 void mon_unwatch(mon_t *m, src_t *s);
 /* A response: begin, add members, end (sends it and frees the builder). */

@@ -43,12 +43,7 @@
  */
 #include "monitor-internal.h"
 
-int64_t mon_now_ns(clockid_t c)
-{
-	struct timespec ts;
-	clock_gettime(c, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
+#include "common/timefmt.h"
 
 void mon_watch(mon_t *m, src_t *s)
 {
@@ -361,7 +356,7 @@ static void on_output(mon_t *m, src_t *s)
 			return;
 		}
 		crl_error_t err = CRL_ERROR_INIT;
-		if (crl_crilog_write(c->log, s->stream, buf, (size_t)r, mon_now_ns(CLOCK_REALTIME), &err) < 0) {
+		if (crl_crilog_write(c->log, s->stream, buf, (size_t)r, crl_now_ns(CLOCK_REALTIME), &err) < 0) {
 			fprintf(stderr, "crio-lite-monitor: %s\n", crl_error_message(&err));
 			crl_error_clear(&err);
 		}
@@ -432,7 +427,7 @@ static void reap(mon_t *m)
 
 static int next_timeout(mon_t *m)
 {
-	int64_t now = mon_now_ns(CLOCK_MONOTONIC) / 1000000, best = -1;
+	int64_t now = crl_mono_ms(), best = -1;
 	for (exec_t *x = m->execs; x; x = x->next) {
 		if (!x->deadline_ms || x->exited)
 			continue;

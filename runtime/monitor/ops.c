@@ -2,6 +2,8 @@
 /* The monitor's operations on containers and exec sessions. */
 #include "monitor-internal.h"
 
+#include "common/timefmt.h"
+
 /* --- containers --- */
 
 static ctr_t *find_ctr(mon_t *m, const char *id)
@@ -67,7 +69,7 @@ void mon_on_ctr_exit(mon_t *m, ctr_t *c, int status)
 	mon_drain(m, &c->out);
 	mon_drain(m, &c->err);
 	c->exited = true;
-	c->finished_ns = mon_now_ns(CLOCK_REALTIME);
+	c->finished_ns = crl_now_ns(CLOCK_REALTIME);
 	if (WIFEXITED(status)) {
 		c->exit_code = WEXITSTATUS(status);
 	} else {
@@ -363,7 +365,7 @@ void mon_op_simple(mon_t *m, conn_t *conn, const char *op, const crl_json_value_
 		const char *args[] = { "start", c->id, NULL };
 		r = c->runtime ? mon_ext_run(m, c, args, &err) : rt_start(m->rt_root, c->id, &err);
 		if (r == 0)
-			c->started_ns = mon_now_ns(CLOCK_REALTIME);
+			c->started_ns = crl_now_ns(CLOCK_REALTIME);
 	} else if (strcmp(op, "kill") == 0) {
 		int64_t sig = SIGTERM;
 		crl_json_get_int(crl_json_get(req, "signal"), &sig);
@@ -619,7 +621,7 @@ void mon_op_exec(mon_t *m, conn_t *conn, const crl_json_value_t *req)
 	x->conn = conn;
 	x->pid = pid;
 	x->cap = (size_t)cap;
-	x->deadline_ms = timeout > 0 ? mon_now_ns(CLOCK_MONOTONIC) / 1000000 + timeout * 1000 : 0;
+	x->deadline_ms = timeout > 0 ? crl_mono_ms() + timeout * 1000 : 0;
 	x->out = (src_t){ SRC_EXEC, x, 1, out[0] };
 	x->err = (src_t){ SRC_EXEC, x, 2, errp[0] };
 	mon_watch(m, &x->out);

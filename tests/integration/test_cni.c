@@ -25,6 +25,7 @@
 #include "cni/exec.h"
 #include "common/fs.h"
 #include "common/json.h"
+#include "common/timefmt.h"
 #include "harness.h"
 
 #define DEBIAN_PLUGINS "/usr/lib/cni"
@@ -42,13 +43,6 @@ static struct {
 } T;
 
 static char *dirs[3];
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* sh -c, its exit code (-1 when it did not exit), and its output in *out when out is not NULL. */
 static int sh(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -388,9 +382,9 @@ static void hanging_plugin_times_out(void **state)
 	cni_result_t *res = NULL;
 	char *cache = NULL;
 	crl_error_t err = CRL_ERROR_INIT;
-	int64_t t0 = now_ms();
+	int64_t t0 = crl_mono_ms();
 	assert_int_equal(cni_add(net, dirs, &p, 1500, &res, &cache, &err), -ETIMEDOUT);
-	int64_t took = now_ms() - t0;
+	int64_t took = crl_mono_ms() - t0;
 	if (took < 1400 || took > 3000)
 		fail_msg("ADD took %lld ms for a 1500 ms timeout", (long long)took);
 	assert_null(res);

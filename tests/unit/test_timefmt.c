@@ -73,12 +73,26 @@ static void test_bad_fraction(void **state)
 	assert_string_equal(b, "1970-01-01T00:00:00.000000000Z");
 }
 
+/* The clocks: real time in ns agrees with time(2); the monotonic ms never go back. */
+static void test_clocks(void **state)
+{
+	(void)state;
+	time_t before = time(NULL);
+	int64_t ns = crl_now_ns(CLOCK_REALTIME);
+	time_t after = time(NULL);
+	assert_true(ns / 1000000000 >= before && ns / 1000000000 <= after);
+	int64_t a = crl_mono_ms(), b = crl_mono_ms();
+	assert_true(a > 0 && b >= a);
+	assert_true(crl_now_ns(CLOCK_MONOTONIC) / 1000000 >= b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_known_instants),
 		cmocka_unit_test(test_matches_libc),
 		cmocka_unit_test(test_bad_fraction),
+		cmocka_unit_test(test_clocks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
