@@ -178,11 +178,11 @@ static int save(srv_daemon_t *d, srv_ctr_t *c, bool durable, crl_error_t *err)
 	crl_json_kv_string(j, "pod_id", c->pod_id);
 	crl_json_kv_string(j, "pod_dir", c->pod_dir);
 	crl_json_kv_string(j, "config", c->config_b64);
-	crl_json_kv_string(j, "image_id", c->image_id ? c->image_id : "");
-	crl_json_kv_string(j, "image_ref", c->image_ref ? c->image_ref : "");
-	crl_json_kv_string(j, "bundle", c->bundle ? c->bundle : "");
-	crl_json_kv_string(j, "log_path", c->log_path ? c->log_path : "");
-	crl_json_kv_string(j, "cgroup", c->cgroup ? c->cgroup : "");
+	crl_json_kv_string(j, "image_id", c->image_id);
+	crl_json_kv_string(j, "image_ref", c->image_ref);
+	crl_json_kv_string(j, "bundle", c->bundle);
+	crl_json_kv_string(j, "log_path", c->log_path);
+	crl_json_kv_string(j, "cgroup", c->cgroup);
 	crl_json_kv_int(j, "stop_signal", c->stop_signal);
 	crl_json_kv_int(j, "uid", c->uid);
 	crl_json_kv_int(j, "gid", c->gid);
@@ -198,9 +198,9 @@ static int save(srv_daemon_t *d, srv_ctr_t *c, bool durable, crl_error_t *err)
 	crl_json_kv_int(j, "finished_at", c->finished_at);
 	crl_json_kv_int(j, "exit_code", c->exit_code);
 	crl_json_kv_bool(j, "oom_killed", c->oom_killed);
-	crl_json_kv_string(j, "reason", c->reason ? c->reason : "");
-	crl_json_kv_string(j, "message", c->message ? c->message : "");
-	crl_json_kv_string(j, "resources", c->resources_b64 ? c->resources_b64 : "");
+	crl_json_kv_string(j, "reason", c->reason);
+	crl_json_kv_string(j, "message", c->message);
+	crl_json_kv_string(j, "resources", c->resources_b64);
 	pthread_mutex_unlock(&c->lock);
 	crl_json_object_end(j);
 	int r = 0;
@@ -399,7 +399,7 @@ static int wait_exit(srv_ctr_t *c, int64_t ms)
 }
 
 /* Kills and waits; called with op_lock held. */
-static int stop_locked(srv_daemon_t *d, srv_ctr_t *c, int sig, int64_t timeout_s, crl_error_t *err)
+static int stop_locked(srv_daemon_t *d, srv_ctr_t *c, int64_t timeout_s, crl_error_t *err)
 {
 	srv_ctr_refresh(d, c);
 	pthread_mutex_lock(&c->lock);
@@ -409,7 +409,7 @@ static int stop_locked(srv_daemon_t *d, srv_ctr_t *c, int sig, int64_t timeout_s
 		return 0;
 	int r;
 	if (st == SRV_CTR_RUNNING && timeout_s > 0) {
-		r = srv_ctr_monitor(c, "kill", sig ? sig : c->stop_signal ? c->stop_signal : SIGTERM, err);
+		r = srv_ctr_monitor(c, "kill", c->stop_signal ? c->stop_signal : SIGTERM, err);
 		if (r < 0 && r != -ESRCH)
 			return crl_error_wrap(err, "stop container %s", c->obj.id);
 		crl_error_clear(err);
@@ -432,7 +432,7 @@ done:
 int srv_ctr_stop(srv_daemon_t *d, srv_ctr_t *c, int64_t timeout_s, crl_error_t *err)
 {
 	pthread_mutex_lock(&c->op_lock);
-	int r = c->removed ? 0 : stop_locked(d, c, 0, timeout_s, err);
+	int r = c->removed ? 0 : stop_locked(d, c, timeout_s, err);
 	pthread_mutex_unlock(&c->op_lock);
 	return r;
 }
@@ -472,7 +472,7 @@ int srv_ctr_remove(srv_daemon_t *d, srv_ctr_t *c, crl_error_t *err)
 	pthread_mutex_lock(&c->op_lock);
 	int r = 0;
 	if (!c->removed) {
-		r = stop_locked(d, c, SIGKILL, 0, err);
+		r = stop_locked(d, c, 0, err);
 		if (r == 0)
 			r = remove_files(d, c, err);
 		if (r == 0) {

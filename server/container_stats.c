@@ -127,30 +127,16 @@ static int fill_ctr_stats(srv_daemon_t *d, srv_arena_t *a, srv_ctr_t *c, Runtime
 	return fs->used_bytes && fs->inodes_used ? 0 : -ENOMEM;
 }
 
-static bool labels_match(Runtime__V1__ContainerConfig__LabelsEntry **have, size_t n_have,
-			 Runtime__V1__ContainerStatsFilter__LabelSelectorEntry **want, size_t n_want)
-{
-	for (size_t i = 0; i < n_want; i++) {
-		bool found = false;
-		for (size_t j = 0; j < n_have && !found; j++)
-			found = strcmp(have[j]->key, want[i]->key) == 0 && strcmp(have[j]->value, want[i]->value) == 0;
-		if (!found)
-			return false;
-	}
-	return true;
-}
-
+/* A container in the store is CREATED at least: CreateContainer adds it after, restore removes the others. */
 static bool ctr_matches(srv_ctr_t *c, const Runtime__V1__ContainerStatsFilter *f)
 {
-	if (c->state == SRV_CTR_CREATING)
-		return false;
 	if (!f)
 		return true;
-	if (f->id && *f->id && strncmp(c->obj.id, f->id, strlen(f->id)) != 0)
+	if (!srv_id_prefix_match(c->obj.id, f->id))
 		return false;
-	if (f->pod_sandbox_id && *f->pod_sandbox_id && strncmp(c->pod_id, f->pod_sandbox_id, strlen(f->pod_sandbox_id)) != 0)
+	if (!srv_id_prefix_match(c->pod_id, f->pod_sandbox_id))
 		return false;
-	return labels_match(c->config->labels, c->config->n_labels, f->label_selector, f->n_label_selector);
+	return SRV_LABELS_MATCH(c->config->labels, c->config->n_labels, f->label_selector, f->n_label_selector);
 }
 
 int srv_container_stats(srv_daemon_t *d, srv_call_t *call, const void *req, void *resp, crl_error_t *err)
@@ -328,7 +314,7 @@ static int fill_pod_stats(srv_daemon_t *d, srv_call_t *call, srv_pod_t *p, Runti
 			r = -ENOMEM;
 			continue;
 		}
-		if (r < 0 || !ls->containers || c->state == SRV_CTR_CREATING)
+		if (r < 0 || !ls->containers)
 			continue;
 		Runtime__V1__ContainerStats *cs = srv_arena_alloc(a, sizeof(*cs));
 		if (!cs || fill_ctr_stats(d, a, c, cs) < 0)
@@ -344,17 +330,9 @@ static bool pod_matches(srv_pod_t *p, const Runtime__V1__PodSandboxStatsFilter *
 {
 	if (!f)
 		return true;
-	if (f->id && *f->id && strncmp(p->obj.id, f->id, strlen(f->id)) != 0)
+	if (!srv_id_prefix_match(p->obj.id, f->id))
 		return false;
-	for (size_t i = 0; i < f->n_label_selector; i++) {
-		bool found = false;
-		for (size_t j = 0; j < p->config->n_labels && !found; j++)
-			found = strcmp(p->config->labels[j]->key, f->label_selector[i]->key) == 0 &&
-				strcmp(p->config->labels[j]->value, f->label_selector[i]->value) == 0;
-		if (!found)
-			return false;
-	}
-	return true;
+	return SRV_LABELS_MATCH(p->config->labels, p->config->n_labels, f->label_selector, f->n_label_selector);
 }
 
 int srv_pod_sandbox_stats(srv_daemon_t *d, srv_call_t *call, const void *req, void *resp, crl_error_t *err)

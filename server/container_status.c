@@ -100,7 +100,7 @@ int srv_container_status(srv_daemon_t *d, srv_call_t *call, const void *req, voi
 		crl_json_t *j = crl_json_new(false);
 		crl_json_object_begin(j);
 		crl_json_kv_string(j, "sandboxID", c->pod_id);
-		crl_json_kv_string(j, "bundle", c->bundle ? c->bundle : "");
+		crl_json_kv_string(j, "bundle", c->bundle);
 		crl_json_kv_int(j, "stopSignal", c->stop_signal);
 		crl_json_object_end(j);
 		_cleanup_free_ char *info = crl_json_finish_text(j, NULL);
@@ -121,9 +121,9 @@ static bool matches(srv_ctr_t *c, const Runtime__V1__ContainerFilter *f)
 {
 	if (!f)
 		return true;
-	if (f->id && *f->id && strncmp(c->obj.id, f->id, strlen(f->id)) != 0)
+	if (!srv_id_prefix_match(c->obj.id, f->id))
 		return false;
-	if (f->pod_sandbox_id && *f->pod_sandbox_id && strncmp(c->pod_id, f->pod_sandbox_id, strlen(f->pod_sandbox_id)) != 0)
+	if (!srv_id_prefix_match(c->pod_id, f->pod_sandbox_id))
 		return false;
 	if (f->state) {
 		pthread_mutex_lock(&c->lock);
@@ -132,15 +132,7 @@ static bool matches(srv_ctr_t *c, const Runtime__V1__ContainerFilter *f)
 		if (s != f->state->state)
 			return false;
 	}
-	for (size_t i = 0; i < f->n_label_selector; i++) {
-		const char *k = f->label_selector[i]->key, *v = f->label_selector[i]->value;
-		bool found = false;
-		for (size_t j = 0; j < c->config->n_labels && !found; j++)
-			found = strcmp(c->config->labels[j]->key, k) == 0 && strcmp(c->config->labels[j]->value, v) == 0;
-		if (!found)
-			return false;
-	}
-	return true;
+	return SRV_LABELS_MATCH(c->config->labels, c->config->n_labels, f->label_selector, f->n_label_selector);
 }
 
 static int fill_item(srv_arena_t *a, srv_ctr_t *c, Runtime__V1__Container *it)

@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 #include <protobuf-c/protobuf-c.h>
 
 #include "common/error.h"
@@ -14,6 +15,27 @@
 
 /* Items per message of a streamed list: well below any message size limit even with large label sets. */
 #define SRV_STREAM_CHUNK 100
+
+/* Whether id starts with the filter's id prefix (none or "" keeps every id). */
+static inline bool srv_id_prefix_match(const char *id, const char *prefix)
+{
+	return !prefix || !*prefix || strncmp(id, prefix, strlen(prefix)) == 0;
+}
+
+/* Whether every entry of the label selector want (n_want) is among the labels have (n_have). The map entry types
+ * differ from message to message; all have key and value. Evaluates to a bool. */
+#define SRV_LABELS_MATCH(have, n_have, want, n_want)                                                        \
+	({                                                                                                  \
+		bool all_ = true;                                                                           \
+		for (size_t i_ = 0; i_ < (n_want) && all_; i_++) {                                          \
+			bool found_ = false;                                                                \
+			for (size_t j_ = 0; j_ < (n_have) && !found_; j_++)                                 \
+				found_ = strcmp((have)[j_]->key, (want)[i_]->key) == 0 &&                   \
+					 strcmp((have)[j_]->value, (want)[i_]->value) == 0;                 \
+			all_ = found_;                                                                      \
+		}                                                                                           \
+		all_;                                                                                       \
+	})
 
 typedef bool (*srv_keep_fn)(srv_daemon_t *d, srv_obj_t *o, const void *filter);
 /* Fills item (item_size bytes, zeroed) for o on the call's arena: 0, or -ENOMEM. */

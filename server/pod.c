@@ -143,8 +143,8 @@ int srv_pod_save(srv_daemon_t *d, srv_pod_t *p, crl_error_t *err)
 	crl_json_kv_int(j, "created_at", p->created_at);
 	crl_json_kv_string(j, "runtime_handler", p->runtime_handler);
 	crl_json_kv_string(j, "config", p->config_b64);
-	crl_json_kv_string(j, "dir", p->dir ? p->dir : "");
-	crl_json_kv_string(j, "cgroup", p->cgroup ? p->cgroup : "");
+	crl_json_kv_string(j, "dir", p->dir);
+	crl_json_kv_string(j, "cgroup", p->cgroup);
 	pthread_mutex_lock(&p->lock);
 	crl_json_kv_string(j, "state", state_name(p->state));
 	crl_json_key(j, "ips");
@@ -152,7 +152,7 @@ int srv_pod_save(srv_daemon_t *d, srv_pod_t *p, crl_error_t *err)
 	for (char **ip = p->ips; ip && *ip; ip++)
 		crl_json_string(j, *ip);
 	crl_json_array_end(j);
-	crl_json_kv_string(j, "cni_cache", p->cni_cache ? p->cni_cache : "");
+	crl_json_kv_string(j, "cni_cache", p->cni_cache);
 	crl_json_kv_bool(j, "cni_added", p->cni_added);
 	crl_json_kv_bool(j, "network_down", p->network_down);
 	crl_json_kv_int(j, "monitor_pid", p->monitor_pid);

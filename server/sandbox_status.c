@@ -147,7 +147,7 @@ static bool matches(srv_pod_t *p, const Runtime__V1__PodSandboxFilter *f)
 {
 	if (!f)
 		return true;
-	if (f->id && *f->id && strncmp(p->obj.id, f->id, strlen(f->id)) != 0)
+	if (!srv_id_prefix_match(p->obj.id, f->id))
 		return false;
 	if (f->state) {
 		pthread_mutex_lock(&p->lock);
@@ -156,15 +156,7 @@ static bool matches(srv_pod_t *p, const Runtime__V1__PodSandboxFilter *f)
 		if (s != f->state->state)
 			return false;
 	}
-	for (size_t i = 0; i < f->n_label_selector; i++) {
-		const char *k = f->label_selector[i]->key, *v = f->label_selector[i]->value;
-		bool found = false;
-		for (size_t j = 0; j < p->config->n_labels && !found; j++)
-			found = strcmp(p->config->labels[j]->key, k) == 0 && strcmp(p->config->labels[j]->value, v) == 0;
-		if (!found)
-			return false;
-	}
-	return true;
+	return SRV_LABELS_MATCH(p->config->labels, p->config->n_labels, f->label_selector, f->n_label_selector);
 }
 
 static int fill_item(srv_arena_t *a, srv_pod_t *p, Runtime__V1__PodSandbox *it)
