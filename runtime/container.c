@@ -706,18 +706,25 @@ static int container_cgroup(const char *root, const char *id, bool running, rt_c
 	return r;
 }
 
-int rt_kill_all(const char *root, const char *id, int sig, crl_error_t *err)
+/* sig to every process in cg. */
+static int kill_cgroup(rt_cgroup_t *cg, const char *id, int sig, crl_error_t *err)
 {
-	rt_cgroup_t *cg = NULL;
 	pid_t *pids = NULL;
 	size_t n = 0;
-	int r = container_cgroup(root, id, true, &cg, err);
-	if (r == 0)
-		r = rt_cgroup_pids(cg, &pids, &n, err);
+	int r = rt_cgroup_pids(cg, &pids, &n, err);
 	for (size_t i = 0; r == 0 && i < n; i++)
 		if (kill(pids[i], sig) < 0 && errno != ESRCH)
 			r = crl_error_set_errno(err, errno, "kill %d in %s", (int)pids[i], id);
 	free(pids);
+	return r;
+}
+
+int rt_kill_all(const char *root, const char *id, int sig, crl_error_t *err)
+{
+	rt_cgroup_t *cg = NULL;
+	int r = container_cgroup(root, id, true, &cg, err);
+	if (r == 0)
+		r = kill_cgroup(cg, id, sig, err);
 	rt_cgroup_free(cg);
 	return r;
 }
@@ -763,9 +770,14 @@ int rt_delete(const char *root, const char *id, bool force, crl_error_t *err)
 	}
 	rt_cgroup_t *cg = NULL;
 	if (rt_cgroup_open(s->cgroup, &cg, err) == 0) {
-		/* The cgroup empties a moment after the last process exits. */
+		/* The cgroup empties a moment after the last process exits. With force, what still runs in it is
+		 * killed on every try, whether its init runs or not: in a pod's shared PID namespace the init's
+		 * children outlive it (runc delete --force does the same). */
 		for (int i = 0; i < 100; i++) {
 			crl_error_t e = CRL_ERROR_INIT;
+			if (force)
+				(void)kill_cgroup(cg, id, SIGKILL, &e);
+			crl_error_clear(&e);
 			int d = rt_cgroup_destroy(cg, &e);
 			crl_error_clear(&e);
 			if (d == 0)

@@ -344,15 +344,6 @@ static int update(mon_t *m, ctr_t *c, const char *resources, crl_error_t *err)
 	return r;
 }
 
-/* Whatever still runs in the container's cgroup (its init's children, in a shared PID namespace), before its
- * cgroup goes. */
-static void kill_leftovers(mon_t *m, ctr_t *c)
-{
-	crl_error_t e = CRL_ERROR_INIT;
-	if (rt_kill_all(m->rt_root, c->id, SIGKILL, &e) < 0)
-		crl_error_clear(&e);
-}
-
 void mon_op_simple(mon_t *m, conn_t *conn, const char *op, const crl_json_value_t *req)
 {
 	ctr_t *c = mon_need_ctr(m, conn, req);
@@ -397,8 +388,7 @@ void mon_op_simple(mon_t *m, conn_t *conn, const char *op, const crl_json_value_
 		if (!c->exited && !force) {
 			r = crl_error_set(&err, EBUSY, "container %s is running", c->id);
 		} else {
-			if (!c->runtime)
-				kill_leftovers(m, c);
+			/* Forced: what the container left in its cgroup goes too (rt_delete, runc delete --force). */
 			r = c->runtime ? mon_ext_run(m, c, (const char *const[]){ "delete", "--force", c->id, NULL }, &err)
 				       : rt_delete(m->rt_root, c->id, true, &err);
 		}

@@ -1170,6 +1170,41 @@ static void test_pod_removal_kills_leftovers(void **st)
 	assert_int_equal(pod_cgroups_left("*"), 0);
 }
 
+/* Whether pid runs (exists and is no zombie). */
+static bool runs(pid_t pid)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (crl_fs_read_small(path, buf, sizeof(buf)) <= 0)
+		return false;
+	const char *e = strrchr(buf, ')');
+	return e && e[1] == ' ' && e[2] != 'Z';
+}
+
+/* In the pod's shared PID namespace a container's init can exit leaving children behind: removing the container
+ * kills them, and its cgroup goes. */
+static void test_remove_kills_children(void **st)
+{
+	(void)st;
+	pod_t p;
+	run_pod(&p, "orphans");
+	const char *cmd[] = { "/bin/sh", "-c", "sleep 1000 </dev/null >/dev/null 2>&1 & exit 0", NULL };
+	ctr_opts_t o = { .name = "parent", .image = image("plain"), .command = cmd };
+	char *id = create_start(&p, &o);
+	runtime__v1__container_status__free_unpacked(wait_exited(id), NULL);
+	char dir[600], procs[640], buf[64];
+	snprintf(dir, sizeof(dir), "/sys/fs/cgroup/pids%s/crio-lite-%s/%s", cgparent, p.id, id);
+	snprintf(procs, sizeof(procs), "%s/cgroup.procs", dir);
+	assert_true(crl_fs_read_small(procs, buf, sizeof(buf)) > 0);
+	pid_t child = (pid_t)atoi(buf);
+	assert_true(child > 0 && runs(child));
+	assert_int_equal(id_call(RT "RemoveContainer", id), 0);
+	assert_false(runs(child));
+	assert_int_equal(access(dir, F_OK), -1);
+	free(id);
+	remove_pod(&p);
+}
+
 static Runtime__V1__ContainerStats *ctr_stats(const char *id, int *ret_code)
 {
 	Runtime__V1__ContainerStatsRequest req = RUNTIME__V1__CONTAINER_STATS_REQUEST__INIT;
@@ -1538,6 +1573,7 @@ int main(void)
 		cmocka_unit_test(test_reopen_log),	   cmocka_unit_test(test_restart),
 		cmocka_unit_test(test_oom_killed),	   cmocka_unit_test(test_mount_propagation),
 		cmocka_unit_test(test_parallel),	   cmocka_unit_test(test_pod_removal_kills_leftovers),
+		cmocka_unit_test(test_remove_kills_children),
 		cmocka_unit_test(test_stats),
 		cmocka_unit_test(test_events),		   cmocka_unit_test(test_runtime_handler),
 		cmocka_unit_test(test_target_pid),
