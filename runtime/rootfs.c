@@ -357,20 +357,34 @@ static bool sysctl_namespaced(const char *key)
 	return strcmp(key, "kernel.sem") == 0 || strcmp(key, "kernel.hostname") == 0 || strcmp(key, "kernel.domainname") == 0;
 }
 
+int rt_sysctl_set(const char *key, size_t key_len, const char *value, crl_error_t *err)
+{
+	char k[256];
+	if (key_len == 0 || key_len >= sizeof(k))
+		return crl_error_set(err, EINVAL, "sysctl name '%.*s' is empty or too long", (int)(key_len > 64 ? 64 : key_len),
+				     key);
+	memcpy(k, key, key_len);
+	k[key_len] = '\0';
+	if (!sysctl_namespaced(k) || strstr(k, "..") || strchr(k, '/'))
+		return crl_error_set(err, EPERM, "sysctl %s is not namespaced; a container may not set it", k);
+	char path[300];
+	snprintf(path, sizeof(path), "/proc/sys/%s", k);
+	for (char *c = path + 10; *c; c++)
+		if (*c == '.')
+			*c = '/';
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+	size_t vlen = strlen(value);
+	if (fd < 0 || write(fd, value, vlen) != (ssize_t)vlen)
+		return crl_error_set_errno(err, errno, "sysctl %s=%s", k, value);
+	return 0;
+}
+
 static int apply_sysctls(const rt_spec_t *s, crl_error_t *err)
 {
 	for (size_t i = 0; i < s->n_sysctl; i++) {
-		const char *k = s->sysctl[i].key;
-		if (!sysctl_namespaced(k) || strstr(k, "..") || strchr(k, '/'))
-			return crl_error_set(err, EPERM, "sysctl %s is not namespaced; a container may not set it", k);
-		char path[512];
-		snprintf(path, sizeof(path), "/proc/sys/%s", k);
-		for (char *c = path + 10; *c; c++)
-			if (*c == '.')
-				*c = '/';
-		_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
-		if (fd < 0 || write(fd, s->sysctl[i].value, strlen(s->sysctl[i].value)) < 0)
-			return crl_error_set_errno(err, errno, "sysctl %s=%s", k, s->sysctl[i].value);
+		int r = rt_sysctl_set(s->sysctl[i].key, strlen(s->sysctl[i].key), s->sysctl[i].value, err);
+		if (r < 0)
+			return r;
 	}
 	return 0;
 }

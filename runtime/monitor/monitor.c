@@ -44,6 +44,7 @@
 #include "monitor-internal.h"
 
 #include "common/timefmt.h"
+#include "runtime/rootfs.h"
 
 void mon_watch(mon_t *m, src_t *s)
 {
@@ -549,25 +550,7 @@ static int set_sysctl(const char *kv, crl_error_t *err)
 	const char *eq = strchr(kv, '=');
 	if (!eq || eq == kv)
 		return crl_error_set(err, EINVAL, "--sysctl '%s' is not KEY=VALUE", kv);
-	char path[512];
-	size_t klen = (size_t)(eq - kv);
-	if (klen + 11 >= sizeof(path))
-		return crl_error_set(err, ENAMETOOLONG, "sysctl name too long");
-	memcpy(path, "/proc/sys/", 10);
-	for (size_t i = 0; i < klen; i++) {
-		char ch = kv[i];
-		if (ch == '/' || (ch == '.' && (i == 0 || kv[i - 1] == '.')))
-			return crl_error_set(err, EINVAL, "sysctl '%.*s' is not a plain name", (int)klen, kv);
-		path[10 + i] = ch == '.' ? '/' : ch;
-	}
-	path[10 + klen] = '\0';
-	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return crl_error_set_errno(err, errno, "sysctl %.*s", (int)klen, kv);
-	size_t vlen = strlen(eq + 1);
-	if (write(fd, eq + 1, vlen) != (ssize_t)vlen)
-		return crl_error_set_errno(err, errno, "set sysctl %s", kv);
-	return 0;
+	return rt_sysctl_set(kv, (size_t)(eq - kv), eq + 1, err);
 }
 
 /* Tells whoever started us (the daemon) that the pod is ready, or why not: a line on the fd it gave us. */

@@ -456,6 +456,38 @@ static int zombies_of(pid_t parent)
 	return z;
 }
 
+/* A sysctl no pod namespace holds is refused by the monitor itself, whatever its starter checked, and the pins it
+ * made are gone with it. (The value asked for is the node's own: nothing changes should the check fail.) */
+static void test_node_sysctl_refused(void **st)
+{
+	(void)st;
+	char podir[128], ready[160], cmd[1024], cur[64];
+	assert_true(crl_fs_read_small("/proc/sys/kernel/panic", cur, sizeof(cur)) > 0);
+	cur[strcspn(cur, "\n")] = '\0';
+	snprintf(podir, sizeof(podir), "%s/pod3", dir);
+	snprintf(ready, sizeof(ready), "%s/ready3", dir);
+	snprintf(cmd, sizeof(cmd),
+		 "%s --dir %s --runtime-root %s --pod-namespaces net --sysctl kernel.panic=%s --ready-fd 3 3>%s "
+		 "</dev/null >%s/monitor3.log 2>&1",
+		 bin("CRIO_LITE_MONITOR_BIN", "./crio-lite-monitor"), podir, rtroot, cur, ready, dir);
+	assert_int_equal(system(cmd), 0);
+	char line[512] = "";
+	for (int i = 0; i < 500 && !strchr(line, '\n'); i++) {
+		if (crl_fs_read_small(ready, line, sizeof(line)) <= 0)
+			line[0] = '\0';
+		if (!strchr(line, '\n'))
+			usleep(10000);
+	}
+	if (!strstr(line, "kernel.panic is not namespaced"))
+		fail_msg("readiness line: '%s'", line);
+	char pin[200];
+	snprintf(pin, sizeof(pin), "%s/ns/net", podir);
+	for (int i = 0; i < 200 && access(pin, F_OK) == 0; i++)
+		usleep(10000);
+	assert_int_equal(access(pin, F_OK), -1);
+	unlink(ready);
+}
+
 static void test_pod_namespaces(void **st)
 {
 	(void)st;
@@ -932,6 +964,7 @@ int main(void)
 		cmocka_unit_test(test_connection_limit),
 		cmocka_unit_test(test_external_runtime),
 		cmocka_unit_test(test_shutdown),
+		cmocka_unit_test(test_node_sysctl_refused),
 	};
 	return cmocka_run_group_tests_name("monitor", tests, setup, teardown);
 }
