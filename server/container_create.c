@@ -55,6 +55,8 @@ static int check_config(const Runtime__V1__CreateContainerRequest *r, crl_error_
 		return -EINVAL;
 	if (!srv_message_utf8_valid(&c->base))
 		return crl_error_set(err, EINVAL, "config: a string is not valid UTF-8");
+	if (c->linux && srv_resources_check(c->linux->resources, "config.linux.resources", err) < 0)
+		return -EINVAL;
 	const Runtime__V1__LinuxContainerSecurityContext *sc = c->linux ? c->linux->security_context : NULL;
 	/* A group without a user would run as the image's user with another group: refused, as containerd does. */
 	if (sc && sc->run_as_group && !sc->run_as_user && !(sc->run_as_username && *sc->run_as_username))

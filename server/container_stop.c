@@ -2,6 +2,7 @@
 /* StopContainer, RemoveContainer and ExecSync. Stop and Remove are idempotent: a stopped or unknown container is
  * success, as the CRI comments require. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +40,8 @@ int srv_stop_container(srv_daemon_t *d, srv_call_t *call, const void *req, void 
 	int ret = find(d, r->container_id, &c, err);
 	if (ret < 0 || !c)
 		return ret;
-	ret = srv_ctr_stop(d, c, r->timeout < 0 ? 0 : r->timeout, err);
+	/* Bounded so that its milliseconds cannot overflow (68 years is no grace period anyone waits out). */
+	ret = srv_ctr_stop(d, c, r->timeout < 0 ? 0 : r->timeout > INT32_MAX ? INT32_MAX : r->timeout, err);
 	if (ret == 0)
 		log_info("container %s stopped", c->obj.id);
 	srv_ctr_unref(c);

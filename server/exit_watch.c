@@ -38,6 +38,21 @@ static void take(srv_exits_t *x, const char *name)
 	crl_error_clear(&e);
 }
 
+static void take_all(srv_exits_t *x)
+{
+	srv_obj_t **v = NULL;
+	size_t n = 0;
+	crl_error_t e = CRL_ERROR_INIT;
+	if (srv_store_list(x->d->ctrs, &v, &n, &e) < 0) {
+		log_error("exit watcher: %s", crl_error_message(&e));
+		crl_error_clear(&e);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		srv_ctr_refresh(x->d, srv_ctr_of(v[i]));
+	srv_store_list_free(v, n);
+}
+
 static void *watch_main(void *arg)
 {
 	srv_exits_t *x = arg;
@@ -57,7 +72,9 @@ static void *watch_main(void *arg)
 			continue;
 		for (char *q = buf; q < buf + n;) {
 			const struct inotify_event *ev = (const struct inotify_event *)q;
-			if (ev->len && (ev->mask & (IN_MOVED_TO | IN_CLOSE_WRITE)))
+			if (ev->mask & IN_Q_OVERFLOW)
+				take_all(x); /* events were lost: look at every container */
+			else if (ev->len && (ev->mask & (IN_MOVED_TO | IN_CLOSE_WRITE)))
 				take(x, ev->name);
 			q += sizeof(*ev) + ev->len;
 		}

@@ -611,8 +611,15 @@ int main(int argc, char **argv)
 			hostname = optarg;
 		else if (c == 's' && n_sysctls < MAX_SYSCTLS)
 			sysctls[n_sysctls++] = optarg;
-		else if (c == 'f')
-			ready = atoi(optarg);
+		else if (c == 'f') {
+			char *end = NULL;
+			long fd = strtol(optarg, &end, 10);
+			if (end == optarg || *end || fd < 3 || fd > INT_MAX) {
+				fprintf(stderr, "crio-lite-monitor: --ready-fd '%s' is not a descriptor above stdio\n", optarg);
+				return 2;
+			}
+			ready = (int)fd;
+		}
 		else
 			return 2;
 	}

@@ -323,10 +323,10 @@ static int update(mon_t *m, ctr_t *c, const char *resources, crl_error_t *err)
 	if (c->exited)
 		return crl_error_set(err, ESRCH, "container %s has exited", c->id);
 	if (c->runtime) {
-		/* The external runtime reads them from a file of ours. */
+		/* The external runtime reads them from a file of ours, gone right after: no fsync. */
 		char name[300];
 		snprintf(name, sizeof(name), "update-%s.json", c->id);
-		int r = crl_fs_write_atomic(m->dirfd, name, resources, strlen(resources), 0600, err);
+		int r = crl_fs_write_replace(m->dirfd, name, resources, strlen(resources), 0600, err);
 		if (r < 0)
 			return r;
 		char path[PATH_MAX];

@@ -1548,6 +1548,10 @@ static void test_invalid(void **st)
 	assert_int_equal(create_ctr(&p, &rel, NULL, &msg), CODE_INVALID_ARGUMENT);
 	expect_in(msg, "working_dir");
 	free(msg);
+	ctr_opts_t tiny = { .name = "tiny", .image = image("plain"), .command = cmd, .memory = 100 };
+	assert_int_equal(create_ctr(&p, &tiny, NULL, &msg), CODE_INVALID_ARGUMENT);
+	expect_in(msg, "config.linux.resources.memory_limit_in_bytes 100 is below one page");
+	free(msg);
 	/* Nothing was left of the refused ones. */
 	char bundles[300];
 	snprintf(bundles, sizeof(bundles), "%s/containers", D.root);
