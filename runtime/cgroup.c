@@ -393,21 +393,33 @@ static uint64_t read_u64(const rt_cgroup_t *cg, const char *ctrl, const char *fi
 	return strtoull(buf, NULL, 10);
 }
 
-/* A "key value" line of a stat file. */
-static uint64_t read_keyed(const rt_cgroup_t *cg, const char *ctrl, const char *file, const char *key)
+/* "key value" lines of a stat file: keys[i]'s value into *vals[i] (0 when it has none), in one read. */
+static void read_keys(const rt_cgroup_t *cg, const char *ctrl, const char *file, const char *const keys[],
+		      uint64_t *const vals[], size_t n)
 {
 	char p[4096], line[256];
 	file_path(p, sizeof(p), ctrl, cg->path, file);
+	for (size_t i = 0; i < n; i++)
+		*vals[i] = 0;
 	FILE *f = fopen(p, "re");
-	uint64_t v = 0;
-	size_t kl = strlen(key);
-	while (f && fgets(line, sizeof(line), f))
-		if (strncmp(line, key, kl) == 0 && line[kl] == ' ') {
-			v = strtoull(line + kl + 1, NULL, 10);
-			break;
+	size_t found = 0;
+	while (f && found < n && fgets(line, sizeof(line), f))
+		for (size_t i = 0; i < n; i++) {
+			size_t kl = strlen(keys[i]);
+			if (strncmp(line, keys[i], kl) == 0 && line[kl] == ' ') {
+				*vals[i] = strtoull(line + kl + 1, NULL, 10);
+				found++;
+				break;
+			}
 		}
 	if (f)
 		fclose(f);
+}
+
+static uint64_t read_keyed(const rt_cgroup_t *cg, const char *ctrl, const char *file, const char *key)
+{
+	uint64_t v = 0;
+	read_keys(cg, ctrl, file, &key, (uint64_t *const[]){ &v }, 1);
 	return v;
 }
 
@@ -423,23 +435,20 @@ int rt_cgroup_stats(const rt_cgroup_t *cg, rt_cgroup_stats_t *st, crl_error_t *e
 	uint64_t inactive;
 	if (have("memory")) {
 		st->memory_usage = read_u64(cg, "memory", "memory.usage_in_bytes");
-		inactive = read_keyed(cg, "memory", "memory.stat", "total_inactive_file");
+		read_keys(cg, "memory", "memory.stat",
+			  (const char *const[]){ "total_inactive_file", "total_rss", "total_pgfault", "total_pgmajfault" },
+			  (uint64_t *const[]){ &inactive, &st->memory_rss, &st->page_faults, &st->major_page_faults }, 4);
 		st->memory_limit = read_u64(cg, "memory", "memory.limit_in_bytes");
 		st->oom_kills = read_keyed(cg, "memory", "memory.oom_control", "oom_kill");
-		st->memory_rss = read_keyed(cg, "memory", "memory.stat", "total_rss");
-		st->page_faults = read_keyed(cg, "memory", "memory.stat", "total_pgfault");
-		st->major_page_faults = read_keyed(cg, "memory", "memory.stat", "total_pgmajfault");
 		/* memsw counts memory and swap together (where swap accounting is on). */
 		uint64_t memsw = read_u64(cg, "memory", "memory.memsw.usage_in_bytes");
 		st->swap_usage = memsw > st->memory_usage ? memsw - st->memory_usage : 0;
 	} else {
 		st->memory_usage = read_u64(cg, NULL, "memory.current");
-		inactive = read_keyed(cg, NULL, "memory.stat", "inactive_file");
+		read_keys(cg, NULL, "memory.stat", (const char *const[]){ "inactive_file", "anon", "pgfault", "pgmajfault" },
+			  (uint64_t *const[]){ &inactive, &st->memory_rss, &st->page_faults, &st->major_page_faults }, 4);
 		st->memory_limit = read_u64(cg, NULL, "memory.max"); /* "max" reads as 0 */
 		st->oom_kills = read_keyed(cg, NULL, "memory.events", "oom_kill");
-		st->memory_rss = read_keyed(cg, NULL, "memory.stat", "anon");
-		st->page_faults = read_keyed(cg, NULL, "memory.stat", "pgfault");
-		st->major_page_faults = read_keyed(cg, NULL, "memory.stat", "pgmajfault");
 		st->swap_usage = read_u64(cg, NULL, "memory.swap.current");
 	}
 	st->memory_working_set = st->memory_usage > inactive ? st->memory_usage - inactive : 0;
