@@ -342,6 +342,14 @@ int main(int argc, char **argv)
 	grpc_init();
 	if (td_setup(&D, NULL) < 0)
 		return 1;
+	/* Everything below ends at out, which undoes what was made: the daemon and its pods, the registry, the
+	 * bridge and what it changed on the node. */
+	int status = 1;
+	td_net_state_t node_net;
+	td_net_state_save(&node_net);
+	cni_network_t *net = NULL;
+	double *add = NULL, *del = NULL, *run = NULL, *stop = NULL, *rm = NULL, *st = NULL;
+	char reg_dir[128] = "", img[128];
 	snprintf(bridge, sizeof(bridge), "crlbench%d", getpid() % 10000);
 	snprintf(ipam, sizeof(ipam), "%s/ipam", D.dir);
 	char conflist[256], text[2048];
@@ -354,10 +362,11 @@ int main(int argc, char **argv)
 		 "{\"type\":\"portmap\",\"capabilities\":{\"portMappings\":true}}]}",
 		 bridge, getpid() % 200, ipam);
 	td_write_file(conflist, text);
-	char reg_dir[128], img[128], regconf[256], conf_extra[512];
+	char regconf[256], conf_extra[512];
 	if (start_registry(reg_dir, sizeof(reg_dir), img, sizeof(img)) < 0) {
 		fprintf(stderr, "the registry fixture did not start\n");
-		return 1;
+		reg_dir[0] = '\0';
+		goto out;
 	}
 	snprintf(regconf, sizeof(regconf), "%s/registries.conf", D.dir);
 	char rc[256];
@@ -369,27 +378,31 @@ int main(int argc, char **argv)
 		fputs(conf_extra, cf);
 		fclose(cf);
 	}
-	cni_network_t *net = NULL;
 	crl_error_t err = CRL_ERROR_INIT;
 	char *dirs[] = { "/usr/lib/cni", NULL };
 	if (cni_conf_load(D.netdir, NULL, &net, &err) < 0) {
 		fprintf(stderr, "%s\n", crl_error_message(&err));
-		return 1;
+		goto out;
 	}
-	double *add = calloc((size_t)n, sizeof(double)), *del = calloc((size_t)n, sizeof(double));
-	double *run = calloc((size_t)n, sizeof(double)), *stop = calloc((size_t)n, sizeof(double));
-	double *rm = calloc((size_t)n, sizeof(double)), *st = calloc((size_t)n * 10, sizeof(double));
+	add = calloc((size_t)n, sizeof(double));
+	del = calloc((size_t)n, sizeof(double));
+	run = calloc((size_t)n, sizeof(double));
+	stop = calloc((size_t)n, sizeof(double));
+	rm = calloc((size_t)n, sizeof(double));
+	st = calloc((size_t)n * 10, sizeof(double));
+	if (!add || !del || !run || !stop || !rm || !st)
+		goto out;
 	cni_alone(net, dirs, n, add, del);
 	if (td_start(&D, NULL) < 0) {
 		fprintf(stderr, "daemon did not start\n");
-		return 1;
+		goto out;
 	}
 	for (int i = 0; i < n; i++) {
 		double t0 = bench_now_ms();
 		char *id = run_pod(i);
 		double t1 = bench_now_ms();
 		if (!id)
-			return 1;
+			goto out;
 		for (int k = 0; k < 10; k++) {
 			Runtime__V1__PodSandboxStatusRequest req = RUNTIME__V1__POD_SANDBOX_STATUS_REQUEST__INIT;
 			req.pod_sandbox_id = id;
@@ -420,11 +433,11 @@ int main(int argc, char **argv)
 	       run[n / 2] - add[n / 2], stop[n / 2] - del[n / 2]);
 
 	/* Ten pods running: each monitor's RSS and PSS, and the daemon's RSS. */
-	char *ids[10];
+	char *ids[10] = { NULL };
 	long rss_max = 0, pss_sum = 0;
 	for (int i = 0; i < 10; i++)
 		if (!(ids[i] = run_pod(1000 + i)))
-			return 1;
+			goto out; /* the daemon's stop below leaves the pods to td_monitors */
 	for (int i = 0; i < 10; i++) {
 		pid_t mp = monitor_pid(ids[i]);
 		long rss = status_kib(mp, "status", "VmRSS:"), pss = status_kib(mp, "smaps_rollup", "Pss:");
@@ -441,19 +454,34 @@ int main(int argc, char **argv)
 	}
 	if (pull(img) == 0)
 		containers(n, img);
-	td_stop(&D, SIGTERM, 20000);
-	const char *reg_stop[] = { "stop", reg_dir, NULL };
-	td_fixture(reg_stop, NULL);
-	crl_error_t e2 = CRL_ERROR_INIT;
-	crl_fs_rm_rf(reg_dir, &e2);
-	crl_error_clear(&e2);
+	status = 0;
+out:
+	if (D.pid > 0)
+		td_stop(&D, SIGTERM, 20000);
+	if (td_monitors(D.runroot, true) > 0)
+		fprintf(stderr, "monitors were left running; ended\n");
+	td_sweep(D.dir, NULL, NULL);
+	if (reg_dir[0]) {
+		const char *reg_stop[] = { "stop", reg_dir, NULL };
+		td_fixture(reg_stop, NULL);
+		crl_error_t e2 = CRL_ERROR_INIT;
+		crl_fs_rm_rf(reg_dir, &e2);
+		crl_error_clear(&e2);
+	}
 	char cmd[64];
 	snprintf(cmd, sizeof(cmd), "ip link del %s 2>/dev/null", bridge);
 	if (system(cmd) != 0) {
 		/* Already gone. */
 	}
+	td_net_state_restore(&node_net);
 	td_cleanup(&D);
 	cni_network_free(net);
+	free(add);
+	free(del);
+	free(run);
+	free(stop);
+	free(rm);
+	free(st);
 	grpc_shutdown();
-	return 0;
+	return status;
 }

@@ -331,3 +331,35 @@ int td_monitors(const char *runroot, bool kill_them)
 		closedir(d);
 	return n;
 }
+
+void td_net_state_save(td_net_state_t *s)
+{
+	memset(s, 0, sizeof(*s));
+	char buf[8];
+	if (crl_fs_read_small("/proc/sys/net/ipv4/ip_forward", buf, sizeof(buf)) > 0)
+		snprintf(s->ip_forward, sizeof(s->ip_forward), "%.1s", buf);
+	const char *a[] = { "/bin/sh", "-c", "iptables -w -t nat -S CNI-HOSTPORT-DNAT", NULL };
+	char *out = NULL;
+	s->hostport_chains = td_run(a, &out, 10000) == 0;
+	free(out);
+}
+
+void td_net_state_restore(const td_net_state_t *s)
+{
+	/* portmap's own chains are per container and go with DEL; the three it shares stay, so they are removed
+	 * when the test made them. */
+	if (!s->hostport_chains) {
+		const char *a[] = { "/bin/sh", "-c",
+				    "for c in PREROUTING OUTPUT POSTROUTING; do"
+				    "  for n in $(iptables -w -t nat -L $c -n --line-numbers | awk '$2 ~ /^CNI-HOSTPORT-/ {print $1}'"
+				    "  | sort -rn); do iptables -w -t nat -D $c $n; done; done;"
+				    "for ch in CNI-HOSTPORT-DNAT CNI-HOSTPORT-SETMARK CNI-HOSTPORT-MASQ; do"
+				    "  iptables -w -t nat -F $ch && iptables -w -t nat -X $ch; done 2>/dev/null",
+				    NULL };
+		char *out = NULL;
+		td_run(a, &out, 20000);
+		free(out);
+	}
+	if (s->ip_forward[0])
+		td_write_file("/proc/sys/net/ipv4/ip_forward", s->ip_forward);
+}

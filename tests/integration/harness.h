@@ -48,6 +48,14 @@ crl_json_value_t *td_monitor_call_str(const char *sock, const char *msg);
 /* The crio-lite-monitor processes serving pods under runroot (found by their command line, which names their
  * directory): how many, and with kill_them, each ended by its pid (a failed test must not leave them behind). */
 int td_monitors(const char *runroot, bool kill_them);
+/* What a bridge (isGateway turns ip_forward on) and portmap (the CNI-HOSTPORT-* chains it shares between
+ * containers and leaves) change on the node: saved before a test makes networks, put back after it. */
+typedef struct td_net_state {
+	char ip_forward[8];
+	bool hostport_chains; /* the chains were there before */
+} td_net_state_t;
+void td_net_state_save(td_net_state_t *s);
+void td_net_state_restore(const td_net_state_t *s);
 /* After runtime tests: force-deletes the containers left in state_root (with runtime_bin), detaches mounts left
  * below dir, removes dir, and removes the runtime's parent cgroups once empty (dir NULL: only the first). */
 void td_sweep(const char *dir, const char *runtime_bin, const char *state_root);

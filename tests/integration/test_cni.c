@@ -38,8 +38,7 @@ static struct {
 	char rec[96];       /* what the recording plugin saw */
 	char ns[64], nspath[96], bridge[16];
 	int subnet;         /* the x of 10.199.x.0/24 */
-	bool hostport_chains_were_there;
-	char ip_forward[8];
+	td_net_state_t net; /* the node's, put back at the end */
 } T;
 
 static char *dirs[3];
@@ -186,15 +185,7 @@ static int group_setup(void **state)
 	dirs[2] = NULL;
 	if (sh(NULL, "ip netns add %s", T.ns) != 0)
 		return -1;
-	/* bridge with isGateway turns forwarding on; put it back as it was. */
-	char *fwd = NULL;
-	crl_error_t err = CRL_ERROR_INIT;
-	if (crl_fs_read_file(AT_FDCWD, "/proc/sys/net/ipv4/ip_forward", 8, &fwd, NULL, &err) == 0) {
-		snprintf(T.ip_forward, sizeof(T.ip_forward), "%.1s", fwd);
-		free(fwd);
-	}
-	crl_error_clear(&err);
-	T.hostport_chains_were_there = sh(NULL, "iptables -w -t nat -S CNI-HOSTPORT-DNAT") == 0;
+	td_net_state_save(&T.net);
 	/* Fails ADD with a CNI error; DEL, as the spec wants, succeeds whatever state it finds. */
 	write_exec("fail", "#!/bin/sh\n"
 			   "[ \"$CNI_COMMAND\" = DEL ] && exit 0\n"
@@ -207,16 +198,7 @@ static int group_teardown(void **state)
 {
 	(void)state;
 	sh(NULL, "ip netns del %s; ip netns del %s-gone; ip link del %s", T.ns, T.ns, T.bridge);
-	/* portmap's own chains are per container and went with DEL; the three it shares between containers stay,
-	 * so they are removed when this test made them. */
-	if (!T.hostport_chains_were_there)
-		sh(NULL, "for c in PREROUTING OUTPUT POSTROUTING; do"
-			 "  for n in $(iptables -w -t nat -L $c -n --line-numbers | awk '$2 ~ /^CNI-HOSTPORT-/ {print $1}'"
-			 "  | sort -rn); do iptables -w -t nat -D $c $n; done; done;"
-			 "for ch in CNI-HOSTPORT-DNAT CNI-HOSTPORT-SETMARK CNI-HOSTPORT-MASQ; do"
-			 "  iptables -w -t nat -F $ch && iptables -w -t nat -X $ch; done 2>/dev/null");
-	if (T.ip_forward[0])
-		sh(NULL, "echo %s > /proc/sys/net/ipv4/ip_forward", T.ip_forward);
+	td_net_state_restore(&T.net);
 	crl_error_t err = CRL_ERROR_INIT;
 	crl_fs_rm_rf(T.dir, &err);
 	crl_error_clear(&err);
@@ -290,8 +272,9 @@ static void add_and_del_with_debian_plugins(void **state)
 	free(plugins);
 	free(bridge);
 	cni_network_t *net = load("crl-cni-test");
-	char path[160];
+	char path[160], moved[160];
 	snprintf(path, sizeof(path), "%s/crl-cni-test.conflist", T.netdir);
+	snprintf(moved, sizeof(moved), "%s/moved.conflist", T.dir);
 
 	const cni_port_mapping_t port = { .host_port = 39000 + T.subnet, .container_port = 80, .protocol = "TCP",
 					  .host_ip = "127.0.0.1" };
@@ -325,10 +308,10 @@ static void add_and_del_with_debian_plugins(void **state)
 
 		/* DEL needs nothing but the cache. */
 		if (round == 0)
-			assert_int_equal(rename(path, "/tmp/crl-cni-moved.conflist"), 0);
+			assert_int_equal(rename(path, moved), 0);
 		del_ok(cache, T.nspath);
 		if (round == 0)
-			assert_int_equal(rename("/tmp/crl-cni-moved.conflist", path), 0);
+			assert_int_equal(rename(moved, path), 0);
 		assert_false(lease_exists("crl-cni-test", res->ips[0]));
 		assert_int_equal(leases("crl-cni-test"), 0);
 		assert_false(pod_has_eth0(NULL));

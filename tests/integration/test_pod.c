@@ -36,6 +36,7 @@
 #define CODE_ALREADY_EXISTS 6
 
 static test_daemon_t D;
+static td_net_state_t node_net; /* put back at the end */
 static char bridge[16], subnet_prefix[32], plugdir[256], ipamdir[256], conflist[256], hangpid[256];
 static int net_octet;
 static char cgparent[64];
@@ -105,6 +106,7 @@ static int group_setup(void **state)
 	grpc_init();
 	if (td_setup(&D, NULL) < 0)
 		return -1;
+	td_net_state_save(&node_net);
 	net_octet = 100 + getpid() % 150;
 	snprintf(cgparent, sizeof(cgparent), "/crltest%d", getpid());
 	snprintf(bridge, sizeof(bridge), "crlpod%d", getpid() % 100000);
@@ -149,6 +151,7 @@ static int group_teardown(void **state)
 		ok = 0;
 	}
 	sh("ip link del %s 2>/dev/null", bridge);
+	td_net_state_restore(&node_net);
 	td_sweep(D.dir, NULL, NULL);
 	sh("for c in /sys/fs/cgroup/*%s/crio-lite-* /sys/fs/cgroup/*%s; do rmdir $c; done 2>/dev/null", cgparent, cgparent);
 	grpc_shutdown();
@@ -478,10 +481,10 @@ static void test_lifecycle(void **st)
 	/* Inside: the monitor is PID 1 of the pod's PID namespace, the hostname is the pod's, lo is up, and its
 	 * network namespace is not the node's. */
 	pid_t mp = monitor_pid_of(id);
+	/* "NSpid:\t<node pid>\t1": its last number, the innermost namespace's, is 1. */
 	char *nspid = out_of("grep NSpid /proc/%d/status", (int)mp);
-	char tail[32];
-	snprintf(tail, sizeof(tail), "\t1");
-	if (!strstr(nspid, tail))
+	size_t nl = strlen(nspid);
+	if (nl < 2 || strcmp(nspid + nl - 2, "\t1") != 0 || !strchr(nspid, '\t') || strchr(nspid, '\t') == nspid + nl - 2)
 		fail_msg("monitor %d is not PID 1 of its pod: %s", (int)mp, nspid);
 	free(nspid);
 	char *hn = out_of("nsenter -t %d -u hostname", (int)mp);
@@ -679,12 +682,15 @@ static void test_two_pods_and_host_port(void **st)
 	got = fetch_from(NULL, "127.0.0.1", hport);
 	assert_string_equal(got, "hello-from-pod");
 	free(got);
+	char *rules = out_of("iptables-save -t nat 2>/dev/null | grep -c '%s'", ida);
+	assert_string_not_equal(rules, "0"); /* portmap's rules name the pod */
+	free(rules);
 	kill(srv, SIGKILL);
 	waitpid(srv, NULL, 0);
 	remove_pod(ida);
 	remove_pod(idb);
-	/* The host port is gone with the pod. */
-	char *iptables = out_of("iptables-save -t nat 2>/dev/null | grep -c 'dport %d' ", hport);
+	/* The host port is gone with the pod, and every rule portmap made for it. */
+	char *iptables = out_of("iptables-save -t nat 2>/dev/null | grep -c -e 'dport %d' -e '%s'", hport, ida);
 	assert_string_equal(iptables, "0");
 	free(iptables);
 	assert_nothing_left();
@@ -850,6 +856,18 @@ static void *par_run(void *arg)
 	return NULL;
 }
 
+static void *cutoff_run(void *arg)
+{
+	(void)arg;
+	cri_client_t *c = cri_client_new(D.sock);
+	pod_opts_t h = { .name = "cutoff" };
+	char *msg = NULL;
+	run_pod_with(c, &h, NULL, &msg); /* refused or cut off: the daemon is killed during it */
+	free(msg);
+	cri_client_free(c);
+	return NULL;
+}
+
 static void *par_remove(void *arg)
 {
 	par_t *p = arg;
@@ -967,18 +985,14 @@ static void test_restart(void **st)
 	/* During one (the plugin is running ADD): undone at start, nothing left. */
 	unlink(hangpid);
 	write_hang_conflist();
-	pid_t child = fork();
-	if (child == 0) {
-		cri_client_t *c = cri_client_new(D.sock);
-		pod_opts_t h = { .name = "cutoff" };
-		run_pod_with(c, &h, NULL, NULL);
-		_exit(0);
-	}
+	/* From a thread of ours (gRPC after fork is not supported): the call ends when the daemon dies. */
+	pthread_t cut;
+	assert_int_equal(pthread_create(&cut, NULL, cutoff_run, NULL), 0);
 	pid_t hp = read_hang_pid(10000);
 	assert_true(hp > 0);
 	assert_true(td_stop(&D, SIGKILL, 10000) >= 0);
 	kill(hp, SIGKILL);
-	waitpid(child, NULL, 0);
+	pthread_join(cut, NULL);
 	write_good_conflist();
 	assert_int_equal(monitors(false), 1);
 	if (td_start(&D, NULL) < 0)
