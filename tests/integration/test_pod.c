@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1031,8 +1032,8 @@ static void test_restart(void **st)
 typedef struct stall {
 	int lfd;
 	int accepted[64];
-	int n;
-	volatile bool stop;
+	atomic_int n; /* written by the accepting thread, read by the test */
+	atomic_bool stop;
 } stall_t;
 
 static void *stall_accept(void *arg)
@@ -1042,7 +1043,8 @@ static void *stall_accept(void *arg)
 		int fd = accept4(s->lfd, NULL, NULL, SOCK_CLOEXEC);
 		if (fd < 0)
 			break;
-		s->accepted[s->n++] = fd; /* held, never answered */
+		s->accepted[atomic_load(&s->n)] = fd; /* held, never answered */
+		atomic_fetch_add(&s->n, 1);
 	}
 	return NULL;
 }
@@ -1122,13 +1124,13 @@ static void test_quick_calls_not_starved(void **st)
 	fprintf(stderr, "with 16 stalled pulls, the slowest of 25 quick calls took %.2f ms\n", worst);
 	/* 100 ms is the aim (printed above); a stalled lane would hold them for the pulls' whole 6 s. */
 	assert_true(worst < 1000);
-	s.stop = true;
+	atomic_store(&s.stop, true);
 	shutdown(s.lfd, SHUT_RDWR);
-	for (int i = 0; i < s.n; i++)
+	pthread_join(acc, NULL);
+	for (int i = 0; i < atomic_load(&s.n); i++)
 		close(s.accepted[i]);
 	for (int i = 0; i < 16; i++)
 		pthread_join(pulls[i], NULL);
-	pthread_join(acc, NULL);
 	close(s.lfd);
 	remove_pod(id);
 	free(id);
