@@ -91,15 +91,11 @@ int main(int argc, char **argv)
 			large = true;
 	}
 	grpc_init();
-	char regdir[] = "/tmp/crl-bench-reg-XXXXXX";
-	if (!mkdtemp(regdir))
+	char regdir[128], port[16], nstr[16];
+	int reg_port = td_registry_start(regdir, NULL);
+	if (reg_port < 0)
 		return 1;
-	char *out = NULL, port[16], nstr[16];
-	const char *start[] = { "start", regdir, NULL };
-	if (td_fixture(start, &out) != 0)
-		return 1;
-	snprintf(port, sizeof(port), "%d", atoi(out));
-	free(out);
+	snprintf(port, sizeof(port), "%d", reg_port);
 	const char *push[] = { "push", port, NULL };
 	snprintf(nstr, sizeof(nstr), "%d", many);
 	const char *pushm[] = { "push-many", port, nstr, NULL };
@@ -111,9 +107,7 @@ int main(int argc, char **argv)
 
 	char conf[256], extra[512];
 	snprintf(conf, sizeof(conf), "%s/registries.conf", regdir);
-	char rc[256];
-	snprintf(rc, sizeof(rc), "[[registry]]\nlocation = \"127.0.0.1:%s\"\ninsecure = true\n", port);
-	td_write_file(conf, rc);
+	td_write_regconf(conf, reg_port);
 	snprintf(extra, sizeof(extra), "[crio-lite.image]\nregistries_conf = \"%s\"\n", conf);
 	test_daemon_t d;
 	/* The benchmark measures the daemon, not its debug logging. */
@@ -186,11 +180,7 @@ int main(int argc, char **argv)
 
 	td_stop(&d, SIGTERM, 20000);
 	td_cleanup(&d);
-	const char *stop[] = { "stop", regdir, NULL };
-	td_fixture(stop, NULL);
-	crl_error_t err = CRL_ERROR_INIT;
-	crl_fs_rm_rf(regdir, &err);
-	crl_error_clear(&err);
+	td_registry_stop(regdir);
 	free(v);
 	grpc_shutdown();
 	return 0;

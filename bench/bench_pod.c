@@ -200,18 +200,12 @@ static int pull(const char *ref)
 	return ret;
 }
 
-/* The busybox-static image the tests run, served by a registry of our own on 127.0.0.1. */
-static int start_registry(char *dir, size_t size, char *ret_img, size_t img_size)
+/* The busybox-static image the tests run, served by a registry of our own on 127.0.0.1 (in dir, 128 bytes). */
+static int start_registry(char *dir, char *ret_img, size_t img_size)
 {
-	snprintf(dir, size, "/tmp/crl-bench-registry-XXXXXX");
-	if (!mkdtemp(dir))
+	int port = td_registry_start(dir, NULL);
+	if (port < 0)
 		return -1;
-	char *out = NULL;
-	const char *a[] = { "start", dir, NULL };
-	if (td_fixture(a, &out) != 0)
-		return -1;
-	int port = atoi(out);
-	free(out);
 	char ps[16];
 	snprintf(ps, sizeof(ps), "%d", port);
 	const char *push[] = { "push-containers", ps, NULL };
@@ -363,15 +357,13 @@ int main(int argc, char **argv)
 		 bridge, getpid() % 200, ipam);
 	td_write_file(conflist, text);
 	char regconf[256], conf_extra[512];
-	if (start_registry(reg_dir, sizeof(reg_dir), img, sizeof(img)) < 0) {
+	int port = start_registry(reg_dir, img, sizeof(img));
+	if (port < 0) {
 		fprintf(stderr, "the registry fixture did not start\n");
-		reg_dir[0] = '\0';
 		goto out;
 	}
 	snprintf(regconf, sizeof(regconf), "%s/registries.conf", D.dir);
-	char rc[256];
-	snprintf(rc, sizeof(rc), "[[registry]]\nlocation = \"%.*s\"\ninsecure = true\n", (int)strcspn(img, "/"), img);
-	td_write_file(regconf, rc);
+	td_write_regconf(regconf, port);
 	snprintf(conf_extra, sizeof(conf_extra), "\n[crio-lite.image]\nregistries_conf = \"%s\"\n", regconf);
 	FILE *cf = fopen(D.conf, "ae");
 	if (cf) {
@@ -461,13 +453,7 @@ out:
 	if (td_monitors(D.runroot, true) > 0)
 		fprintf(stderr, "monitors were left running; ended\n");
 	td_sweep(D.dir, NULL, NULL);
-	if (reg_dir[0]) {
-		const char *reg_stop[] = { "stop", reg_dir, NULL };
-		td_fixture(reg_stop, NULL);
-		crl_error_t e2 = CRL_ERROR_INIT;
-		crl_fs_rm_rf(reg_dir, &e2);
-		crl_error_clear(&e2);
-	}
+	td_registry_stop(reg_dir);
 	char cmd[64];
 	snprintf(cmd, sizeof(cmd), "ip link del %s 2>/dev/null", bridge);
 	if (system(cmd) != 0) {

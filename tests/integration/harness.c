@@ -18,6 +18,7 @@
 
 #include "api.pb-c.h"
 #include "common/fs.h"
+#include "common/timefmt.h"
 #include "runtime/monitor/client.h"
 
 const char *td_binary(void)
@@ -62,13 +63,6 @@ int td_setup(test_daemon_t *t, const char *extra_toml)
 	return 0;
 }
 
-static long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 int td_start(test_daemon_t *t, const char *const *extra_args)
 {
 	const char *argv[32];
@@ -94,8 +88,8 @@ int td_start(test_daemon_t *t, const char *const *extra_args)
 		_exit(127);
 	}
 	t->pid = pid;
-	long deadline = now_ms() + 15000;
-	while (now_ms() < deadline) {
+	int64_t deadline = crl_mono_ms() + 15000;
+	while (crl_mono_ms() < deadline) {
 		int st;
 		if (waitpid(pid, &st, WNOHANG) == pid) {
 			t->pid = -1;
@@ -134,7 +128,7 @@ int td_stop(test_daemon_t *t, int sig, int timeout_ms)
 	if (t->pid <= 0)
 		return -1;
 	kill(t->pid, sig);
-	long deadline = now_ms() + timeout_ms;
+	int64_t deadline = crl_mono_ms() + timeout_ms;
 	for (;;) {
 		int st;
 		pid_t r = waitpid(t->pid, &st, WNOHANG);
@@ -142,7 +136,7 @@ int td_stop(test_daemon_t *t, int sig, int timeout_ms)
 			t->pid = -1;
 			return st;
 		}
-		if (now_ms() > deadline) {
+		if (crl_mono_ms() > deadline) {
 			kill(t->pid, SIGKILL);
 			waitpid(t->pid, &st, 0);
 			t->pid = -1;
@@ -180,7 +174,7 @@ char *td_log(const test_daemon_t *t)
 
 bool td_wait_log(const test_daemon_t *t, const char *needle, int timeout_ms)
 {
-	long deadline = now_ms() + timeout_ms;
+	int64_t deadline = crl_mono_ms() + timeout_ms;
 	do {
 		char *l = td_log(t);
 		bool found = strstr(l, needle) != NULL;
@@ -188,7 +182,7 @@ bool td_wait_log(const test_daemon_t *t, const char *needle, int timeout_ms)
 		if (found)
 			return true;
 		usleep(20000);
-	} while (now_ms() < deadline);
+	} while (crl_mono_ms() < deadline);
 	return false;
 }
 
@@ -286,12 +280,12 @@ int td_run(const char *const *args, char **ret_output, int timeout_ms)
 	}
 	close(fd);
 	int st = -1;
-	long deadline = now_ms() + timeout_ms;
+	int64_t deadline = crl_mono_ms() + timeout_ms;
 	for (;;) {
 		pid_t r = waitpid(pid, &st, WNOHANG);
 		if (r == pid)
 			break;
-		if (now_ms() > deadline) {
+		if (crl_mono_ms() > deadline) {
 			kill(pid, SIGKILL);
 			waitpid(pid, &st, 0);
 			st = -1;
@@ -362,4 +356,40 @@ void td_net_state_restore(const td_net_state_t *s)
 	}
 	if (s->ip_forward[0])
 		td_write_file("/proc/sys/net/ipv4/ip_forward", s->ip_forward);
+}
+
+int td_registry_start(char *dir, const char *htpasswd)
+{
+	snprintf(dir, 128, "/tmp/crl-registry-XXXXXX");
+	if (!mkdtemp(dir))
+		return -1;
+	char *out = NULL;
+	const char *a1[] = { "start", dir, NULL };
+	const char *a2[] = { "start", dir, "--htpasswd", htpasswd, NULL };
+	if (td_fixture(htpasswd ? a2 : a1, &out) != 0) {
+		fprintf(stderr, "registry: %s\n", out ? out : "");
+		free(out);
+		return -1;
+	}
+	int port = atoi(out);
+	free(out);
+	return port > 0 ? port : -1;
+}
+
+void td_registry_stop(const char *dir)
+{
+	if (!dir[0])
+		return;
+	const char *a[] = { "stop", dir, NULL };
+	td_fixture(a, NULL);
+	crl_error_t err = CRL_ERROR_INIT;
+	crl_fs_rm_rf(dir, &err);
+	crl_error_clear(&err);
+}
+
+void td_write_regconf(const char *path, int port)
+{
+	char rc[256];
+	snprintf(rc, sizeof(rc), "[[registry]]\nlocation = \"127.0.0.1:%d\"\ninsecure = true\n", port);
+	td_write_file(path, rc);
 }

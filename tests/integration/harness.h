@@ -40,6 +40,13 @@ void td_write_file(const char *path, const char *content);
 /* Runs tests/fixtures/registry.py (CRIO_LITE_FIXTURES) with args; its output in *out when out is not NULL.
  * Returns its exit code, or -1. */
 int td_fixture(const char *const *args, char **out);
+/* A registry of the fixture's (Debian's docker-registry on 127.0.0.1) in a new directory, written into dir (128
+ * bytes); htpasswd "user:password" turns on basic auth. Its port, or -1 (the reason on stderr). */
+int td_registry_start(char *dir, const char *htpasswd);
+/* Stops the registry of dir and removes dir. */
+void td_registry_stop(const char *dir);
+/* A registries.conf at path naming 127.0.0.1:port as an insecure registry. */
+void td_write_regconf(const char *path, int port);
 /* One request to a crio-lite-monitor socket and its response (NULL on a transport failure). frame=false sends
  * msg as it is (to test framing). */
 #include "common/json.h"

@@ -66,18 +66,9 @@ static int group_setup(void **state)
 {
 	(void)state;
 	grpc_init();
-	snprintf(reg_dir, sizeof(reg_dir), "/tmp/crl-registry-XXXXXX");
-	if (!mkdtemp(reg_dir))
+	if ((reg_port = td_registry_start(reg_dir, NULL)) < 0)
 		return -1;
-	char *out = NULL;
-	const char *a[] = { "start", reg_dir, NULL };
-	if (td_fixture(a, &out) != 0) {
-		fprintf(stderr, "registry: %s\n", out);
-		return -1;
-	}
-	reg_port = atoi(out);
-	free(out);
-	char port[16];
+	char *out = NULL, port[16];
 	snprintf(port, sizeof(port), "%d", reg_port);
 	const char *push[] = { "push-containers", port, NULL };
 	if (td_fixture(push, &out) != 0) {
@@ -85,10 +76,8 @@ static int group_setup(void **state)
 		return -1;
 	}
 	free(out);
-	snprintf(regconf, sizeof(regconf), "/tmp/crl-ctr-regconf-%d.conf", (int)getpid());
-	char rc[256];
-	snprintf(rc, sizeof(rc), "[[registry]]\nlocation = \"127.0.0.1:%d\"\ninsecure = true\n", reg_port);
-	td_write_file(regconf, rc);
+	snprintf(regconf, sizeof(regconf), "%s/registries.conf", reg_dir);
+	td_write_regconf(regconf, reg_port);
 	snprintf(cgparent, sizeof(cgparent), "/crlctr%d", (int)getpid());
 	char extra[512];
 	/* A RuntimeClass handler: Debian's runc (a test package) runs the same bundles through the monitor. */
@@ -137,12 +126,7 @@ static int group_teardown(void **state)
 	if (system(cmd) != 0) {
 		/* already gone */
 	}
-	const char *a[] = { "stop", reg_dir, NULL };
-	td_fixture(a, NULL);
-	crl_error_t err = CRL_ERROR_INIT;
-	crl_fs_rm_rf(reg_dir, &err);
-	crl_error_clear(&err);
-	unlink(regconf);
+	td_registry_stop(reg_dir); /* and the registries.conf in it */
 	grpc_shutdown();
 	return ok ? 0 : -1;
 }

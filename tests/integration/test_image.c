@@ -39,29 +39,12 @@ static crl_json_value_t *digests; /* tag -> manifest digest, from the fixture */
 static char layers_dir[256], tmp_dir[256];
 
 
-static int start_registry(char *dir, const char *htpasswd, int *port)
-{
-	snprintf(dir, 128, "/tmp/crl-registry-XXXXXX");
-	if (!mkdtemp(dir))
-		return -1;
-	char *out = NULL;
-	const char *a1[] = { "start", dir, NULL };
-	const char *a2[] = { "start", dir, "--htpasswd", htpasswd, NULL };
-	if (td_fixture(htpasswd ? a2 : a1, &out) != 0) {
-		fprintf(stderr, "registry: %s\n", out);
-		free(out);
-		return -1;
-	}
-	*port = atoi(out);
-	free(out);
-	return *port > 0 ? 0 : -1;
-}
-
 static int group_setup(void **state)
 {
 	(void)state;
 	grpc_init();
-	if (start_registry(reg_dir, NULL, &reg_port) < 0 || start_registry(auth_dir, "crl:s3cret-pw", &auth_port) < 0)
+	if ((reg_port = td_registry_start(reg_dir, NULL)) < 0 ||
+	    (auth_port = td_registry_start(auth_dir, "crl:s3cret-pw")) < 0)
 		return -1;
 	char port[16], storage[256], *out = NULL;
 	snprintf(port, sizeof(port), "%d", reg_port);
@@ -123,13 +106,8 @@ static int group_teardown(void **state)
 	}
 	td_cleanup(&D);
 	const char *dirs[] = { reg_dir, auth_dir, hostile_dir };
-	for (size_t i = 0; i < 3; i++) {
-		const char *a[] = { "stop", dirs[i], NULL };
-		td_fixture(a, NULL);
-		crl_error_t err = CRL_ERROR_INIT;
-		crl_fs_rm_rf(dirs[i], &err);
-		crl_error_clear(&err);
-	}
+	for (size_t i = 0; i < 3; i++)
+		td_registry_stop(dirs[i]);
 	char path[64];
 	snprintf(path, sizeof(path), "/tmp/crl-regconf-%d.conf", (int)getpid());
 	unlink(path);

@@ -1087,10 +1087,9 @@ static void test_quick_calls_not_starved(void **st)
 	getsockname(s.lfd, (struct sockaddr *)&a, &al);
 	assert_int_equal(listen(s.lfd, 64), 0);
 	int port = ntohs(a.sin_port);
-	char reg[256], rc[512];
+	char reg[256];
 	snprintf(reg, sizeof(reg), "%s/registries.conf", D.dir);
-	snprintf(rc, sizeof(rc), "[[registry]]\nlocation = \"127.0.0.1:%d\"\ninsecure = true\n", port);
-	td_write_file(reg, rc);
+	td_write_regconf(reg, port);
 	pthread_t acc, pulls[16];
 	assert_int_equal(pthread_create(&acc, NULL, stall_accept, &s), 0);
 	char image[128];
