@@ -326,9 +326,7 @@ static int add_chain(const cni_network_t *net, char *const *plugin_dirs, const c
 	if (!pod->netns || !*pod->netns)
 		r = crl_error_set(err, EINVAL, "no network namespace");
 	if (r >= 0)
-		r = check_id("container id", pod->container_id, err);
-	if (r >= 0)
-		r = cni_args(pod, &args, err);
+		r = cni_args(pod, &args, err); /* the container id is checked by chain_init */
 	if (r >= 0)
 		r = cni_runtime_config_build(pod, &rc_text, err);
 	if (r >= 0)
@@ -391,7 +389,7 @@ int cni_add(const cni_network_t *net, char *const *plugin_dirs, const cni_pod_t 
 	}
 	cni_result_t *res = NULL;
 	_cleanup_free_ char *cache = NULL;
-	if (r >= 0 && (r = cni_result_parse(prev_text, &res, err)) < 0)
+	if (r >= 0 && (r = cni_result_from_value(prev, prev_text, &res, err)) < 0)
 		crl_error_wrap(err, "CNI plugin %s (network %s, %s) ADD failed", net->plugin_types[c.n - 1], net->name,
 			       net->file);
 	if (r >= 0)

@@ -4,6 +4,7 @@
 #include <stddef.h>
 
 #include "common/error.h"
+#include "common/json.h"
 #include "conf.h"
 
 /* Running a network's plugin chain for a pod, as the CNI 1.0.0 spec and libcni do: each plugin of the conflist
@@ -62,6 +63,8 @@ int cni_del_cached(const char *cache, char *const *plugin_dirs, const char *netn
 
 /* Parses a result of version 0.1.0 to 1.0.0 (ips / ip4 / ip6, interfaces, routes); pure, for tests. */
 int cni_result_parse(const char *json, cni_result_t **ret, crl_error_t *err);
+/* The same from the result already parsed (doc), json being its text. */
+int cni_result_from_value(const crl_json_value_t *doc, const char *json, cni_result_t **ret, crl_error_t *err);
 
 /* The cache DEL needs, made before ADD runs (no result yet): recorded first, it lets a DEL undo an ADD that was
  * cut off (the daemon killed during it). */

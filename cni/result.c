@@ -101,24 +101,16 @@ static int parse_ip4_ip6(const crl_json_value_t *doc, ip_list_t *l, crl_error_t 
 	return 0;
 }
 
-int cni_result_parse(const char *json, cni_result_t **ret, crl_error_t *err)
+int cni_result_from_value(const crl_json_value_t *doc, const char *json, cni_result_t **ret, crl_error_t *err)
 {
-	if (!json)
-		return crl_error_set(err, EINVAL, "CNI result: none");
-	if (strlen(json) > CNI_MAX_OUTPUT)
-		return crl_error_set(err, EINVAL, "CNI result larger than %d bytes", CNI_MAX_OUTPUT);
-	crl_json_value_t *doc = NULL;
-	int r = crl_json_parse(json, &doc, err);
-	if (r < 0)
-		return crl_error_wrap(err, "CNI result");
 	ip_list_t l = { 0 };
+	int r;
 	if (!crl_json_is_object(doc))
 		r = crl_error_set(err, EINVAL, "CNI result is not a JSON object");
 	else if (crl_json_get(doc, "ips"))
 		r = parse_ips(doc, &l, err);
 	else
 		r = parse_ip4_ip6(doc, &l, err);
-	crl_json_value_free(doc);
 	cni_result_t *res = NULL;
 	if (r >= 0 && (!(res = calloc(1, sizeof(*res))) || !(res->json = strdup(json)) ||
 		       (!l.v && !(l.v = calloc(1, sizeof(char *))))))
@@ -131,4 +123,19 @@ int cni_result_parse(const char *json, cni_result_t **ret, crl_error_t *err)
 	res->ips = l.v;
 	*ret = res;
 	return 0;
+}
+
+int cni_result_parse(const char *json, cni_result_t **ret, crl_error_t *err)
+{
+	if (!json)
+		return crl_error_set(err, EINVAL, "CNI result: none");
+	if (strlen(json) > CNI_MAX_OUTPUT)
+		return crl_error_set(err, EINVAL, "CNI result larger than %d bytes", CNI_MAX_OUTPUT);
+	crl_json_value_t *doc = NULL;
+	int r = crl_json_parse(json, &doc, err);
+	if (r < 0)
+		return crl_error_wrap(err, "CNI result");
+	r = cni_result_from_value(doc, json, ret, err);
+	crl_json_value_free(doc);
+	return r;
 }
