@@ -353,13 +353,19 @@ void srv_ctr_refresh(srv_daemon_t *d, srv_ctr_t *c)
 	pthread_mutex_unlock(&c->event_lock);
 }
 
-int srv_ctr_monitor(srv_ctr_t *c, const char *op, int sig, crl_error_t *err)
+crl_json_t *srv_ctr_request(const srv_ctr_t *c, const char *op)
 {
 	crl_json_t *j = crl_json_new(false);
 	crl_json_object_begin(j);
 	crl_json_kv_int(j, "v", MON_CLIENT_PROTOCOL);
 	crl_json_kv_string(j, "op", op);
 	crl_json_kv_string(j, "id", c->obj.id);
+	return j;
+}
+
+int srv_ctr_monitor(srv_ctr_t *c, const char *op, int sig, crl_error_t *err)
+{
+	crl_json_t *j = srv_ctr_request(c, op);
 	if (sig)
 		crl_json_kv_int(j, "signal", sig);
 	/* SIGKILL ends whatever the container started too: in the pod's PID namespace its init's children would

@@ -7,6 +7,7 @@
 
 #include "api.pb-c.h"
 #include "common/error.h"
+#include "common/json.h"
 #include "store.h"
 
 typedef struct srv_daemon srv_daemon_t;
@@ -94,6 +95,9 @@ void srv_ctr_refresh(srv_daemon_t *d, srv_ctr_t *c);
 
 /* One request about c to its pod's monitor: op (start, kill with sig, delete, reopen_log ...) and its id. */
 int srv_ctr_monitor(srv_ctr_t *c, const char *op, int sig, crl_error_t *err);
+/* A request of the monitor protocol about c, begun: {"v", "op", "id"; the caller adds its members and ends the
+ * object (crl_json_object_end). */
+crl_json_t *srv_ctr_request(const srv_ctr_t *c, const char *op);
 /* Stops c: sig (0: its stop signal), then SIGKILL after timeout_s; success when it has exited. Takes op_lock. */
 int srv_ctr_stop(srv_daemon_t *d, srv_ctr_t *c, int64_t timeout_s, crl_error_t *err);
 /* Stops c at once and removes everything it has (monitor's container, bundle, record, name). */

@@ -124,14 +124,16 @@ static pid_t target_pid(srv_daemon_t *d, const srv_pod_t *p, const char *target,
 	if (srv_ctr_get(d, target, &t, err) < 0)
 		return -1;
 	pid_t pid = -1;
-	_cleanup_free_ char *req = NULL;
-	if (strcmp(t->pod_id, p->obj.id) != 0)
+	if (strcmp(t->pod_id, p->obj.id) != 0) {
 		crl_error_set(err, EINVAL, "container %s is in pod %s, not in this one", t->obj.id, t->pod_id);
-	else if (asprintf(&req, "{\"v\":%d,\"op\":\"state\",\"id\":\"%s\"}", MON_CLIENT_PROTOCOL, t->obj.id) < 0)
-		crl_error_set(err, ENOMEM, "out of memory");
-	else {
+	} else {
+		crl_json_t *j = srv_ctr_request(t, "state");
+		crl_json_object_end(j);
+		_cleanup_free_ char *req = crl_json_finish_text(j, NULL);
 		crl_json_value_t *v = NULL;
-		if (mon_client_call_once(p->dir, req, MONITOR_CALL_MS, &v, err) == 0) {
+		if (!req) {
+			crl_error_set(err, ENOMEM, "out of memory");
+		} else if (mon_client_call_once(p->dir, req, MONITOR_CALL_MS, &v, err) == 0) {
 			int64_t n = 0;
 			pid = crl_json_get_int(crl_json_get(v, "pid"), &n) && n > 0 ? (pid_t)n : 0;
 			crl_json_value_free(v);
@@ -236,11 +238,7 @@ static int log_path(srv_daemon_t *d, srv_ctr_t *c, const srv_pod_t *p, crl_error
 
 static int monitor_create(const srv_runtime_handler_t *h, srv_ctr_t *c, crl_error_t *err)
 {
-	crl_json_t *j = crl_json_new(false);
-	crl_json_object_begin(j);
-	crl_json_kv_int(j, "v", MON_CLIENT_PROTOCOL);
-	crl_json_kv_string(j, "op", "create");
-	crl_json_kv_string(j, "id", c->obj.id);
+	crl_json_t *j = srv_ctr_request(c, "create");
 	crl_json_kv_string(j, "bundle", c->bundle);
 	crl_json_kv_string(j, "log_path", c->log_path);
 	crl_json_kv_bool(j, "stdin", c->config->stdin);

@@ -105,11 +105,7 @@ int srv_exec_sync(srv_daemon_t *d, srv_call_t *call, const void *req, void *resp
 		srv_ctr_unref(c);
 		return ret;
 	}
-	crl_json_t *j = crl_json_new(false);
-	crl_json_object_begin(j);
-	crl_json_kv_int(j, "v", MON_CLIENT_PROTOCOL);
-	crl_json_kv_string(j, "op", "exec");
-	crl_json_kv_string(j, "id", c->obj.id);
+	crl_json_t *j = srv_ctr_request(c, "exec");
 	crl_json_key(j, "args");
 	crl_json_array_begin(j);
 	for (size_t i = 0; i < r->n_cmd; i++)

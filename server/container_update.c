@@ -42,11 +42,7 @@ int srv_update_container_resources(srv_daemon_t *d, srv_call_t *call, const void
 		copy = runtime__v1__linux_container_resources__unpack(NULL, len, buf);
 		b64 = crl_base64_encode(buf, len);
 	}
-	crl_json_t *j = crl_json_new(false);
-	crl_json_object_begin(j);
-	crl_json_kv_int(j, "v", MON_CLIENT_PROTOCOL);
-	crl_json_kv_string(j, "op", "update");
-	crl_json_kv_string(j, "id", c->obj.id);
+	crl_json_t *j = srv_ctr_request(c, "update");
 	crl_json_kv_string(j, "resources", json ? json : "{}");
 	crl_json_object_end(j);
 	msg = crl_json_finish_text(j, NULL);
