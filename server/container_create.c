@@ -96,13 +96,8 @@ static int read_seccomp(const Runtime__V1__LinuxContainerSecurityContext *sc, ch
 {
 	*ret = NULL;
 	const char *path = NULL;
-	if (!sc || sc->privileged)
-		return 0;
-	if (sc->seccomp && sc->seccomp->profile_type == RUNTIME__V1__SECURITY_PROFILE__PROFILE_TYPE__Localhost)
-		path = sc->seccomp->localhost_ref;
-	else if (!sc->seccomp && srv_seccomp_profile_path(sc) && strncmp(srv_seccomp_profile_path(sc), "localhost/", 10) == 0)
-		path = srv_seccomp_profile_path(sc) + 9;
-	if (!path)
+	/* An invalid seccomp_profile_path is refused with the spec; so is a Localhost one naming no file. */
+	if (srv_seccomp_kind(sc, &path) != SRV_SECCOMP_LOCALHOST || !path)
 		return 0;
 	if (path[0] != '/')
 		return crl_error_set(err, EINVAL, "seccomp: the Localhost profile '%.200s' is not an absolute path", path);
@@ -185,7 +180,7 @@ static int make_bundle(srv_daemon_t *d, srv_ctr_t *c, srv_pod_t *p, const img_im
 		.pod_cfg = p->config,
 		.pod_ns = p->ns,
 		.pod_dir = p->dir,
-		.pod_cgroup = p->cgroup ? p->cgroup : "/crio-lite",
+		.cgroup = c->cgroup,
 		.image = icfg,
 		.layers = layers,
 		.n_layers = img->n_layers,

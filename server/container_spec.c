@@ -284,13 +284,34 @@ static int cri_signal(int v)
 	return 0;
 }
 
-const char *srv_seccomp_profile_path(const Runtime__V1__LinuxContainerSecurityContext *sc)
+srv_seccomp_t srv_seccomp_kind(const Runtime__V1__LinuxContainerSecurityContext *sc, const char **ret_path)
 {
+	*ret_path = NULL;
+	if (!sc || sc->privileged)
+		return SRV_SECCOMP_NONE;
+	const Runtime__V1__SecurityProfile *p = sc->seccomp;
+	if (p) {
+		if (p->profile_type == RUNTIME__V1__SECURITY_PROFILE__PROFILE_TYPE__RuntimeDefault)
+			return SRV_SECCOMP_DEFAULT;
+		if (p->profile_type != RUNTIME__V1__SECURITY_PROFILE__PROFILE_TYPE__Localhost)
+			return SRV_SECCOMP_NONE;
+		*ret_path = p->localhost_ref;
+		return SRV_SECCOMP_LOCALHOST;
+	}
 	/* Deprecated in CRI, still sent by older kubelets and by critest. */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-	return sc ? sc->seccomp_profile_path : NULL;
+	const char *path = sc->seccomp_profile_path;
 #pragma GCC diagnostic pop
+	if (!path || !*path || strcmp(path, "unconfined") == 0)
+		return SRV_SECCOMP_NONE;
+	if (strcmp(path, "runtime/default") == 0 || strcmp(path, "docker/default") == 0)
+		return SRV_SECCOMP_DEFAULT;
+	*ret_path = path;
+	if (strncmp(path, "localhost/", 10) != 0)
+		return SRV_SECCOMP_INVALID;
+	*ret_path = path + 9;
+	return SRV_SECCOMP_LOCALHOST;
 }
 
 /* --- the spec --- */
@@ -735,24 +756,14 @@ char *srv_resources_json(const Runtime__V1__LinuxContainerResources *r)
 static int security_profile(const srv_spec_in_t *in, crl_json_t *j, bool *ret_default, crl_error_t *err)
 {
 	const Runtime__V1__LinuxContainerSecurityContext *sc = in->cfg->linux ? in->cfg->linux->security_context : NULL;
+	const char *path = NULL;
+	srv_seccomp_t kind = srv_seccomp_kind(sc, &path);
 	*ret_default = false;
-	if (!sc || sc->privileged)
-		return 0;
-	const Runtime__V1__SecurityProfile *p = sc->seccomp;
-	const char *path = srv_seccomp_profile_path(sc);
-	bool runtime_default = false, localhost = false;
-	if (p) {
-		runtime_default = p->profile_type == RUNTIME__V1__SECURITY_PROFILE__PROFILE_TYPE__RuntimeDefault;
-		localhost = p->profile_type == RUNTIME__V1__SECURITY_PROFILE__PROFILE_TYPE__Localhost;
-	} else if (path && *path) {
-		runtime_default = strcmp(path, "runtime/default") == 0 || strcmp(path, "docker/default") == 0;
-		localhost = strncmp(path, "localhost/", 10) == 0;
-		if (!runtime_default && !localhost && strcmp(path, "unconfined") != 0)
-			return crl_error_set(err, EINVAL, "seccomp_profile_path '%.200s' is not runtime/default, "
-							  "docker/default, unconfined or localhost/<path>",
-					     path);
-	}
-	if (localhost) {
+	if (kind == SRV_SECCOMP_INVALID)
+		return crl_error_set(err, EINVAL, "seccomp_profile_path '%.200s' is not runtime/default, docker/default, "
+						  "unconfined or localhost/<path>",
+				     path);
+	if (kind == SRV_SECCOMP_LOCALHOST) {
 		crl_json_value_t *prof = NULL;
 		if (!in->seccomp_json || crl_json_parse(in->seccomp_json, &prof, err) < 0 || !crl_json_is_object(prof)) {
 			crl_json_value_free(prof);
@@ -762,7 +773,7 @@ static int security_profile(const srv_spec_in_t *in, crl_json_t *j, bool *ret_de
 		crl_json_value(j, prof);
 		crl_json_value_free(prof);
 	}
-	*ret_default = runtime_default;
+	*ret_default = kind == SRV_SECCOMP_DEFAULT;
 	return 0;
 }
 
@@ -776,7 +787,6 @@ int srv_container_spec(const srv_spec_in_t *in, char **ret_json, int *ret_stop_s
 		return crl_error_set(err, EINVAL, "config.devices: more than %d", SRV_CTR_MAX_DEVICES);
 	dev_rule_t devs[SRV_CTR_MAX_DEVICES];
 	/* Before any jump to fail: what it cleans up is set. */
-	_cleanup_free_ char *cgpath = NULL;
 	int r = devices(c, devs, err);
 	if (r < 0)
 		return r;
@@ -839,12 +849,7 @@ int srv_container_spec(const srv_spec_in_t *in, char **ret_json, int *ret_stop_s
 		}
 	if ((r = namespaces(in, j, err)) < 0)
 		goto fail;
-	if (asprintf(&cgpath, "%s/%s", in->pod_cgroup, in->id) < 0) {
-		cgpath = NULL;
-		r = crl_error_set(err, ENOMEM, "out of memory");
-		goto fail;
-	}
-	crl_json_kv_string(j, "cgroupsPath", cgpath);
+	crl_json_kv_string(j, "cgroupsPath", in->cgroup);
 	crl_json_key(j, "devices");
 	crl_json_array_begin(j);
 	for (size_t i = 0; i < c->n_devices; i++) {

@@ -44,7 +44,7 @@ typedef struct srv_spec_in {
 	const Runtime__V1__PodSandboxConfig *pod_cfg;
 	srv_pod_ns_t pod_ns;
 	const char *pod_dir;    /* resolv.conf, hostname, shm, ns/ */
-	const char *pod_cgroup; /* the container's cgroup goes below it */
+	const char *cgroup;     /* the container's cgroup (below the pod's) */
 	const crl_json_value_t *image; /* the image config's "config" object, or NULL */
 	char *const *layers;           /* top first */
 	size_t n_layers;
@@ -60,8 +60,11 @@ int srv_container_spec(const srv_spec_in_t *in, char **ret_json, int *ret_stop_s
 /* A mount's propagation against the node: BIDIRECTIONAL needs host_path on a shared mount, HOST_TO_CONTAINER on
  * a shared or slave one (EINVAL naming the mount otherwise). */
 int srv_check_propagation(const char *host_path, int propagation, size_t index, crl_error_t *err);
-/* The deprecated seccomp_profile_path field ("runtime/default", "localhost/<path>" ...), or NULL. */
-const char *srv_seccomp_profile_path(const Runtime__V1__LinuxContainerSecurityContext *sc);
+/* The seccomp profile a security context asks for (seccomp, else the deprecated seccomp_profile_path; privileged:
+ * none); for a Localhost one its path in *ret_path. SRV_SECCOMP_INVALID for a seccomp_profile_path of no known
+ * form. */
+typedef enum { SRV_SECCOMP_NONE, SRV_SECCOMP_DEFAULT, SRV_SECCOMP_LOCALHOST, SRV_SECCOMP_INVALID } srv_seccomp_t;
+srv_seccomp_t srv_seccomp_kind(const Runtime__V1__LinuxContainerSecurityContext *sc, const char **ret_path);
 /* CRI's LinuxContainerResources as an OCI LinuxResources object (JSON text), for UpdateContainerResources. */
 char *srv_resources_json(const Runtime__V1__LinuxContainerResources *r);
 /* A signal name as images write StopSignal ("SIGTERM", "TERM", "15"); 0 when unknown. */

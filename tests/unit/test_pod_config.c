@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "server/container_spec.h"
 #include "server/pod_config.h"
 
 static void test_sysctl_namespaces(void **state)
@@ -203,6 +204,44 @@ static void test_ns_list(void **state)
 	assert_string_equal(l, "");
 }
 
+/* Which seccomp profile a security context asks for, through the field or the deprecated path. */
+static void test_seccomp_kind(void **state)
+{
+	(void)state;
+	Runtime__V1__LinuxContainerSecurityContext sc = RUNTIME__V1__LINUX_CONTAINER_SECURITY_CONTEXT__INIT;
+	Runtime__V1__SecurityProfile p = RUNTIME__V1__SECURITY_PROFILE__INIT;
+	const char *path = "x";
+	assert_int_equal(srv_seccomp_kind(NULL, &path), SRV_SECCOMP_NONE);
+	assert_null(path);
+	assert_int_equal(srv_seccomp_kind(&sc, &path), SRV_SECCOMP_NONE);
+	sc.seccomp = &p;
+	p.profile_type = RUNTIME__V1__SECURITY_PROFILE__PROFILE_TYPE__RuntimeDefault;
+	assert_int_equal(srv_seccomp_kind(&sc, &path), SRV_SECCOMP_DEFAULT);
+	p.profile_type = RUNTIME__V1__SECURITY_PROFILE__PROFILE_TYPE__Unconfined;
+	assert_int_equal(srv_seccomp_kind(&sc, &path), SRV_SECCOMP_NONE);
+	p.profile_type = RUNTIME__V1__SECURITY_PROFILE__PROFILE_TYPE__Localhost;
+	p.localhost_ref = "/etc/prof.json";
+	assert_int_equal(srv_seccomp_kind(&sc, &path), SRV_SECCOMP_LOCALHOST);
+	assert_string_equal(path, "/etc/prof.json");
+	sc.privileged = true;
+	assert_int_equal(srv_seccomp_kind(&sc, &path), SRV_SECCOMP_NONE);
+	sc.privileged = false;
+	sc.seccomp = NULL;
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+	sc.seccomp_profile_path = "docker/default";
+	assert_int_equal(srv_seccomp_kind(&sc, &path), SRV_SECCOMP_DEFAULT);
+	sc.seccomp_profile_path = "unconfined";
+	assert_int_equal(srv_seccomp_kind(&sc, &path), SRV_SECCOMP_NONE);
+	sc.seccomp_profile_path = "localhost/var/lib/p.json";
+	assert_int_equal(srv_seccomp_kind(&sc, &path), SRV_SECCOMP_LOCALHOST);
+	assert_string_equal(path, "/var/lib/p.json");
+	sc.seccomp_profile_path = "bogus";
+	assert_int_equal(srv_seccomp_kind(&sc, &path), SRV_SECCOMP_INVALID);
+	assert_string_equal(path, "bogus");
+#pragma GCC diagnostic pop
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -210,6 +249,7 @@ int main(void)
 		cmocka_unit_test(test_check),
 		cmocka_unit_test(test_resolv_conf),
 		cmocka_unit_test(test_ns_list),
+		cmocka_unit_test(test_seccomp_kind),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
