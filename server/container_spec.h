@@ -26,6 +26,8 @@ typedef struct srv_user {
 	size_t n_groups;
 } srv_user_t;
 
+/* A decimal uid or gid (0 .. 2^32-2) as all of s. */
+bool srv_parse_id(const char *s, unsigned long *ret);
 /* From the security context (run_as_user, run_as_username, run_as_group, supplemental groups and their policy)
  * or the image's User ("uid", "name", "uid:gid", "name:group"), against the passwd and group files found in the
  * layers (top first). */
