@@ -16,8 +16,9 @@
 
 #define PASSWD_MAX (4 << 20)
 
-/* The next line of text as fields split on ':' (at most max); returns the number, or -1 at the end. */
-static int next_entry(const char **pos, char *line, size_t size, char **fields, int max)
+/* The next line of text as fields split on ':' (at most max), in *buf (grown to the line: a long group line is
+ * never cut; the caller frees it); the number of fields, or -1 at the end (or out of memory). */
+static int next_entry(const char **pos, char **buf, size_t *cap, char **fields, int max)
 {
 	const char *p = *pos;
 	if (!*p)
@@ -25,8 +26,14 @@ static int next_entry(const char **pos, char *line, size_t size, char **fields, 
 	const char *e = strchr(p, '\n');
 	size_t n = e ? (size_t)(e - p) : strlen(p);
 	*pos = e ? e + 1 : p + n;
-	if (n >= size)
-		n = size - 1;
+	if (n + 1 > *cap) {
+		char *nb = realloc(*buf, n + 1);
+		if (!nb)
+			return -1;
+		*buf = nb;
+		*cap = n + 1;
+	}
+	char *line = *buf;
 	memcpy(line, p, n);
 	line[n] = '\0';
 	int k = 0;
@@ -59,10 +66,11 @@ int srv_passwd_lookup(const char *passwd, const char *name, uid_t uid_if_no_name
 		      char **ret_name)
 {
 	const char *pos = passwd ? passwd : "";
-	char line[4096];
+	_cleanup_free_ char *line = NULL;
+	size_t cap = 0;
 	char *f[7];
 	int n;
-	while ((n = next_entry(&pos, line, sizeof(line), f, 7)) >= 0) {
+	while ((n = next_entry(&pos, &line, &cap, f, 7)) >= 0) {
 		unsigned long uid, gid;
 		if (n < 4 || !srv_parse_id(f[2], &uid) || !srv_parse_id(f[3], &gid))
 			continue;
@@ -80,10 +88,11 @@ int srv_passwd_lookup(const char *passwd, const char *name, uid_t uid_if_no_name
 int srv_group_lookup(const char *group, const char *name, gid_t *ret_gid)
 {
 	const char *pos = group ? group : "";
-	char line[4096];
+	_cleanup_free_ char *line = NULL;
+	size_t cap = 0;
 	char *f[4];
 	int n;
-	while ((n = next_entry(&pos, line, sizeof(line), f, 4)) >= 0) {
+	while ((n = next_entry(&pos, &line, &cap, f, 4)) >= 0) {
 		unsigned long gid;
 		if (n >= 3 && strcmp(f[0], name) == 0 && srv_parse_id(f[2], &gid)) {
 			*ret_gid = (gid_t)gid;
@@ -96,11 +105,12 @@ int srv_group_lookup(const char *group, const char *name, gid_t *ret_gid)
 size_t srv_group_members(const char *group, const char *user, gid_t *ret, size_t max)
 {
 	const char *pos = group ? group : "";
-	char line[65536];
+	_cleanup_free_ char *line = NULL;
+	size_t cap = 0;
 	char *f[4];
 	int n;
 	size_t k = 0;
-	while (k < max && (n = next_entry(&pos, line, sizeof(line), f, 4)) >= 0) {
+	while (k < max && (n = next_entry(&pos, &line, &cap, f, 4)) >= 0) {
 		unsigned long gid;
 		if (n < 4 || !srv_parse_id(f[2], &gid))
 			continue;
