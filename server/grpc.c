@@ -94,6 +94,7 @@ typedef struct on_end {
 /* A lane's workers: detached threads, counted; made on demand up to max, gone after idle_ms without work (0:
  * never). */
 typedef struct pool {
+	srv_grpc_t *g; /* the server the pool is part of */
 	pthread_cond_t cond;
 	srv_call_t *head, *tail;
 	size_t len;
@@ -459,32 +460,27 @@ out:
 
 static void *worker_main(void *arg);
 
-/* Called with g->lock held. */
-static bool spawn_worker_locked(srv_grpc_t *g, pool_t *p)
+/* Called with p->g->lock held. */
+static bool spawn_worker_locked(pool_t *p)
 {
 	pthread_attr_t a;
 	pthread_attr_init(&a);
 	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
 	/* Handlers keep their large buffers on the heap. */
 	pthread_attr_setstacksize(&a, 512 * 1024);
-	struct { srv_grpc_t *g; pool_t *p; } *args = malloc(sizeof(*args));
 	pthread_t t;
-	bool ok = args && (args->g = g, args->p = p, pthread_create(&t, &a, worker_main, args) == 0);
+	bool ok = pthread_create(&t, &a, worker_main, p) == 0;
 	pthread_attr_destroy(&a);
-	if (!ok) {
-		free(args);
+	if (!ok)
 		return false;
-	}
 	p->n_threads++;
 	return true;
 }
 
 static void *worker_main(void *arg)
 {
-	struct { srv_grpc_t *g; pool_t *p; } *args = arg;
-	srv_grpc_t *g = args->g;
-	pool_t *p = args->p;
-	free(args);
+	pool_t *p = arg;
+	srv_grpc_t *g = p->g;
 	pthread_mutex_lock(&g->lock);
 	for (;;) {
 		bool idle_out = false;
@@ -538,7 +534,7 @@ static bool enqueue_work(srv_grpc_t *g, pool_t *p, srv_call_t *c)
 	p->tail = c;
 	p->len++;
 	/* Every queued call beyond the idle workers wants a thread of its own, up to the lane's bound. */
-	if (p->n_idle < p->len && p->n_threads < p->max && !spawn_worker_locked(g, p) && p->n_threads == 0) {
+	if (p->n_idle < p->len && p->n_threads < p->max && !spawn_worker_locked(p) && p->n_threads == 0) {
 		/* No thread at all can run it: take it back and refuse. */
 		p->head = p->tail = NULL;
 		p->len = 0;
@@ -866,6 +862,7 @@ int srv_grpc_start(srv_daemon_t *d, const char *socket_path, srv_grpc_t **ret, c
 	pthread_cond_init(&g->state_cond, NULL);
 	pthread_cond_init(&g->quick.cond, NULL);
 	pthread_cond_init(&g->slow.cond, NULL);
+	g->quick.g = g->slow.g = g;
 	g->quick.max = SRV_QUICK_THREADS;
 	g->slow.max = SRV_LONG_THREADS_MAX;
 	g->slow.idle_ms = LONG_IDLE_MS;
@@ -902,7 +899,7 @@ int srv_grpc_start(srv_daemon_t *d, const char *socket_path, srv_grpc_t **ret, c
 		request_call(g);
 	pthread_mutex_lock(&g->lock);
 	for (size_t i = 0; i < SRV_QUICK_THREADS; i++)
-		spawn_worker_locked(g, &g->quick);
+		spawn_worker_locked(&g->quick);
 	bool have_workers = g->quick.n_threads > 0;
 	pthread_mutex_unlock(&g->lock);
 	for (size_t i = 0; i < N_POLLERS; i++)
