@@ -445,7 +445,7 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "exec") == 0)
 		return cmd_exec(root, sub_argc, sub_argv);
 	if (strcmp(cmd, "update") == 0) {
-		rt_resources_t res = { RT_UNSET, RT_UNSET, RT_UNSET, RT_UNSET, RT_UNSET, NULL, NULL, RT_UNSET };
+		rt_resources_t res = RT_RESOURCES_UNSET;
 		/* runc's -r/--resources FILE|-: a LinuxResources JSON object; flags after it override its fields. */
 		_cleanup_free_ char *rjson = NULL;
 		if (sub_argc > 3 && (strcmp(sub_argv[1], "--resources") == 0 || strcmp(sub_argv[1], "-r") == 0)) {

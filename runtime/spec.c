@@ -523,7 +523,7 @@ static bool cgroup_file_name(const char *k)
 /* linux.resources (also what runc's update --resources reads). Fields not given stay unset (-1). */
 static int parse_resources(jv *j, rt_resources_t *res, crl_error_t *err)
 {
-	*res = (rt_resources_t){ RT_UNSET, RT_UNSET, RT_UNSET, RT_UNSET, RT_UNSET, NULL, NULL, RT_UNSET, NULL, 0, NULL, 0, NULL, 0 };
+	*res = RT_RESOURCES_UNSET;
 	if (j && !crl_json_is_object(j))
 		return crl_error_set(err, EINVAL, "config.json: linux.resources must be an object");
 	jv *mem = crl_json_get(j, "memory"), *cpu = crl_json_get(j, "cpu"), *pids = crl_json_get(j, "pids");

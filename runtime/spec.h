@@ -103,6 +103,10 @@ typedef struct rt_resources {
 	rt_dev_rule_t *devices;
 	size_t n_devices;
 } rt_resources_t;
+/* Every figure not given, no list. */
+#define RT_RESOURCES_UNSET                                                                                       \
+	((rt_resources_t){ .memory_limit = RT_UNSET, .memory_swap = RT_UNSET, .cpu_shares = RT_UNSET,               \
+			   .cpu_quota = RT_UNSET, .cpu_period = RT_UNSET, .pids_limit = RT_UNSET })
 
 typedef struct rt_spec {
 	char *root_path;

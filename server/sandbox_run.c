@@ -115,8 +115,7 @@ static int cgroup_path(srv_pod_t *p, crl_error_t *err)
 static int make_cgroup(srv_pod_t *p, crl_error_t *err)
 {
 	const Runtime__V1__LinuxPodSandboxConfig *l = p->config->linux;
-	rt_resources_t res = { .memory_limit = RT_UNSET, .memory_swap = RT_UNSET, .cpu_shares = RT_UNSET,
-			       .cpu_quota = RT_UNSET, .cpu_period = RT_UNSET, .pids_limit = RT_UNSET };
+	rt_resources_t res = RT_RESOURCES_UNSET;
 	if (l && l->resources) {
 		add_res(&res, l->resources);
 		add_res(&res, l->overhead);

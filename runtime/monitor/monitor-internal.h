@@ -31,12 +31,14 @@
 #include "common/fdpass.h"
 #include "common/fs.h"
 #include "common/json.h"
+#include "client.h"
 #include "crilog.h"
 #include "runtime/cgroup.h"
 #include "runtime/container.h"
 
-#define PROTOCOL 1
-#define MAX_MSG (1 << 20)
+/* The protocol's version and request size limit: the client's (one definition for both ends). */
+#define PROTOCOL MON_CLIENT_PROTOCOL
+#define MAX_MSG MON_CLIENT_MAX_MSG
 #define DEFAULT_EXEC_OUTPUT (16 * 1024 * 1024)
 
 enum { SRC_SIGNAL, SRC_LISTEN, SRC_CONN, SRC_CTR, SRC_EXEC };

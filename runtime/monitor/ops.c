@@ -336,7 +336,7 @@ static int update(mon_t *m, ctr_t *c, const char *resources, crl_error_t *err)
 		unlinkat(m->dirfd, name, 0);
 		return r;
 	}
-	rt_resources_t res = { RT_UNSET, RT_UNSET, RT_UNSET, RT_UNSET, RT_UNSET, NULL, NULL, RT_UNSET };
+	rt_resources_t res = RT_RESOURCES_UNSET;
 	int r = rt_resources_parse(resources, &res, err);
 	if (r == 0)
 		r = rt_update(m->rt_root, c->id, &res, err);
