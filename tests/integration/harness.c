@@ -393,3 +393,23 @@ void td_write_regconf(const char *path, int port)
 	snprintf(rc, sizeof(rc), "[[registry]]\nlocation = \"127.0.0.1:%d\"\ninsecure = true\n", port);
 	td_write_file(path, rc);
 }
+
+bool td_pid_runs(pid_t pid)
+{
+	char p[64], buf[4096];
+	snprintf(p, sizeof(p), "/proc/%d/stat", (int)pid);
+	ssize_t n = crl_fs_read_small(p, buf, sizeof(buf));
+	const char *rp = n > 0 ? strrchr(buf, ')') : NULL;
+	return n > 0 && !(rp && rp[1] == ' ' && rp[2] == 'Z');
+}
+
+bool td_pid_gone(pid_t pid, int timeout_ms)
+{
+	int64_t deadline = crl_mono_ms() + timeout_ms;
+	while (td_pid_runs(pid)) {
+		if (crl_mono_ms() > deadline)
+			return false;
+		usleep(10000);
+	}
+	return true;
+}

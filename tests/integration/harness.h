@@ -40,6 +40,10 @@ void td_write_file(const char *path, const char *content);
 /* Runs tests/fixtures/registry.py (CRIO_LITE_FIXTURES) with args; its output in *out when out is not NULL.
  * Returns its exit code, or -1. */
 int td_fixture(const char *const *args, char **out);
+/* Whether pid runs: exists and is no zombie. */
+bool td_pid_runs(pid_t pid);
+/* Waits up to timeout_ms for pid to stop running; whether it did. */
+bool td_pid_gone(pid_t pid, int timeout_ms);
 /* A registry of the fixture's (Debian's docker-registry on 127.0.0.1) in a new directory, written into dir (128
  * bytes); htpasswd "user:password" turns on basic auth. Its port, or -1 (the reason on stderr). */
 int td_registry_start(char *dir, const char *htpasswd);

@@ -125,27 +125,6 @@ static bool lease_exists(const char *net, const char *ip)
 }
 
 /* Dead, or dead and waiting for its reaper (the plugin's children belong to pid 1 once it is killed). */
-static bool pid_gone(pid_t pid)
-{
-	for (int i = 0; i < 300; i++) {
-		char path[64];
-		snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-		char *stat = NULL;
-		crl_error_t err = CRL_ERROR_INIT;
-		if (crl_fs_read_file(AT_FDCWD, path, 4096, &stat, NULL, &err) < 0) {
-			crl_error_clear(&err);
-			return true;
-		}
-		const char *p = strrchr(stat, ')');
-		bool zombie = p && p[1] == ' ' && p[2] == 'Z';
-		free(stat);
-		if (zombie)
-			return true;
-		usleep(10000);
-	}
-	return false;
-}
-
 static pid_t read_pid(const char *name)
 {
 	char path[160];
@@ -376,8 +355,8 @@ static void hanging_plugin_times_out(void **state)
 	if (!strstr(msg, "CNI plugin hang (network crl-cni-hang,") || !strstr(msg, "ADD failed") ||
 	    !strstr(msg, "1500 ms"))
 		fail_msg("%s", msg);
-	assert_true(pid_gone(read_pid("hang.pid")));
-	assert_true(pid_gone(read_pid("hang-child.pid")));
+	assert_true(td_pid_gone(read_pid("hang.pid"), 3000));
+	assert_true(td_pid_gone(read_pid("hang-child.pid"), 3000));
 	crl_error_clear(&err);
 	cni_network_free(net);
 }

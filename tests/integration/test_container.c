@@ -1158,17 +1158,6 @@ static void test_pod_removal_kills_leftovers(void **st)
 	assert_int_equal(pod_cgroups_left("*"), 0);
 }
 
-/* Whether pid runs (exists and is no zombie). */
-static bool runs(pid_t pid)
-{
-	char path[64], buf[512];
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if (crl_fs_read_small(path, buf, sizeof(buf)) <= 0)
-		return false;
-	const char *e = strrchr(buf, ')');
-	return e && e[1] == ' ' && e[2] != 'Z';
-}
-
 /* In the pod's shared PID namespace a container's init can exit leaving children behind: removing the container
  * kills them, and its cgroup goes. */
 static void test_remove_kills_children(void **st)
@@ -1185,9 +1174,9 @@ static void test_remove_kills_children(void **st)
 	snprintf(procs, sizeof(procs), "%s/cgroup.procs", dir);
 	assert_true(crl_fs_read_small(procs, buf, sizeof(buf)) > 0);
 	pid_t child = (pid_t)atoi(buf);
-	assert_true(child > 0 && runs(child));
+	assert_true(child > 0 && td_pid_runs(child));
 	assert_int_equal(id_call(RT "RemoveContainer", id), 0);
-	assert_false(runs(child));
+	assert_false(td_pid_runs(child));
 	assert_int_equal(access(dir, F_OK), -1);
 	free(id);
 	remove_pod(&p);

@@ -357,21 +357,6 @@ static bool ip_file(const char *ip)
 	return access(p, F_OK) == 0;
 }
 
-/* Whether pid is gone (or a zombie about to be reaped), within 5 s. */
-static bool gone(pid_t pid)
-{
-	for (int i = 0; i < 250; i++) {
-		char p[64], buf[4096];
-		snprintf(p, sizeof(p), "/proc/%d/stat", (int)pid);
-		ssize_t n = crl_fs_read_small(p, buf, sizeof(buf));
-		const char *rp = n > 0 ? strrchr(buf, ')') : NULL;
-		if (n <= 0 || (rp && rp[1] == ' ' && rp[2] == 'Z'))
-			return true;
-		usleep(20000);
-	}
-	return false;
-}
-
 static int monitors(bool kill_them)
 {
 	return td_monitors(D.runroot, kill_them);
@@ -579,7 +564,7 @@ static void test_lifecycle(void **st)
 	assert_int_equal(simple_call(D.client, RT "RemovePodSandbox", id), 0);
 	s = pod_status(id, false, &code);
 	assert_int_equal(code, CODE_NOT_FOUND);
-	assert_true(gone(mp));
+	assert_true(td_pid_gone(mp, 5000));
 	assert_int_equal(access(netns, F_OK), -1);
 	assert_int_equal(simple_call(D.client, RT "RemovePodSandbox", id), 0);
 	assert_int_equal(simple_call(D.client, RT "StopPodSandbox", "0123456789abcdef"), 0);
@@ -830,7 +815,7 @@ static void test_hanging_plugin(void **st)
 	assert_true(s < 30);
 	pid_t hp = read_hang_pid(1000);
 	assert_true(hp > 0);
-	assert_true(gone(hp));
+	assert_true(td_pid_gone(hp, 5000));
 	write_good_conflist();
 	assert_nothing_left();
 }
@@ -1009,7 +994,7 @@ static void test_restart(void **st)
 	mp = monitor_pid_of(id);
 	assert_true(td_stop(&D, SIGKILL, 10000) >= 0);
 	kill(mp, SIGKILL);
-	assert_true(gone(mp));
+	assert_true(td_pid_gone(mp, 5000));
 	char podrun[512];
 	snprintf(podrun, sizeof(podrun), "%s/pods/%s", D.runroot, id);
 	td_sweep(podrun, NULL, NULL);
