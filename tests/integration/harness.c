@@ -413,3 +413,19 @@ bool td_pid_gone(pid_t pid, int timeout_ms)
 	}
 	return true;
 }
+
+int td_mounts_mentioning(const char *text)
+{
+	char *mi = NULL;
+	crl_error_t err = CRL_ERROR_INIT;
+	if (crl_fs_read_file(AT_FDCWD, "/proc/self/mountinfo", 16 << 20, &mi, NULL, &err) < 0) {
+		crl_error_clear(&err);
+		return -1;
+	}
+	int n = 0;
+	for (char *save = NULL, *line = strtok_r(mi, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		if (strstr(line, text))
+			n++;
+	free(mi);
+	return n;
+}

@@ -40,6 +40,8 @@ void td_write_file(const char *path, const char *content);
 /* Runs tests/fixtures/registry.py (CRIO_LITE_FIXTURES) with args; its output in *out when out is not NULL.
  * Returns its exit code, or -1. */
 int td_fixture(const char *const *args, char **out);
+/* How many lines of /proc/self/mountinfo mention text (a directory: mounts on it, below it or from it). */
+int td_mounts_mentioning(const char *text);
 /* Whether pid runs: exists and is no zombie. */
 bool td_pid_runs(pid_t pid);
 /* Waits up to timeout_ms for pid to stop running; whether it did. */

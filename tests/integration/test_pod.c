@@ -391,14 +391,6 @@ static int ips_held(void)
 	return n;
 }
 
-static int mounts_below(const char *dir)
-{
-	char *o = out_of("grep -c ' %s/' /proc/self/mountinfo", dir);
-	int n = atoi(o);
-	free(o);
-	return n;
-}
-
 /* Nothing of any pod is left: no pod listed, no directory, no record, no monitor, no mount, no IP. */
 static void assert_nothing_left(void)
 {
@@ -415,7 +407,7 @@ static void assert_nothing_left(void)
 	for (int i = 0; i < 250 && monitors(false) > 0; i++)
 		usleep(20000);
 	assert_int_equal(monitors(false), 0);
-	assert_int_equal(mounts_below(D.runroot), 0);
+	assert_int_equal(td_mounts_mentioning(D.runroot), 0);
 	assert_int_equal(ips_held(), 0);
 	char *cg = out_of("ls /sys/fs/cgroup/memory%s 2>/dev/null | grep -c '^crio-lite-'", cgparent);
 	assert_string_equal(cg, "0");
