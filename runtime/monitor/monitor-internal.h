@@ -138,6 +138,8 @@ void mon_reply_ok(conn_t *c);
 void mon_drain(mon_t *m, src_t *s);
 /* No more requests from c: it goes once what is queued for it is sent. */
 void mon_conn_close(conn_t *c);
+/* Sends what is queued, then one byte with fds (SCM_RIGHTS): -1 when the queue does not empty at once. */
+int mon_conn_send_fds(conn_t *c, const int *fds, size_t n);
 
 /* ops.c: containers and exec sessions. */
 void mon_ctr_free(mon_t *m, ctr_t *c);

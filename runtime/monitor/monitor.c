@@ -36,8 +36,12 @@
  *                                                {"stream":"stdout"|"stderr","data":<base64>} and finally
  *                                                {"exit_code":N}; the client may send {"stdin":<base64>},
  *                                                {"close_stdin":true}, {"resize":{"rows":R,"cols":C}}
- *   exec    id args [cwd] [timeout_s] [max_output] [stream [stdin] [tty]]
+ *   exec    id args [cwd] [timeout_s] [max_output] [stream [stdin] [tty] [pass_fds]]
  *                                             with stream: the connection streams as after attach
+ *                                             with pass_fds too: after the reply, one byte "F" comes with the
+ *                                             command's fds (SCM_RIGHTS): stdin (if asked for), stdout, stderr,
+ *                                             or with tty its terminal's master alone; the client does the I/O
+ *                                             and the final {"exit_code":N} comes when the command exits
  *                                             -> exit_code timed_out truncated stdout stderr (base64)
  *   shutdown                                  (refused while a container runs)
  */
@@ -98,6 +102,14 @@ static void flush_out(conn_t *c)
 	want_out(c, false);
 	if (c->closing)
 		c->dead = true;
+}
+
+int mon_conn_send_fds(conn_t *c, const int *fds, size_t n)
+{
+	flush_out(c);
+	if (c->dead || c->out_off < c->out_len)
+		return -1;
+	return crl_send_fds(c->src.fd, "F", 1, fds, n);
 }
 
 void mon_conn_close(conn_t *c)

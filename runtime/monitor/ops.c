@@ -548,8 +548,10 @@ void mon_op_exec(mon_t *m, conn_t *conn, const crl_json_value_t *req)
 	crl_json_get_bool(crl_json_get(req, "stream"), &stream);
 	crl_json_get_bool(crl_json_get(req, "stdin"), &want_stdin);
 	crl_json_get_bool(crl_json_get(req, "tty"), &tty);
-	if ((want_stdin || tty) && !stream) {
-		crl_error_set(&err, EINVAL, "exec with stdin or tty needs stream");
+	bool pass_fds = false;
+	crl_json_get_bool(crl_json_get(req, "pass_fds"), &pass_fds);
+	if ((want_stdin || tty || pass_fds) && !stream) {
+		crl_error_set(&err, EINVAL, "exec with stdin, tty or pass_fds needs stream");
 		return mon_reply_error(conn, &err);
 	}
 	size_t running = 0;
@@ -619,9 +621,32 @@ void mon_op_exec(mon_t *m, conn_t *conn, const crl_json_value_t *req)
 		mon_watch(m, &x->err);
 	x->next = m->execs;
 	m->execs = x;
-	if (stream) {
-		mon_reply_ok(conn);
-		conn->exec = x;
+	if (!stream)
+		return;
+	mon_reply_ok(conn);
+	conn->exec = x;
+	if (!pass_fds)
+		return;
+	/* The client takes the command's stdio: stdin (when asked for), stdout, stderr; or the terminal. We only
+	 * wait for the exit. */
+	int fds[3];
+	size_t nfd = 0;
+	if (x->in_fd >= 0 && !tty)
+		fds[nfd++] = x->in_fd;
+	fds[nfd++] = x->out.fd;
+	if (x->err.fd >= 0)
+		fds[nfd++] = x->err.fd;
+	if (mon_conn_send_fds(conn, fds, nfd) < 0) {
+		kill(x->pid, SIGKILL);
+		mon_conn_close(conn);
+		x->conn = NULL;
+		conn->exec = NULL;
+	}
+	mon_unwatch(m, &x->out);
+	mon_unwatch(m, &x->err);
+	if (x->in_fd >= 0) {
+		close(x->in_fd);
+		x->in_fd = -1;
 	}
 }
 
