@@ -63,7 +63,27 @@ int td_setup(test_daemon_t *t, const char *extra_toml)
 	return 0;
 }
 
+static int start_daemon(test_daemon_t *t, const char *const *extra_args);
+
 int td_start(test_daemon_t *t, const char *const *extra_args)
+{
+	int r = start_daemon(t, extra_args);
+	if (r < 0) {
+		char *l = td_log(t);
+		fprintf(stderr, "daemon did not start:\n%s\n", l ? l : "");
+		free(l);
+	}
+	return r;
+}
+
+void td_write_lo_network(const test_daemon_t *t)
+{
+	char conflist[300];
+	snprintf(conflist, sizeof(conflist), "%s/10-lo.conflist", t->netdir);
+	td_write_file(conflist, "{\"cniVersion\":\"1.0.0\",\"name\":\"lo-only\",\"plugins\":[{\"type\":\"loopback\"}]}");
+}
+
+static int start_daemon(test_daemon_t *t, const char *const *extra_args)
 {
 	const char *argv[32];
 	size_t n = 0;
@@ -392,6 +412,49 @@ void td_write_regconf(const char *path, int port)
 	char rc[256];
 	snprintf(rc, sizeof(rc), "[[registry]]\nlocation = \"127.0.0.1:%d\"\ninsecure = true\n", port);
 	td_write_file(path, rc);
+}
+
+int td_container_registry(char *dir, char *regconf, size_t regconf_size)
+{
+	int port = td_registry_start(dir, NULL);
+	if (port < 0)
+		return -1;
+	char *out = NULL, ps[16];
+	snprintf(ps, sizeof(ps), "%d", port);
+	const char *push[] = { "push-containers", ps, NULL };
+	if (td_fixture(push, &out) != 0) {
+		fprintf(stderr, "push-containers: %s\n", out ? out : "");
+		free(out);
+		return -1;
+	}
+	free(out);
+	snprintf(regconf, regconf_size, "%s/registries.conf", dir);
+	td_write_regconf(regconf, port);
+	return port;
+}
+
+bool td_stop_clean(test_daemon_t *t)
+{
+	int st = td_stop(t, SIGTERM, 20000);
+	bool ok = st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+	if (!ok || getenv("CRL_TEST_SHOW_LOG")) {
+		char *l = td_log(t);
+		fprintf(stderr, "%s (status %d); its log:\n%s\n", ok ? "daemon stopped" : "daemon did not exit cleanly", st,
+			l ? l : "");
+		free(l);
+	}
+	return ok;
+}
+
+bool td_finish(test_daemon_t *t)
+{
+	bool ok = td_stop_clean(t);
+	if (td_monitors(t->runroot, true) > 0) {
+		fprintf(stderr, "monitors were left running; ended\n");
+		ok = false;
+	}
+	td_sweep(t->dir, NULL, NULL);
+	return ok;
 }
 
 bool td_pid_runs(pid_t pid)

@@ -23,8 +23,11 @@ typedef struct test_daemon {
 const char *td_binary(void);
 /* Creates the directories and a config; extra is appended to the [crio-lite.*] tables as raw TOML. */
 int td_setup(test_daemon_t *t, const char *extra_toml);
-/* Starts the daemon and waits until Version answers (10 s); extra_args are appended to the command line. */
+/* Starts the daemon and waits until Version answers (10 s); extra_args are appended to the command line. Its log
+ * goes to stderr when it does not start. */
 int td_start(test_daemon_t *t, const char *const *extra_args);
+/* A CNI network of the loopback plugin alone in the daemon's network directory: pods that need no bridge. */
+void td_write_lo_network(const test_daemon_t *t);
 /* Sends sig to the daemon's pid and waits up to timeout_ms; returns the wait status, or -1 on timeout (the
  * daemon is then killed). */
 int td_stop(test_daemon_t *t, int sig, int timeout_ms);
@@ -51,6 +54,15 @@ bool td_pid_gone(pid_t pid, int timeout_ms);
 int td_registry_start(char *dir, const char *htpasswd);
 /* Stops the registry of dir and removes dir. */
 void td_registry_stop(const char *dir);
+/* A registry with the images the container tests run (registry.py push-containers) and a registries.conf for it,
+ * its path written to regconf: the port, or -1. */
+int td_container_registry(char *dir, char *regconf, size_t regconf_size);
+/* Stops the daemon with SIGTERM (20 s); whether it exited with 0. Its log goes to stderr when it did not (or
+ * always, with CRL_TEST_SHOW_LOG set). */
+bool td_stop_clean(test_daemon_t *t);
+/* After a group of tests: td_stop_clean, then whatever a failed test left is ended and removed: its monitors
+ * (and with them their containers), mounts and files below the daemon's directory. Whether all was clean. */
+bool td_finish(test_daemon_t *t);
 /* A registries.conf at path naming 127.0.0.1:port as an insecure registry. */
 void td_write_regconf(const char *path, int port);
 /* One request to a crio-lite-monitor socket and its response (NULL on a transport failure). frame=false sends

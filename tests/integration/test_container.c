@@ -66,18 +66,8 @@ static int group_setup(void **state)
 {
 	(void)state;
 	grpc_init();
-	if ((reg_port = td_registry_start(reg_dir, NULL)) < 0)
+	if ((reg_port = td_container_registry(reg_dir, regconf, sizeof(regconf))) < 0)
 		return -1;
-	char *out = NULL, port[16];
-	snprintf(port, sizeof(port), "%d", reg_port);
-	const char *push[] = { "push-containers", port, NULL };
-	if (td_fixture(push, &out) != 0) {
-		fprintf(stderr, "push: %s\n", out);
-		return -1;
-	}
-	free(out);
-	snprintf(regconf, sizeof(regconf), "%s/registries.conf", reg_dir);
-	td_write_regconf(regconf, reg_port);
 	snprintf(cgparent, sizeof(cgparent), "/crlctr%d", (int)getpid());
 	char extra[512];
 	/* A RuntimeClass handler: Debian's runc (a test package) runs the same bundles through the monitor. */
@@ -86,15 +76,9 @@ static int group_setup(void **state)
 		 regconf, access("/usr/sbin/runc", X_OK) == 0 ? "/usr/sbin/runc" : "/usr/bin/runc");
 	if (td_setup(&D, extra) < 0)
 		return -1;
-	char conflist[300];
-	snprintf(conflist, sizeof(conflist), "%s/10-lo.conflist", D.netdir);
-	td_write_file(conflist, "{\"cniVersion\":\"1.0.0\",\"name\":\"lo-only\",\"plugins\":[{\"type\":\"loopback\"}]}");
-	if (td_start(&D, NULL) < 0) {
-		char *l = td_log(&D);
-		fprintf(stderr, "daemon did not start:\n%s\n", l);
-		free(l);
+	td_write_lo_network(&D);
+	if (td_start(&D, NULL) < 0)
 		return -1;
-	}
 	const char *tags[] = { "plain", "entry", "nobody" };
 	for (size_t i = 0; i < 3; i++)
 		if (pull(image(tags[i])) != 0)
@@ -105,19 +89,8 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
 	(void)state;
-	int st = td_stop(&D, SIGTERM, 20000);
-	int ok = st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0;
-	if (!ok) {
-		char *l = td_log(&D);
-		fprintf(stderr, "daemon did not exit cleanly (%d):\n%s\n", st, l);
-		free(l);
-	}
-	/* Whatever a failed test left: its monitors (and with them their containers), mounts, cgroups. */
-	if (td_monitors(D.runroot, true) > 0) {
-		fprintf(stderr, "monitors were left running; ended\n");
-		ok = 0;
-	}
-	td_sweep(D.dir, NULL, NULL);
+	/* Whatever a failed test left: its monitors (and with them their containers), mounts, files. */
+	int ok = td_finish(&D);
 	char cmd[512];
 	snprintf(cmd, sizeof(cmd),
 		 "for c in /sys/fs/cgroup/*%s/*/* /sys/fs/cgroup/*%s/*; do [ -d $c ] && rmdir $c; done 2>/dev/null;"

@@ -38,24 +38,15 @@ static int group_setup(void **state)
 	grpc_init();
 	if (td_setup(&D, NULL) < 0)
 		return -1;
-	if (td_start(&D, NULL) < 0) {
-		char *l = td_log(&D);
-		fprintf(stderr, "daemon did not start:\n%s\n", l);
-		free(l);
+	if (td_start(&D, NULL) < 0)
 		return -1;
-	}
 	return 0;
 }
 
 static int group_teardown(void **state)
 {
 	(void)state;
-	int st = td_stop(&D, SIGTERM, 20000);
-	char *l = td_log(&D);
-	int ok = st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0;
-	if (!ok)
-		fprintf(stderr, "daemon did not exit cleanly (status %d); its log:\n%s\n", st, l);
-	free(l);
+	int ok = td_stop_clean(&D);
 	td_cleanup(&D);
 	grpc_shutdown();
 	return ok ? 0 : -1;

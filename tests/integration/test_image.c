@@ -97,13 +97,7 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
 	(void)state;
-	int st = td_stop(&D, SIGTERM, 20000);
-	int ok = st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0;
-	if (!ok) {
-		char *l = td_log(&D);
-		fprintf(stderr, "daemon did not exit cleanly (%d):\n%s\n", st, l);
-		free(l);
-	}
+	int ok = td_stop_clean(&D);
 	td_cleanup(&D);
 	const char *dirs[] = { reg_dir, auth_dir, hostile_dir };
 	for (size_t i = 0; i < 3; i++)
