@@ -7,6 +7,8 @@ build_pkgs=(
 	meson ninja-build pkg-config gcc
 	libgrpc-dev protobuf-compiler protobuf-c-compiler libprotobuf-c-dev
 	libyajl-dev libseccomp-dev libcurl4-openssl-dev libarchive-dev libzstd-dev libisal-dev libssl-dev
+	# The streaming server (exec, attach, port-forward): HTTP and its upgrades; zlib for SPDY header blocks.
+	libmicrohttpd-dev zlib1g-dev
 )
 test_pkgs=(
 	libcmocka-dev

@@ -56,6 +56,8 @@ static const key_def_t keys[] = {
 	  "IP address the streaming server (exec, attach, port-forward) listens on." },
 	{ "api", "stream_port", K_STRING, OFF(stream_port), "0", 0, NULL,
 	  "Port of the streaming server; \"0\" picks a free port." },
+	{ "api", "stream_idle_timeout", K_STRING, OFF(stream_idle_timeout), "4h", 0, NULL,
+	  "A streaming session (exec, attach, port-forward) with no traffic for this long is closed (\"0\": never)." },
 	{ "api", "grpc_max_send_msg_size", K_INT, OFF(grpc_max_send_msg_size), NULL, 16 * 1024 * 1024, NULL,
 	  "Largest gRPC message the daemon sends, in bytes (kubelet's limit is 16 MiB)." },
 	{ "api", "grpc_max_recv_msg_size", K_INT, OFF(grpc_max_recv_msg_size), NULL, 16 * 1024 * 1024, NULL,
@@ -503,6 +505,9 @@ int srv_config_validate(const srv_config_t *cfg, crl_error_t *err)
 				     cfg->plugin_timeout);
 	if (cfg->monitor_path[0] && cfg->monitor_path[0] != '/')
 		return crl_error_set(err, EINVAL, "runtime.monitor_path: '%s' is not an absolute path", cfg->monitor_path);
+	if (srv_parse_duration(cfg->stream_idle_timeout, &secs) < 0 || secs < 0)
+		return crl_error_set(err, EINVAL, "api.stream_idle_timeout: '%s' is not a duration like \"4h\" or \"30m\"",
+				     cfg->stream_idle_timeout);
 	char *end = NULL;
 	errno = 0;
 	long port = strtol(cfg->stream_port, &end, 10);

@@ -32,6 +32,7 @@ typedef struct srv_config {
 	char *listen;
 	char *stream_address;
 	char *stream_port;
+	char *stream_idle_timeout;
 	int64_t grpc_max_send_msg_size;
 	int64_t grpc_max_recv_msg_size;
 	/* [crio-lite.runtime] */

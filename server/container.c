@@ -124,6 +124,25 @@ int srv_ctr_get(srv_daemon_t *d, const char *id, srv_ctr_t **ret, crl_error_t *e
 	return 0;
 }
 
+int srv_ctr_get_running(srv_daemon_t *d, const char *id, srv_ctr_t **ret, crl_error_t *err)
+{
+	srv_ctr_t *c = NULL;
+	int r = srv_ctr_get(d, id, &c, err);
+	if (r < 0)
+		return r;
+	srv_ctr_refresh(d, c);
+	pthread_mutex_lock(&c->lock);
+	bool running = c->state == SRV_CTR_RUNNING;
+	pthread_mutex_unlock(&c->lock);
+	if (!running) {
+		r = crl_error_set(err, EBUSY, "container %s is not running", c->obj.id);
+		srv_ctr_unref(c);
+		return r;
+	}
+	*ret = c;
+	return 0;
+}
+
 int srv_ctrs_of_pod(srv_daemon_t *d, const char *pod_id, srv_obj_t ***ret, size_t *ret_n, crl_error_t *err)
 {
 	srv_obj_t **all = NULL;

@@ -80,6 +80,8 @@ static inline void srv_ctr_unref(srv_ctr_t *c)
 		srv_obj_unref(&c->obj);
 }
 int srv_ctr_get(srv_daemon_t *d, const char *id, srv_ctr_t **ret, crl_error_t *err);
+/* The same for a container that runs (its exit taken in first); EBUSY "container X is not running" otherwise. */
+int srv_ctr_get_running(srv_daemon_t *d, const char *id, srv_ctr_t **ret, crl_error_t *err);
 /* The pod's containers, each with a reference (free with srv_store_list_free). */
 int srv_ctrs_of_pod(srv_daemon_t *d, const char *pod_id, srv_obj_t ***ret, size_t *ret_n, crl_error_t *err);
 

@@ -93,18 +93,9 @@ int srv_exec_sync(srv_daemon_t *d, srv_call_t *call, const void *req, void *resp
 	if (r->timeout < 0)
 		return crl_error_set(err, EINVAL, "timeout %lld is negative", (long long)r->timeout);
 	srv_ctr_t *c = NULL;
-	int ret = srv_ctr_get(d, r->container_id, &c, err);
+	int ret = srv_ctr_get_running(d, r->container_id, &c, err);
 	if (ret < 0)
 		return ret;
-	srv_ctr_refresh(d, c);
-	pthread_mutex_lock(&c->lock);
-	bool running = c->state == SRV_CTR_RUNNING;
-	pthread_mutex_unlock(&c->lock);
-	if (!running) {
-		ret = crl_error_set(err, EBUSY, "container %s is not running", c->obj.id);
-		srv_ctr_unref(c);
-		return ret;
-	}
 	crl_json_t *j = srv_ctr_request(c, "exec");
 	crl_json_key(j, "args");
 	crl_json_array_begin(j);

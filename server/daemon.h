@@ -27,6 +27,7 @@ struct srv_daemon {
 	char *ctrs_dir;     /* <root>/containers: one bundle directory per container */
 	int plugin_timeout_ms;
 	struct srv_exits *exits; /* container exits as they happen */
+	struct srv_stream *stream; /* the streaming server (exec, attach, port-forward) */
 
 	pthread_mutex_t lock; /* guards what follows */
 	char *pod_cidr;       /* from UpdateRuntimeConfig; "" until kubelet sends one */

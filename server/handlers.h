@@ -34,6 +34,10 @@ int srv_start_container(srv_daemon_t *d, srv_call_t *call, const void *req, void
 int srv_stop_container(srv_daemon_t *d, srv_call_t *call, const void *req, void *resp, crl_error_t *err);
 int srv_remove_container(srv_daemon_t *d, srv_call_t *call, const void *req, void *resp, crl_error_t *err);
 int srv_exec_sync(srv_daemon_t *d, srv_call_t *call, const void *req, void *resp, crl_error_t *err);
+/* container_exec.c: the streaming calls, answered with a URL on the streaming server. */
+int srv_exec(srv_daemon_t *d, srv_call_t *call, const void *req, void *resp, crl_error_t *err);
+int srv_attach(srv_daemon_t *d, srv_call_t *call, const void *req, void *resp, crl_error_t *err);
+int srv_port_forward(srv_daemon_t *d, srv_call_t *call, const void *req, void *resp, crl_error_t *err);
 int srv_container_status(srv_daemon_t *d, srv_call_t *call, const void *req, void *resp, crl_error_t *err);
 int srv_list_containers(srv_daemon_t *d, srv_call_t *call, const void *req, void *resp, crl_error_t *err);
 int srv_stream_containers(srv_daemon_t *d, srv_call_t *call, const void *req, crl_error_t *err);

@@ -14,6 +14,7 @@
 #include <curl/curl.h>
 #include <grpc/grpc.h>
 
+#include "stream/stream.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
 #include "common/log.h"
@@ -264,6 +265,7 @@ static int prepare(srv_daemon_t *d, locks_t *locks, crl_error_t *err)
 
 static void daemon_cleanup(srv_daemon_t *d, locks_t *locks)
 {
+	srv_stream_stop(d->stream);
 	srv_events_free(d->events);
 	srv_exits_free(d->exits);
 	srv_store_free(d->ctrs);
@@ -342,6 +344,10 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
+	if (srv_stream_start(&d, &d.stream, &err) < 0) {
+		log_fatal("%s", crl_error_message(&err));
+		goto out;
+	}
 	grpc_init();
 	srv_grpc_t *g = NULL;
 	if (srv_grpc_start(&d, d.socket_path, &g, &err) < 0) {
@@ -364,6 +370,8 @@ int main(int argc, char **argv)
 		break;
 	}
 	srv_grpc_stop(g, SHUTDOWN_GRACE_MS);
+	srv_stream_stop(d.stream);
+	d.stream = NULL;
 	if (unlink(d.socket_path) < 0 && errno != ENOENT)
 		log_warn("cannot remove %s: %s", d.socket_path, strerror(errno));
 	grpc_shutdown();
