@@ -64,20 +64,6 @@ static int rmi(cri_client_t *c, const char *image)
 	return ret;
 }
 
-static long rss_kib(pid_t pid)
-{
-	char path[64], line[256];
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	FILE *f = fopen(path, "re");
-	long v = -1;
-	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmRSS: %ld", &v) == 1)
-			break;
-	if (f)
-		fclose(f);
-	return v;
-}
-
 int main(int argc, char **argv)
 {
 	int iterations = 50, many = 1000;
@@ -176,7 +162,7 @@ int main(int argc, char **argv)
 		printf("%-44s %.2f s (download, verify, no unpack)%s\n", "skopeo copy of the same image", (bench_now_ms() - a) / 1e3,
 		       rc2 == 0 ? "" : " [skopeo failed]");
 	}
-	printf("%-44s %ld KiB\n", "daemon RSS at the end", rss_kib(d.pid));
+	printf("%-44s %ld KiB\n", "daemon RSS at the end", bench_proc_kib(d.pid, "status", "VmRSS:"));
 
 	td_stop(&d, SIGTERM, 20000);
 	td_cleanup(&d);

@@ -79,21 +79,6 @@ static int pod_call(const char *method, const char *id)
 	return ret;
 }
 
-static long status_kib(pid_t pid, const char *file, const char *key)
-{
-	char p[64], line[256];
-	snprintf(p, sizeof(p), "/proc/%d/%s", (int)pid, file);
-	FILE *f = fopen(p, "re");
-	long v = -1;
-	size_t kl = strlen(key);
-	while (f && fgets(line, sizeof(line), f))
-		if (strncmp(line, key, kl) == 0)
-			v = atol(line + kl);
-	if (f)
-		fclose(f);
-	return v;
-}
-
 static pid_t monitor_pid(const char *id)
 {
 	Runtime__V1__PodSandboxStatusRequest req = RUNTIME__V1__POD_SANDBOX_STATUS_REQUEST__INIT;
@@ -278,7 +263,7 @@ static void containers(int n, const char *img)
 	report("pod + container from scratch", scratch, n);
 	/* Ten pods of one container: the daemon and every monitor together. */
 	char *pods[10], *ids[10];
-	long total = status_kib(D.pid, "status", "VmRSS:");
+	long total = bench_proc_kib(D.pid, "status", "VmRSS:");
 	for (int i = 0; i < 10; i++) {
 		char pn[32];
 		snprintf(pn, sizeof(pn), "bench%d", 20000 + i);
@@ -287,10 +272,10 @@ static void containers(int n, const char *img)
 		if (!ids[i] || ctr_call(RT "StartContainer", ids[i], 0) < 0)
 			return;
 	}
-	total = status_kib(D.pid, "status", "VmRSS:");
+	total = bench_proc_kib(D.pid, "status", "VmRSS:");
 	long mons = 0;
 	for (int i = 0; i < 10; i++)
-		mons += status_kib(monitor_pid(pods[i]), "status", "VmRSS:");
+		mons += bench_proc_kib(monitor_pid(pods[i]), "status", "VmRSS:");
 	printf("%-44s daemon %ld KiB + 10 monitors %ld KiB = %ld KiB\n", "10 pods x 1 container, RSS", total, mons,
 	       total + mons);
 	/* Nine more containers in each: ListContainerStats with 100 running containers. */
@@ -432,13 +417,13 @@ int main(int argc, char **argv)
 			goto out; /* the daemon's stop below leaves the pods to td_monitors */
 	for (int i = 0; i < 10; i++) {
 		pid_t mp = monitor_pid(ids[i]);
-		long rss = status_kib(mp, "status", "VmRSS:"), pss = status_kib(mp, "smaps_rollup", "Pss:");
+		long rss = bench_proc_kib(mp, "status", "VmRSS:"), pss = bench_proc_kib(mp, "smaps_rollup", "Pss:");
 		rss_max = rss > rss_max ? rss : rss_max;
 		pss_sum += pss;
 	}
 	printf("%-44s max RSS %ld KiB per monitor (target <= 1024), PSS %ld KiB per pod\n", "10 pods running", rss_max,
 	       pss_sum / 10);
-	printf("%-44s %ld KiB\n", "daemon RSS with 10 pods", status_kib(D.pid, "status", "VmRSS:"));
+	printf("%-44s %ld KiB\n", "daemon RSS with 10 pods", bench_proc_kib(D.pid, "status", "VmRSS:"));
 	for (int i = 0; i < 10; i++) {
 		pod_call(RT "StopPodSandbox", ids[i]);
 		pod_call(RT "RemovePodSandbox", ids[i]);

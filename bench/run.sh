@@ -3,6 +3,7 @@
 #   bench/run.sh image [--iterations N] [--many N] [--large]
 #   bench/run.sh runtime [--iterations N]
 #   bench/run.sh pod [--iterations N]
+#   bench/run.sh stream [--iterations N] [--megabytes N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh test
@@ -10,7 +11,8 @@ scripts/deps.sh test
 command -v skopeo >/dev/null || apt-get install -y -qq skopeo >/dev/null
 command -v runc >/dev/null || apt-get install -y -qq runc >/dev/null
 [ -d build ] || meson setup build >/dev/null
-ninja -C build crio-lite crio-lite-runtime crio-lite-monitor bench/bench-image bench/bench-runtime bench/bench-pod >/dev/null
+ninja -C build crio-lite crio-lite-runtime crio-lite-monitor bench/bench-image bench/bench-runtime bench/bench-pod \
+	bench/bench-stream >/dev/null
 what=${1:-image}
 shift || true
 case "$what" in
@@ -24,8 +26,11 @@ runtime)
 pod)
 	CRIO_LITE_BIN=$PWD/build/crio-lite CRIO_LITE_FIXTURES=$PWD/tests/fixtures build/bench/bench-pod "$@"
 	;;
+stream)
+	CRIO_LITE_BIN=$PWD/build/crio-lite CRIO_LITE_FIXTURES=$PWD/tests/fixtures build/bench/bench-stream "$@"
+	;;
 *)
-	echo "unknown benchmark $what (image, runtime, pod)" >&2
+	echo "unknown benchmark $what (image, runtime, pod, stream)" >&2
 	exit 2
 	;;
 esac
