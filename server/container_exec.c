@@ -14,13 +14,13 @@
 
 #define EXEC_ARGS_MAX 4096
 
-/* kubelet's checks of both calls' stream flags. */
-static int check_streams(bool in, bool out, bool err_, bool tty, crl_error_t *err)
+/* kubelet's checks of both calls' stream flags (its words: "or" for Exec, "and" for Attach). */
+static int check_streams(bool in, bool out, bool err_, bool tty, const char *conj, crl_error_t *err)
 {
 	if (tty && err_)
 		return crl_error_set(err, EINVAL, "tty and stderr cannot both be true");
 	if (!in && !out && !err_)
-		return crl_error_set(err, EINVAL, "one of stdin, stdout, or stderr must be set");
+		return crl_error_set(err, EINVAL, "one of stdin, stdout, %s stderr must be set", conj);
 	return 0;
 }
 
@@ -70,7 +70,7 @@ int srv_exec(srv_daemon_t *d, srv_call_t *call, const void *req, void *resp, crl
 		return crl_error_set(err, EINVAL, "cmd is required");
 	if (r->n_cmd > EXEC_ARGS_MAX)
 		return crl_error_set(err, EINVAL, "cmd: more than %d words", EXEC_ARGS_MAX);
-	int ret = check_streams(r->stdin, r->stdout, r->stderr, r->tty, err);
+	int ret = check_streams(r->stdin, r->stdout, r->stderr, r->tty, "or", err);
 	srv_ctr_t *c = NULL;
 	if (ret < 0 || (ret = running_ctr(d, r->container_id, &c, err)) < 0)
 		return ret;
@@ -94,7 +94,7 @@ int srv_attach(srv_daemon_t *d, srv_call_t *call, const void *req, void *resp, c
 {
 	const Runtime__V1__AttachRequest *r = req;
 	Runtime__V1__AttachResponse *out = resp;
-	int ret = check_streams(r->stdin, r->stdout, r->stderr, r->tty, err);
+	int ret = check_streams(r->stdin, r->stdout, r->stderr, r->tty, "and", err);
 	srv_ctr_t *c = NULL;
 	if (ret < 0 || (ret = running_ctr(d, r->container_id, &c, err)) < 0)
 		return ret;
@@ -134,7 +134,8 @@ int srv_port_forward(srv_daemon_t *d, srv_call_t *call, const void *req, void *r
 	if (sr) {
 		sr->kind = ST_PORTFORWARD;
 		sr->n_ports = r->n_port;
-		memcpy(sr->ports, r->port, r->n_port * sizeof(int32_t));
+		if (r->n_port)
+			memcpy(sr->ports, r->port, r->n_port * sizeof(int32_t));
 		sr->pod_dir = strdup(p->dir);
 		sr->netns = *ns ? strdup(ns) : NULL;
 	}

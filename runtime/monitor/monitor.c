@@ -32,7 +32,9 @@
  *           runtime (an absolute path to an external OCI runtime, runc's command line) with runtime_root (its
  *           --root; default <dir>/runtime-root): that container's create, start, kill, delete and exec run the
  *           binary (--log <dir>/runtime.log --log-format json; its message comes back on failure)
- *   attach  id                                -> then the connection streams: the monitor sends
+ *   attach  id [pass_stdin]                   -> stdin (whether the container has one); then the connection
+ *                                                streams (with pass_stdin, after one byte "F" carrying a dup of the
+ *                                                container's stdin or terminal master): the monitor sends
  *                                                {"stream":"stdout"|"stderr","data":<base64>} and finally
  *                                                {"exit_code":N}; the client may send {"stdin":<base64>},
  *                                                {"close_stdin":true}, {"resize":{"rows":R,"cols":C}}
@@ -229,6 +231,9 @@ static void handle_request(mon_t *m, conn_t *conn, const char *text)
 		char *raw = NULL;
 		size_t n = 0;
 		if (data && *in_fd >= 0 && crl_base64_decode(data, &raw, &n) == 0) {
+			/* Never blocks: what a full pipe does not take is dropped (clients that care take the fd:
+			 * pass_fds, pass_stdin). */
+			fcntl(*in_fd, F_SETFL, fcntl(*in_fd, F_GETFL) | O_NONBLOCK);
 			for (size_t o = 0; o < n;) {
 				ssize_t w = write(*in_fd, raw + o, n - o);
 				if (w < 0 && errno == EINTR)
@@ -255,9 +260,17 @@ static void handle_request(mon_t *m, conn_t *conn, const char *text)
 	}
 	if (op && strcmp(op, "attach") == 0 && crl_json_get_int(crl_json_get(req, "v"), &v) && v == PROTOCOL) {
 		ctr_t *c = mon_need_ctr(m, conn, req);
+		bool pass_stdin = false;
+		crl_json_get_bool(crl_json_get(req, "pass_stdin"), &pass_stdin);
 		if (c) {
-			mon_reply_ok(conn);
+			crl_json_t *j = mon_reply_begin(true);
+			crl_json_kv_bool(j, "stdin", c->in_fd >= 0);
+			mon_reply_end(conn, j);
 			conn->attached = c;
+			/* The client writes to the container's stdin (or terminal) itself: a container that does not read
+			 * it blocks that client, never this loop. */
+			if (pass_stdin && c->in_fd >= 0 && mon_conn_send_fds(conn, &c->in_fd, 1) < 0)
+				mon_conn_close(conn);
 		}
 		crl_json_value_free(req);
 		return;
@@ -758,9 +771,14 @@ int main(int argc, char **argv)
 				p = &cn->next;
 				continue;
 			}
+			/* A streamed exec whose client is gone ends with it (a command that reads and writes nothing
+			 * would otherwise hold one of the pod's exec slots for good). */
 			for (exec_t *x = m.execs; x; x = x->next)
-				if (x->conn == cn)
+				if (x->conn == cn) {
 					x->conn = NULL;
+					if (x->stream && !x->exited)
+						kill(x->pid, SIGKILL);
+				}
 			mon_unwatch(&m, &cn->src);
 			*p = cn->next;
 			free(cn->in);

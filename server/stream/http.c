@@ -54,7 +54,7 @@ static enum MHD_Result reply_text(struct MHD_Connection *conn, unsigned code, co
 /* Every value of a header (repeated lines and comma-separated lists), trimmed, into list. */
 typedef struct values {
 	const char *name;
-	char *list[32];
+	char *list[ST_MAX_PORTS + 8];
 	size_t n;
 } values_t;
 
@@ -65,7 +65,8 @@ static enum MHD_Result collect(void *cls, enum MHD_ValueKind kind, const char *k
 	if (!key || !value || strcasecmp(key, v->name) != 0)
 		return MHD_YES;
 	char *copy = strdup(value), *save = NULL;
-	for (char *t = copy ? strtok_r(copy, ",", &save) : NULL; t && v->n < 32; t = strtok_r(NULL, ",", &save)) {
+	for (char *t = copy ? strtok_r(copy, ",", &save) : NULL; t && v->n < sizeof(v->list) / sizeof(v->list[0]);
+	     t = strtok_r(NULL, ",", &save)) {
 		while (*t == ' ' || *t == '\t')
 			t++;
 		size_t n = strlen(t);
@@ -187,6 +188,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	} else {
 		return reply_text(conn, MHD_HTTP_NOT_FOUND, "404 page not found\n", NULL);
 	}
+	/* A server that has no room says so before the token is spent: the URL can be tried again. */
+	pthread_mutex_lock(&srv->lock);
+	bool full = srv->sessions >= ST_MAX_SESSIONS || srv->stopping;
+	pthread_mutex_unlock(&srv->lock);
+	if (full)
+		return reply_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "too many streaming sessions\n", NULL);
 	/* The token is spent by its first use, whatever follows. */
 	st_request_t *req = st_tokens_take(srv->tokens, token, crl_mono_ms());
 	if (!req || req->kind != kind) {
@@ -283,7 +290,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		}
 	}
 	pthread_mutex_lock(&srv->lock);
-	bool full = srv->sessions >= ST_MAX_SESSIONS || srv->stopping;
+	full = srv->sessions >= ST_MAX_SESSIONS || srv->stopping;
 	if (!full)
 		srv->sessions++;
 	pthread_mutex_unlock(&srv->lock);

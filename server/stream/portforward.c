@@ -126,7 +126,9 @@ static int dial(session_t *s, int port, char *why, size_t whylen)
 		close(ns);
 	}
 	fd4 = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	int e4 = fd4 < 0 ? -errno : 0;
 	fd6 = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	int e6 = fd6 < 0 ? -errno : -EAFNOSUPPORT;
 	if (s->req->netns && setns(s->srv->host_netns, CLONE_NEWNET) < 0) {
 		/* This thread is in the pod's namespace for good: it must not serve anything more. */
 		log_error("streaming session: cannot return to the daemon's network namespace: %s", strerror(errno));
@@ -141,7 +143,8 @@ static int dial(session_t *s, int port, char *why, size_t whylen)
 	struct sockaddr_in a4 = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
 				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	struct sockaddr_in6 a6 = { .sin6_family = AF_INET6, .sin6_port = htons((uint16_t)port), .sin6_addr = IN6ADDR_LOOPBACK_INIT };
-	int e4 = fd4 >= 0 ? connect_within(fd4, (struct sockaddr *)&a4, sizeof(a4)) : -errno;
+	if (fd4 >= 0)
+		e4 = connect_within(fd4, (struct sockaddr *)&a4, sizeof(a4));
 	if (e4 == 0) {
 		if (fd6 >= 0)
 			close(fd6);
@@ -149,7 +152,8 @@ static int dial(session_t *s, int port, char *why, size_t whylen)
 	}
 	if (fd4 >= 0)
 		close(fd4);
-	int e6 = fd6 >= 0 ? connect_within(fd6, (struct sockaddr *)&a6, sizeof(a6)) : -EAFNOSUPPORT;
+	if (fd6 >= 0)
+		e6 = connect_within(fd6, (struct sockaddr *)&a6, sizeof(a6));
 	if (e6 == 0)
 		return fd6;
 	if (fd6 >= 0)
@@ -200,6 +204,9 @@ void st_pf_on_stream(session_t *s, uint32_t sid, const spdy_headers_t *h)
 		spdy_put_rst_stream(&s->out, sid, SPDY_PROTOCOL_ERROR);
 		return;
 	}
+	/* Refusals above are RSTs instead of a reply (client-go then says "stream reset"); from here the stream is
+	 * the pair's, replied to before anything is sent on it. */
+	st_syn_reply(s, sid);
 	if (is_data) {
 		p->data = sid;
 		p->has_data = true;
@@ -226,10 +233,22 @@ pf_t *st_pf_by_stream(session_t *s, uint32_t sid, bool *is_data)
 	return NULL;
 }
 
-void st_pf_on_data(pf_t *p, const uint8_t *d, size_t n, bool fin)
+void st_pf_on_data(session_t *s, pf_t *p, const uint8_t *d, size_t n, bool fin)
 {
-	if (!p->finished && n && p->to_pod.fd >= 0 && !p->client_fin)
+	if (!p->finished && n && p->to_pod.fd >= 0 && !p->client_fin) {
+		if (st_buf_pending(&p->to_pod.buf) + n > PF_PAIR_MAX) {
+			/* The connection in the pod does not take what it is sent: it alone is dropped (its streams
+			 * reset), the session's others go on. */
+			if (s->transport == T_SPDY) {
+				spdy_put_rst_stream(&s->out, p->data, SPDY_CANCEL);
+				spdy_put_rst_stream(&s->out, p->error, SPDY_CANCEL);
+				p->has_data = p->has_error = false;
+			}
+			st_pf_finish(s, p, "the connection in the pod does not read what it is sent");
+			return;
+		}
 		st_buf_put(&p->to_pod.buf, d, n);
+	}
 	if (fin && !p->client_fin) {
 		p->client_fin = true;
 		p->to_pod.fin = true;

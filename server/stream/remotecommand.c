@@ -114,7 +114,8 @@ void st_rc_finish(session_t *s)
 
 /* --- exec and attach: the start --- */
 
-static int monitor_request(session_t *s, crl_json_t *j, crl_error_t *err)
+/* Connects to the pod's monitor and makes the request; its reply in *ret (when not NULL). */
+static int monitor_request(session_t *s, crl_json_t *j, crl_json_value_t **ret, crl_error_t *err)
 {
 	crl_json_object_end(j);
 	char *msg = crl_json_finish_text(j, NULL);
@@ -122,7 +123,7 @@ static int monitor_request(session_t *s, crl_json_t *j, crl_error_t *err)
 		return crl_error_set(err, ENOMEM, "out of memory");
 	int r = mon_client_connect(s->req->pod_dir, &s->mon, err);
 	if (r == 0)
-		r = mon_client_call(s->mon, msg, MONITOR_MS, NULL, err);
+		r = mon_client_call(s->mon, msg, MONITOR_MS, ret, err);
 	free(msg);
 	return r;
 }
@@ -142,6 +143,25 @@ static void set_nonblock(int fd)
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 }
 
+/* The n fds the monitor sends after its reply (one byte "F" with them), non-blocking. */
+static int take_fds(session_t *s, int *fds, size_t want, crl_error_t *err)
+{
+	int mfd = mon_client_fd(s->mon), r;
+	struct pollfd p = { mfd, POLLIN, 0 };
+	while ((r = poll(&p, 1, MONITOR_MS)) < 0 && errno == EINTR)
+		;
+	size_t n = 0;
+	char byte = 0;
+	if (r <= 0 || crl_recv_fds(mfd, &byte, 1, fds, want, &n) != 1 || byte != 'F' || n != want) {
+		for (size_t i = 0; i < n; i++)
+			close(fds[i]);
+		return crl_error_set(err, EIO, "the pod monitor did not hand the stdio over (%zu of %zu fds)", n, want);
+	}
+	for (size_t i = 0; i < n; i++)
+		set_nonblock(fds[i]);
+	return 0;
+}
+
 static int exec_start(session_t *s, crl_error_t *err)
 {
 	crl_json_t *j = request_begin(s, "exec");
@@ -154,29 +174,13 @@ static int exec_start(session_t *s, crl_error_t *err)
 	crl_json_kv_bool(j, "pass_fds", true);
 	crl_json_kv_bool(j, "stdin", s->req->in);
 	crl_json_kv_bool(j, "tty", s->req->tty);
-	int r = monitor_request(s, j, err);
+	int r = monitor_request(s, j, NULL, err);
 	if (r < 0)
 		return r;
-	int mfd = mon_client_fd(s->mon);
-	struct pollfd p = { mfd, POLLIN, 0 };
-	while ((r = poll(&p, 1, MONITOR_MS)) < 0 && errno == EINTR)
-		;
-	int fds[3] = { -1, -1, -1 };
-	size_t n = 0;
-	char byte = 0;
-	if (r <= 0 || crl_recv_fds(mfd, &byte, 1, fds, 3, &n) != 1 || byte != 'F') {
-		for (size_t i = 0; i < n; i++)
-			close(fds[i]);
-		return crl_error_set(err, EIO, "the pod monitor did not hand the command's stdio over");
-	}
-	size_t want = s->req->tty ? 1 : 2 + (s->req->in ? 1 : 0);
-	if (n != want) {
-		for (size_t i = 0; i < n; i++)
-			close(fds[i]);
-		return crl_error_set(err, EIO, "the pod monitor handed %zu fds over, not %zu", n, want);
-	}
-	for (size_t i = 0; i < n; i++)
-		set_nonblock(fds[i]);
+	int fds[3];
+	size_t n = s->req->tty ? 1 : 2 + (s->req->in ? 1 : 0);
+	if ((r = take_fds(s, fds, n, err)) < 0)
+		return r;
 	if (s->req->tty) {
 		s->src[1] = fds[0];
 		s->tty_fd = fds[0];
@@ -192,9 +196,29 @@ static int exec_start(session_t *s, crl_error_t *err)
 	return 0;
 }
 
+/* With stdin asked for, the container's stdin (or terminal) comes over as an fd: this thread writes to it, so a
+ * container that does not read blocks only this client. */
 static int attach_start(session_t *s, crl_error_t *err)
 {
-	return monitor_request(s, request_begin(s, "attach"), err);
+	crl_json_t *j = request_begin(s, "attach");
+	bool want_in = s->req->in && s->req->ctr_stdin;
+	crl_json_kv_bool(j, "pass_stdin", want_in);
+	crl_json_value_t *v = NULL;
+	int r = monitor_request(s, j, &v, err);
+	if (r < 0)
+		return r;
+	bool has = false;
+	crl_json_get_bool(crl_json_get(v, "stdin"), &has);
+	crl_json_value_free(v);
+	int fd;
+	if (!want_in || !has)
+		return 0;
+	if ((r = take_fds(s, &fd, 1, err)) < 0)
+		return r;
+	s->stdin_sink.fd = fd;
+	if (s->req->ctr_tty)
+		s->tty_fd = fd;
+	return 0;
 }
 
 void st_rc_start(session_t *s)
@@ -233,7 +257,7 @@ static void apply_resize(session_t *s, int64_t w, int64_t h)
 {
 	if (w <= 0 || h <= 0 || w > 65535 || h > 65535)
 		return;
-	if (s->req->kind == ST_EXEC && s->tty_fd >= 0) {
+	if (s->tty_fd >= 0) {
 		struct winsize ws = { .ws_row = (unsigned short)h, .ws_col = (unsigned short)w };
 		ioctl(s->tty_fd, TIOCSWINSZ, &ws);
 	} else if (s->req->kind == ST_ATTACH && s->mon) {
@@ -283,12 +307,29 @@ static void on_resize_data(session_t *s, const uint8_t *p, size_t n)
 	}
 }
 
+/* The client's end of stdin: the command's stdin closed once what waits is written (a terminal stays, as with
+ * kubelet); for attach, a stdin_once container's own stdin is closed by its monitor after that. */
 void st_rc_stdin_closed(session_t *s)
 {
-	if (s->req->kind == ST_EXEC) {
-		if (s->stdin_sink.fd >= 0 && !s->req->tty)
-			s->stdin_sink.fin = true;
-	} else if (s->req->ctr_stdin_once && s->mon) {
+	bool tty = s->req->kind == ST_EXEC ? s->req->tty : s->req->ctr_tty;
+	if (s->stdin_sink.fd >= 0 && !tty)
+		s->stdin_sink.fin = true;
+	if (s->req->kind == ST_ATTACH && s->req->ctr_stdin_once)
+		s->close_stdin_pending = true;
+}
+
+void st_rc_after_flush(session_t *s)
+{
+	if (!s->close_stdin_pending || (s->stdin_sink.fd >= 0 && st_buf_pending(&s->stdin_sink.buf)))
+		return;
+	s->close_stdin_pending = false;
+	if (s->stdin_sink.fd >= 0) {
+		close(s->stdin_sink.fd);
+		s->stdin_sink.fd = -1;
+		if (s->tty_fd >= 0 && s->req->kind == ST_ATTACH)
+			s->tty_fd = -1;
+	}
+	if (s->mon) {
 		crl_json_t *j = stream_msg();
 		crl_json_kv_bool(j, "close_stdin", true);
 		monitor_send(s, j);
@@ -303,18 +344,8 @@ void st_rc_on_data(session_t *s, int role, const uint8_t *p, size_t n)
 	}
 	if (role != R_STDIN || !s->req->in || n == 0)
 		return;
-	if (s->req->kind == ST_EXEC) {
-		if (s->stdin_sink.fd >= 0 && !s->stdin_sink.fin)
-			st_buf_put(&s->stdin_sink.buf, p, n);
-	} else if (s->mon && s->req->ctr_stdin) {
-		char *b = crl_base64_encode(p, n);
-		if (b) {
-			crl_json_t *j = stream_msg();
-			crl_json_kv_string(j, "stdin", b);
-			monitor_send(s, j);
-		}
-		free(b);
-	}
+	if (s->stdin_sink.fd >= 0 && !s->stdin_sink.fin && !s->close_stdin_pending)
+		st_buf_put(&s->stdin_sink.buf, p, n);
 }
 
 int st_rc_role_of(const char *type)
@@ -345,6 +376,8 @@ void st_rc_read_src(session_t *s, int i)
 	ssize_t r = read(s->src[i], buf, sizeof(buf));
 	if (r > 0) {
 		st_send_role(s, i == 1 ? R_STDOUT : R_STDERR, buf, (size_t)r);
+		if (s->exited)
+			s->exited_ms = crl_mono_ms(); /* output still comes: the drain goes on */
 		return;
 	}
 	if (r < 0 && (errno == EAGAIN || errno == EINTR))
@@ -371,8 +404,10 @@ void st_rc_read_monitor(session_t *s)
 			/* Gone before an exit: the monitor died or dropped us (an attach client that did not keep up). */
 			s->exited = true;
 			s->exited_ms = crl_mono_ms();
-			if (s->req->kind == ST_EXEC)
-				s->failure = strdup("the pod monitor closed the session before the command's exit");
+			s->failure = strdup(s->req->kind == ST_EXEC
+						    ? "the pod monitor closed the session before the command's exit"
+						    : "the pod monitor ended the attach stream (the client did not keep up, or "
+						      "the monitor is gone)");
 		}
 		return;
 	}

@@ -88,6 +88,15 @@ void st_fin_role(session_t *s, int role)
 
 /* --- frames from the client --- */
 
+void st_syn_reply(session_t *s, uint32_t sid)
+{
+	crl_error_t err = CRL_ERROR_INIT;
+	if (spdy_put_syn_reply(&s->out, &s->z, sid, 0, NULL, 0, &err) < 0) {
+		crl_error_clear(&err);
+		s->broken = true;
+	}
+}
+
 static void spdy_syn_stream(session_t *s, const spdy_frame_t *f)
 {
 	uint32_t sid = f->stream_id;
@@ -102,12 +111,6 @@ static void spdy_syn_stream(session_t *s, const spdy_frame_t *f)
 		return;
 	}
 	s->last_stream = sid;
-	if (spdy_put_syn_reply(&s->out, &s->z, sid, 0, NULL, 0, &err) < 0) {
-		crl_error_clear(&err);
-		s->broken = true;
-		spdy_headers_free(&h);
-		return;
-	}
 	if (s->req->kind == ST_PORTFORWARD) {
 		st_pf_on_stream(s, sid, &h);
 		spdy_headers_free(&h);
@@ -115,12 +118,14 @@ static void spdy_syn_stream(session_t *s, const spdy_frame_t *f)
 	}
 	int role = st_rc_role_of(spdy_header_get(&h, "streamtype"));
 	spdy_headers_free(&h);
-	if (role < 0)
-		return; /* an unknown stream is accepted and ignored, as kubelet does */
-	if (s->opened[role]) {
+	if (role >= 0 && s->opened[role]) {
+		/* refused, instead of a reply, as kubelet does */
 		spdy_put_rst_stream(&s->out, sid, SPDY_PROTOCOL_ERROR);
 		return;
 	}
+	st_syn_reply(s, sid);
+	if (role < 0)
+		return; /* an unknown stream is accepted and ignored, as kubelet does */
 	s->sid[role] = sid;
 	s->opened[role] = true;
 	s->expected = s->expected ? s->expected - 1 : 0;
@@ -136,7 +141,7 @@ static void on_spdy_frame(session_t *s, const spdy_frame_t *f)
 			bool is_data = false;
 			pf_t *p = st_pf_by_stream(s, f->stream_id, &is_data);
 			if (p && is_data)
-				st_pf_on_data(p, f->payload, f->len, fin);
+				st_pf_on_data(s, p, f->payload, f->len, fin);
 			return;
 		}
 		int role = st_rc_role_by_stream(s, f->stream_id);
@@ -175,6 +180,18 @@ static void on_spdy_frame(session_t *s, const spdy_frame_t *f)
 	case SPDY_GOAWAY:
 		s->peer_gone = true;
 		break;
+	case SPDY_HEADERS:
+	case SPDY_SYN_REPLY: {
+		/* Not used by kubelet's clients; inflated all the same, or the session's header context would be lost. */
+		spdy_headers_t h = { .n = 0 };
+		crl_error_t err = CRL_ERROR_INIT;
+		if (spdy_headers_decode(&s->z, f->payload + 4, f->len - 4, &h, &err) < 0) {
+			crl_error_clear(&err);
+			s->broken = true;
+		}
+		spdy_headers_free(&h);
+		break;
+	}
 	default:
 		break; /* SETTINGS, WINDOW_UPDATE, HEADERS: nothing to do */
 	}
@@ -186,7 +203,7 @@ static void on_ws_chan_data(session_t *s, unsigned chan, const uint8_t *p, size_
 	if (s->req->kind == ST_PORTFORWARD) {
 		pf_t *pf = st_pf_by_channel(s, chan);
 		if (pf)
-			st_pf_on_data(pf, p, n, false);
+			st_pf_on_data(s, pf, p, n, false);
 		return;
 	}
 	if (chan < R_N)
@@ -228,6 +245,12 @@ static void on_ws_frame(session_t *s, const ws_frame_t *f)
 	const uint8_t *p = f->payload;
 	size_t n = f->len;
 	if (f->opcode != WS_CONT) {
+		if (s->ws_in_msg) {
+			/* a new message before the last one's end (RFC 6455 section 5.4) */
+			ws_put_close(&s->out, 1002, "protocol error");
+			s->broken = true;
+			return;
+		}
 		if (n == 0)
 			return; /* empty messages carry nothing */
 		s->ws_in_msg = true;
@@ -241,7 +264,7 @@ static void on_ws_frame(session_t *s, const ws_frame_t *f)
 				if (s->req->kind == ST_PORTFORWARD) {
 					pf_t *pf = st_pf_by_channel(s, p[0]);
 					if (pf)
-						st_pf_on_data(pf, NULL, 0, true);
+						st_pf_on_data(s, pf, NULL, 0, true);
 				} else if (p[0] < R_N) {
 					st_rc_on_client_fin(s, p[0]);
 				}
@@ -272,7 +295,9 @@ static void on_ws_frame(session_t *s, const ws_frame_t *f)
 
 static void parse_input(session_t *s)
 {
-	while (!s->broken && st_buf_pending(&s->in)) {
+	/* Past OUT_CAP of replies waiting (PINGs, SYN_REPLYs ...), the rest waits: a client cannot make us queue
+	 * without bound by not reading. */
+	while (!s->broken && st_buf_pending(&s->in) && st_buf_pending(&s->out) < OUT_CAP) {
 		crl_error_t err = CRL_ERROR_INIT;
 		uint8_t *b = s->in.data + s->in.off;
 		size_t len = st_buf_pending(&s->in);
@@ -304,12 +329,13 @@ static void parse_input(session_t *s)
 
 /* --- the loop --- */
 
-static size_t sinks_pending(session_t *s)
+/* Whether what the client sends can be taken: what waits for the command or the pod is under its limits. */
+static bool sinks_have_room(session_t *s)
 {
-	size_t n = st_buf_pending(&s->stdin_sink.buf);
+	size_t n = 0;
 	for (pf_t *p = s->pfs; p; p = p->next)
 		n += st_buf_pending(&p->to_pod.buf);
-	return n;
+	return st_buf_pending(&s->stdin_sink.buf) < SINK_HIGH && n < PF_TOTAL_HIGH;
 }
 
 /* Writes what waits for an fd; at the end of it, a fin shuts the fd's writing side (a socket) or closes it. */
@@ -373,7 +399,7 @@ static void read_client(session_t *s)
 	ssize_t r = recv(s->sock, s->in.data + s->in.len, s->in.cap - s->in.len, MSG_DONTWAIT);
 	if (r > 0) {
 		s->in.len += (size_t)r;
-		s->last_io_ms = crl_mono_ms();
+		s->last_io_ms = s->last_read_ms = crl_mono_ms();
 		parse_input(s);
 		st_buf_shrink(&s->in);
 	} else if (r == 0 || (errno != EAGAIN && errno != EINTR && errno != EWOULDBLOCK)) {
@@ -386,7 +412,7 @@ static void read_client(session_t *s)
 
 static void run(session_t *s)
 {
-	s->last_io_ms = s->last_write_ms = crl_mono_ms();
+	s->last_io_ms = s->last_write_ms = s->last_read_ms = crl_mono_ms();
 	int64_t idle = s->srv->idle_timeout_ms;
 	int64_t stall = idle > 0 && idle < ST_STALL_TIMEOUT_MS ? idle : ST_STALL_TIMEOUT_MS;
 	bool ws_pf = s->transport == T_WS && s->req->kind == ST_PORTFORWARD;
@@ -415,8 +441,14 @@ static void run(session_t *s)
 	int64_t linger_until = 0;
 	for (;;) {
 		int64_t now = crl_mono_ms();
-		if (s->transport == T_SPDY && s->req->kind != ST_PORTFORWARD && !s->started && s->expected == 0)
+		/* Frames left unparsed while too much waited for the client. */
+		if (st_buf_pending(&s->in) && st_buf_pending(&s->out) < OUT_CAP)
+			parse_input(s);
+		if (s->transport == T_SPDY && s->req->kind != ST_PORTFORWARD && !s->started && s->expected == 0) {
+			/* The last stream's SYN_REPLY goes before the start, which may take a while. */
+			flush_out(s);
 			st_rc_start(s);
+		}
 		if (s->started && !s->finished && st_rc_done(s))
 			st_rc_finish(s);
 		if (ws_pf && st_pf_all_done(s) && !s->finished) {
@@ -428,25 +460,27 @@ static void run(session_t *s)
 		for (pf_t *p = s->pfs; p; p = p->next)
 			flush_sink(&p->to_pod, true);
 		flush_sink(&s->stdin_sink, false);
+		st_rc_after_flush(s);
 		if (s->out.oom || s->in.oom)
 			s->broken = true;
 		if (s->broken || s->peer_gone)
 			break;
-		if (s->finished) {
-			if (!linger_until)
-				linger_until = now + LINGER_MS;
-			if (!st_buf_pending(&s->out))
-				shutdown(s->sock, SHUT_WR);
-			if (now >= linger_until)
-				break;
+		/* Once all is sent, the client has a while to close its end (what it sends is read and dropped, so
+		 * our close does not reset the connection under data it has not read). */
+		if (s->finished && !st_buf_pending(&s->out) && !linger_until) {
+			shutdown(s->sock, SHUT_WR);
+			linger_until = now + LINGER_MS;
 		}
+		if (linger_until && now >= linger_until)
+			break;
 		if (!s->started && s->create_deadline && now >= s->create_deadline) {
 			log_warn("streaming session: timed out waiting for client to create streams");
 			break;
 		}
 		if (idle > 0 && now - s->last_io_ms >= idle)
 			break;
-		if (st_buf_pending(&s->out) && now - s->last_write_ms >= stall) {
+		/* A client that neither takes what waits for it nor sends anything (client-go pings every 5 s). */
+		if (st_buf_pending(&s->out) && now - s->last_write_ms >= stall && now - s->last_read_ms >= stall) {
 			log_warn("streaming session: the client took nothing for %lld ms: dropped", (long long)stall);
 			break;
 		}
@@ -458,8 +492,10 @@ static void run(session_t *s)
 		bool out_room = st_buf_pending(&s->out) < OUT_HIGH;
 		pfd[n] = (struct pollfd){ s->srv->stop_fd, POLLIN, 0 };
 		kind[n++] = 0;
-		short ev = 0;
-		if (sinks_pending(s) < SINK_HIGH && (!s->finished || !st_buf_pending(&s->out)))
+		/* The client's end is always watched (POLLRDHUP), even while it is not read. */
+		short ev = POLLRDHUP;
+		if (sinks_have_room(s) && st_buf_pending(&s->out) < OUT_CAP &&
+		    (!s->finished || !st_buf_pending(&s->out)))
 			ev |= POLLIN;
 		if (st_buf_pending(&s->out))
 			ev |= POLLOUT;
@@ -495,8 +531,12 @@ static void run(session_t *s)
 			}
 		}
 		int64_t wait = 1000;
-		if (s->exited && !s->finished)
+		if (s->exited && !s->finished) {
 			wait = 100;
+			/* The output's drain after the exit counts only time it could be read. */
+			if (!out_room)
+				s->exited_ms = now;
+		}
 		int r = poll(pfd, n, (int)wait);
 		if (r < 0 && errno != EINTR)
 			break;
@@ -511,6 +551,8 @@ static void run(session_t *s)
 			case 1:
 				if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR))
 					read_client(s);
+				else if (pfd[i].revents & POLLRDHUP)
+					s->peer_gone = true; /* its end, as kubelet takes it: the session's */
 				break;
 			case 2:
 			case 3:
@@ -541,10 +583,13 @@ static void session_free(session_t *s)
 			close(s->src[i]);
 	if (s->stdin_sink.fd >= 0)
 		close(s->stdin_sink.fd);
+	s->stdin_sink.fd = -1;
 	st_buf_free(&s->stdin_sink.buf);
 	/* An attach client leaving is the first detach of a stdin_once container. */
-	if (s->req->kind == ST_ATTACH && s->req->in && s->mon && !s->exited)
+	if (s->req->kind == ST_ATTACH && s->req->in && s->mon && !s->exited) {
 		st_rc_stdin_closed(s);
+		st_rc_after_flush(s);
+	}
 	mon_client_free(s->mon);
 	while (s->pfs) {
 		pf_t *p = s->pfs;
@@ -621,6 +666,7 @@ int st_session_spawn(st_setup_t *setup, crl_error_t *err)
 	return 0;
 fail_session:
 	s->req = NULL;
+	st_buf_free(&s->in);
 	free(s);
 fail:
 	MHD_upgrade_action(setup->urh, MHD_UPGRADE_ACTION_CLOSE);

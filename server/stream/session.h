@@ -17,14 +17,20 @@ enum { R_STDIN, R_STDOUT, R_STDERR, R_ERROR, R_RESIZE, R_N };
 #define CHUNK 32768
 /* Sources are not read while this much waits for the client. */
 #define OUT_HIGH (256 * 1024)
+/* The client is not read (nor what it sent parsed) while this much waits for it. */
+#define OUT_CAP (2 * OUT_HIGH)
 /* The client is not read while this much waits for a process or a connection. */
 #define SINK_HIGH (256 * 1024)
+/* A forwarded connection in the pod that lets this much wait is dropped; all of them together past
+ * PF_TOTAL_HIGH stop the client being read. */
+#define PF_PAIR_MAX (256 * 1024)
+#define PF_TOTAL_HIGH (1024 * 1024)
 /* After the command exits: how long output still open (a child of it holding the pipe) is waited for. */
 #define DRAIN_MS 2000
 /* After the last frame: how long the client has to close its end. */
 #define LINGER_MS 5000
 #define MONITOR_MS 30000
-#define DIAL_MS 5000
+#define DIAL_MS 2000
 #define MAX_PF 256
 #define WS_MAX_MESSAGE (1u << 20)
 #define RESIZE_MAX 4096
@@ -62,7 +68,7 @@ typedef struct session {
 	uint32_t last_stream;
 	bool peer_gone; /* the client ended the connection (EOF, GOAWAY, close frame) */
 	bool broken;    /* a protocol error or a thread that could not come back to the daemon's netns */
-	int64_t last_io_ms, last_write_ms;
+	int64_t last_io_ms, last_write_ms, last_read_ms;
 
 	/* exec, attach */
 	uint32_t sid[R_N];
@@ -71,8 +77,9 @@ typedef struct session {
 	bool started, finished;
 	mon_client_t *mon;
 	int src[3];  /* exec: [1] stdout (or the terminal), [2] stderr; -1 once at EOF */
-	sink_t stdin_sink;
-	int tty_fd;  /* exec with tty: the terminal's master, for resizes */
+	sink_t stdin_sink; /* the command's stdin, or the attached container's (its terminal's master with a tty) */
+	bool close_stdin_pending;
+	int tty_fd;  /* with a tty (exec, or attach to a container with one): the terminal's master, for resizes */
 	bool exited;
 	int exit_code;
 	int64_t exited_ms;
@@ -100,6 +107,8 @@ void st_send_ws(session_t *s, unsigned chan, const uint8_t *p, size_t n);
 void st_send_role(session_t *s, int role, const void *p, size_t n);
 void st_fin_addr(session_t *s, uint32_t addr);
 void st_fin_role(session_t *s, int role);
+/* SPDY: accepts a stream the client opened (SYN_REPLY with no headers). */
+void st_syn_reply(session_t *s, uint32_t sid);
 
 /* remotecommand.c: exec and attach. */
 /* Starts the command (exec) or joins the container's stdio (attach) once the client's streams are there. */
@@ -112,6 +121,8 @@ bool st_rc_done(session_t *s);
 void st_rc_on_data(session_t *s, int role, const uint8_t *p, size_t n);
 void st_rc_on_client_fin(session_t *s, int role);
 void st_rc_stdin_closed(session_t *s);
+/* After stdin's pending bytes are written: a stdin_once container's stdin closed by its monitor. */
+void st_rc_after_flush(session_t *s);
 /* The role a SPDY streamtype names (-1 for none), and the role of a stream the client opened. */
 int st_rc_role_of(const char *type);
 int st_rc_role_by_stream(session_t *s, uint32_t sid);
@@ -127,7 +138,7 @@ void st_pf_ws_start(session_t *s);
 pf_t *st_pf_by_stream(session_t *s, uint32_t sid, bool *is_data);
 pf_t *st_pf_by_channel(session_t *s, unsigned chan);
 /* What the client sent for the connection, and the end of it. */
-void st_pf_on_data(pf_t *p, const uint8_t *d, size_t n, bool fin);
+void st_pf_on_data(session_t *s, pf_t *p, const uint8_t *d, size_t n, bool fin);
 /* The connection in the pod is readable. */
 void st_pf_read(session_t *s, pf_t *p);
 /* Ends a connection: error (if any) on its error stream, then the end of both streams. */

@@ -245,8 +245,9 @@ static int next_spdy(sc_t *c, sc_event_t *ev)
 		ev->id = f.stream_id;
 	} else if (f.type == SPDY_GOAWAY) {
 		ev->kind = SC_GOAWAY;
-	} else if (f.type == SPDY_PING) {
-		got = 0;
+	} else if (f.type == SPDY_PING && f.len == 4) {
+		ev->kind = SC_PING;
+		ev->id = st_be32(f.payload);
 	} else {
 		got = 0;
 	}
@@ -377,6 +378,15 @@ uint32_t sc_stream(sc_t *c, const spdy_header_t *h, size_t n, int timeout_ms)
 	c->queue = kept;
 	c->queue_tail = kept_tail;
 	return ret;
+}
+
+int sc_ping(sc_t *c, uint32_t id)
+{
+	st_buf_t out = { 0 };
+	spdy_put_ping(&out, id);
+	int r = write_all(c->fd, out.data, out.len);
+	st_buf_free(&out);
+	return r;
 }
 
 int sc_send(sc_t *c, uint32_t id, const void *data, size_t len, bool fin)

@@ -33,7 +33,7 @@ typedef struct sc {
 	struct sc_queued *queue, *queue_tail; /* events that came while sc_stream waited */
 } sc_t;
 
-typedef enum sc_ev_kind { SC_DATA = 1, SC_FIN, SC_RST, SC_REPLY, SC_GOAWAY, SC_CLOSE, SC_EOF } sc_ev_kind_t;
+typedef enum sc_ev_kind { SC_DATA = 1, SC_FIN, SC_RST, SC_REPLY, SC_GOAWAY, SC_CLOSE, SC_EOF, SC_PING } sc_ev_kind_t;
 
 typedef struct sc_event {
 	sc_ev_kind_t kind;
@@ -55,5 +55,7 @@ void sc_abort(sc_t *c);
 uint32_t sc_stream(sc_t *c, const spdy_header_t *h, size_t n, int timeout_ms);
 /* Data on a stream or channel (fin: the end of ours; on WebSocket v5, the close signal after the data). */
 int sc_send(sc_t *c, uint32_t id, const void *data, size_t len, bool fin);
-/* The next event within timeout_ms: 1, 0 on timeout, -1 on error. PINGs are answered inside. */
+/* SPDY: a PING with this id. */
+int sc_ping(sc_t *c, uint32_t id);
+/* The next event within timeout_ms: 1, 0 on timeout, -1 on error. */
 int sc_next(sc_t *c, sc_event_t *ev, int timeout_ms);

@@ -436,6 +436,27 @@ static void test_exec_spdy_exit_codes(void **state)
 	assert_non_null(strstr(text(&r.status), "{\"reason\":\"ExitCode\",\"message\":\"3\"}"));
 	result_free(&r);
 
+	/* a PING comes back with its id (client-go pings every 5 s) */
+	const char *const slow[] = { "/bin/sh", "-c", "read x", NULL };
+	streams_t si = { .in = true, .out = true };
+	char *url = NULL;
+	assert_int_equal(exec_url(C, slow, si, &url, NULL), 0);
+	session_t ps;
+	session_open(&ps, url, SC_SPDY, spdy_exec_protocols, si);
+	free(url);
+	assert_int_equal(sc_ping(ps.c, 7), 0);
+	sc_event_t ev = { 0 };
+	assert_int_equal(sc_next(ps.c, &ev, 30000), 1);
+	assert_int_equal(ev.kind, SC_PING);
+	assert_int_equal(ev.id, 7);
+	free(ev.owned);
+	assert_int_equal(sc_send(ps.c, ps.id[CH_STDIN], "\n", 1, false), 0);
+	result_t rp = { 0 };
+	session_collect(&ps, &rp, NULL);
+	assert_string_equal(text(&rp.status), SUCCESS);
+	result_free(&rp);
+	session_close(&ps);
+
 	const char *const ok[] = { "/bin/sh", "-c", "echo -n hello", NULL };
 	result_t r2 = { 0 };
 	run_exec(C, ok, st, SC_SPDY, spdy_exec_protocols, NULL, &r2);
@@ -665,6 +686,11 @@ static void test_tokens_and_refusals(void **state)
 	assert_non_null(strstr(msg, "one of stdin, stdout, or stderr must be set"));
 	free(msg);
 	assert_int_equal(exec_url(C, NULL, none, &url, &msg), CODE_INVALID_ARGUMENT);
+	assert_non_null(strstr(msg, "one of stdin, stdout, and stderr must be set")); /* Attach's words */
+	free(msg);
+	const char *const empty[] = { NULL };
+	assert_int_equal(exec_url(C, empty, so, &url, &msg), CODE_INVALID_ARGUMENT);
+	assert_non_null(strstr(msg, "cmd is required"));
 	free(msg);
 	assert_int_equal(exec_url("0123456789abcdef0123", cmd, so, &url, &msg), CODE_NOT_FOUND);
 	free(msg);
@@ -726,6 +752,81 @@ static void test_attach(void **state)
 	assert_string_equal(text(&r.err), "to-err\n");
 	assert_string_equal(text(&r.status), SUCCESS);
 	result_free(&r);
+	free(id);
+}
+
+static int daemon_fds(void)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)D.pid);
+	DIR *d = opendir(path);
+	int n = 0;
+	for (struct dirent *e; d && (e = readdir(d));)
+		n += e->d_name[0] != '.';
+	if (d)
+		closedir(d);
+	return n;
+}
+
+/* Waits (up to 30 s) for the daemon to hold at most n fds: a session's end frees each of its own. */
+static bool fds_back_to(int n)
+{
+	for (int i = 0; i < 600; i++) {
+		if (daemon_fds() <= n)
+			return true;
+		usleep(50000);
+	}
+	fprintf(stderr, "daemon holds %d fds, %d before\n", daemon_fds(), n);
+	return false;
+}
+
+typedef struct sender {
+	sc_t *c;
+	uint32_t id;
+	size_t n;
+} sender_t;
+
+static void *send_much(void *arg)
+{
+	sender_t *w = arg;
+	char *buf = calloc(1, w->n);
+	sc_send(w->c, w->id, buf, w->n, false); /* blocks once every buffer on the way is full; fails at the abort */
+	free(buf);
+	return NULL;
+}
+
+/* Attach's stdin to a container that never reads it: that client waits, the pod's monitor does not. */
+static void test_attach_stdin_not_read(void **state)
+{
+	(void)state;
+	char *id = start_ctr(&P, "deaf", "exec sleep 100000", true);
+	int before = daemon_fds();
+	streams_t st = { .in = true, .out = true, .err = true };
+	char *url = NULL;
+	assert_int_equal(exec_url(id, NULL, st, &url, NULL), 0);
+	session_t s;
+	session_open(&s, url, SC_SPDY, spdy_exec_protocols, st);
+	free(url);
+	sender_t w = { s.c, s.id[CH_STDIN], 8u << 20 };
+	pthread_t t;
+	pthread_create(&t, NULL, send_much, &w);
+	/* the monitor still answers for the pod's other container while 8 MiB wait for the deaf one */
+	for (int i = 0; i < 3; i++) {
+		usleep(200000);
+		char *out = exec_sync(C, "echo alive");
+		assert_string_equal(out, "alive\n");
+		free(out);
+	}
+	/* the client leaves (a FIN, no reset) while its stdin still waits: the session ends and lets go of all */
+	shutdown(s.c->fd, SHUT_RDWR);
+	pthread_join(t, NULL);
+	sc_close(s.c);
+	assert_true(fds_back_to(before));
+	Runtime__V1__StopContainerRequest req = RUNTIME__V1__STOP_CONTAINER_REQUEST__INIT;
+	req.container_id = id;
+	cri_result_t r;
+	assert_int_equal(call(RT "StopContainer", &req.base, NULL, &r), 0);
+	cri_result_clear(&r);
 	free(id);
 }
 
@@ -932,31 +1033,6 @@ static void test_portforward_host_network(void **state)
 
 /* --- many at once, clients that vanish or stop reading --- */
 
-static int daemon_fds(void)
-{
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/fd", (int)D.pid);
-	DIR *d = opendir(path);
-	int n = 0;
-	for (struct dirent *e; d && (e = readdir(d));)
-		n += e->d_name[0] != '.';
-	if (d)
-		closedir(d);
-	return n;
-}
-
-/* Waits (up to 30 s) for the daemon to hold at most n fds: a session's end frees each of its own. */
-static bool fds_back_to(int n)
-{
-	for (int i = 0; i < 600; i++) {
-		if (daemon_fds() <= n)
-			return true;
-		usleep(50000);
-	}
-	fprintf(stderr, "daemon holds %d fds, %d before\n", daemon_fds(), n);
-	return false;
-}
-
 typedef struct worker {
 	int i;
 	char *url;
@@ -1050,7 +1126,7 @@ static void test_client_vanishes_or_stalls(void **state)
 {
 	(void)state;
 	int before = daemon_fds();
-	assert_int_equal(ctr_procs(C, "yes"), 0);
+	assert_true(procs_gone(C, "yes"));
 	const char *const cmd[] = { "/bin/sh", "-c", "exec yes", NULL };
 	streams_t so = { .out = true, .err = true };
 	/* one reads a little and vanishes (RST), over SPDY and over WebSocket */
@@ -1068,6 +1144,22 @@ static void test_client_vanishes_or_stalls(void **state)
 		/* the daemon lets go of the command's stdio: yes meets a closed pipe and ends */
 		assert_true(procs_gone(C, "yes"));
 	}
+	assert_true(fds_back_to(before));
+	/* a command that neither reads nor writes ends with its client (else it would hold one of the pod's
+	 * exec slots for good) */
+	const char *const quiet[] = { "/bin/sh", "-c", "exec sleep 1000", NULL };
+	char *qurl = NULL;
+	assert_int_equal(exec_url(C, quiet, so, &qurl, NULL), 0);
+	session_t q;
+	session_open(&q, qurl, SC_SPDY, spdy_exec_protocols, so);
+	free(qurl);
+	for (int i = 0; i < 300 && ctr_procs(C, "sleep") < 2; i++) /* the container's own sleep is the first */
+		usleep(100000);
+	assert_int_equal(ctr_procs(C, "sleep"), 2);
+	sc_close(q.c);
+	for (int i = 0; i < 600 && ctr_procs(C, "sleep") > 1; i++)
+		usleep(100000);
+	assert_int_equal(ctr_procs(C, "sleep"), 1);
 	assert_true(fds_back_to(before));
 	/* one never reads: dropped after the idle timeout's worth of taking nothing */
 	char *url = NULL;
@@ -1095,6 +1187,7 @@ int main(void)
 		cmocka_unit_test(test_tokens_and_refusals),
 		cmocka_unit_test(test_exec_exited_container),
 		cmocka_unit_test(test_attach),
+		cmocka_unit_test(test_attach_stdin_not_read),
 		cmocka_unit_test(test_portforward),
 		cmocka_unit_test(test_portforward_websocket),
 		cmocka_unit_test(test_portforward_host_network),
