@@ -324,6 +324,16 @@ static void session_open(session_t *s, const char *url, sc_transport_t t, const 
 	}
 }
 
+/* Exec (cmd) or Attach (NULL) of ctr, and its session opened. */
+static void exec_session(session_t *s, const char *ctr, const char *const *cmd, streams_t st, sc_transport_t t,
+			 const char *const *protocols)
+{
+	char *url = NULL;
+	assert_int_equal(exec_url(ctr, cmd, st, &url, NULL), 0);
+	session_open(s, url, t, protocols, st);
+	free(url);
+}
+
 /* Events until the session ends: the ends of stdout, stderr and the error stream (SPDY), or the close frame
  * (WebSocket). */
 static void session_collect(session_t *s, result_t *r, const char *until_out)
@@ -383,11 +393,8 @@ static const char *const SUCCESS = "{\"metadata\":{},\"status\":\"Success\"}";
 static void run_exec(const char *ctr, const char *const *cmd, streams_t st, sc_transport_t t,
 		     const char *const *protocols, const char *in, result_t *r)
 {
-	char *url = NULL;
-	assert_int_equal(exec_url(ctr, cmd, st, &url, NULL), 0);
 	session_t s;
-	session_open(&s, url, t, protocols, st);
-	free(url);
+	exec_session(&s, ctr, cmd, st, t, protocols);
 	if (in) {
 		assert_int_equal(sc_send(s.c, s.id[CH_STDIN], in, strlen(in), true), 0);
 	}
@@ -439,11 +446,8 @@ static void test_exec_spdy_exit_codes(void **state)
 	/* a PING comes back with its id (client-go pings every 5 s) */
 	const char *const slow[] = { "/bin/sh", "-c", "read x", NULL };
 	streams_t si = { .in = true, .out = true };
-	char *url = NULL;
-	assert_int_equal(exec_url(C, slow, si, &url, NULL), 0);
 	session_t ps;
-	session_open(&ps, url, SC_SPDY, spdy_exec_protocols, si);
-	free(url);
+	exec_session(&ps, C, slow, si, SC_SPDY, spdy_exec_protocols);
 	assert_int_equal(sc_ping(ps.c, 7), 0);
 	sc_event_t ev = { 0 };
 	assert_int_equal(sc_next(ps.c, &ev, 30000), 1);
@@ -492,10 +496,8 @@ static void test_exec_websocket(void **state)
 	streams_t st = { .in = true, .out = true, .err = true };
 	const char *const v5[] = { "v5.channel.k8s.io", NULL };
 	char *url = NULL;
-	assert_int_equal(exec_url(C, cmd, st, &url, NULL), 0);
 	session_t s;
-	session_open(&s, url, SC_WS, v5, st);
-	free(url);
+	exec_session(&s, C, cmd, st, SC_WS, v5);
 	assert_string_equal(s.c->protocol, "v5.channel.k8s.io");
 	/* RFC 6455 section 1.3's key and its accept value */
 	assert_string_equal(s.c->accept, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
@@ -603,11 +605,8 @@ static void test_exec_tty_resize(void **state)
 	(void)state;
 	const char *const cmd[] = { "/bin/sh", NULL };
 	streams_t st = { .in = true, .out = true, .tty = true };
-	char *url = NULL;
-	assert_int_equal(exec_url(C, cmd, st, &url, NULL), 0);
 	session_t s;
-	session_open(&s, url, SC_SPDY, spdy_exec_protocols, st);
-	free(url);
+	exec_session(&s, C, cmd, st, SC_SPDY, spdy_exec_protocols);
 	assert_true(s.has[CH_RESIZE]);
 	/* client-go's encoding: one JSON object per event, cut anywhere by the transport */
 	const char *rs = "{\"Width\":123,\"Height\":45}\n{\"Wid";
@@ -734,11 +733,8 @@ static void test_attach(void **state)
 	(void)state;
 	char *id = start_ctr(&P, "attached", NULL, true);
 	streams_t st = { .in = true, .out = true, .err = true };
-	char *url = NULL;
-	assert_int_equal(exec_url(id, NULL, st, &url, NULL), 0);
 	session_t s;
-	session_open(&s, url, SC_SPDY, spdy_exec_protocols, st);
-	free(url);
+	exec_session(&s, id, NULL, st, SC_SPDY, spdy_exec_protocols);
 	const char *line = "echo attached-$((40+2)); echo to-err >&2\n";
 	assert_int_equal(sc_send(s.c, s.id[CH_STDIN], line, strlen(line), false), 0);
 	result_t r = { 0 };
@@ -802,11 +798,8 @@ static void test_attach_stdin_not_read(void **state)
 	char *id = start_ctr(&P, "deaf", "exec sleep 100000", true);
 	int before = daemon_fds();
 	streams_t st = { .in = true, .out = true, .err = true };
-	char *url = NULL;
-	assert_int_equal(exec_url(id, NULL, st, &url, NULL), 0);
 	session_t s;
-	session_open(&s, url, SC_SPDY, spdy_exec_protocols, st);
-	free(url);
+	exec_session(&s, id, NULL, st, SC_SPDY, spdy_exec_protocols);
 	sender_t w = { s.c, s.id[CH_STDIN], 8u << 20 };
 	pthread_t t;
 	pthread_create(&t, NULL, send_much, &w);
@@ -1132,11 +1125,8 @@ static void test_client_vanishes_or_stalls(void **state)
 	/* one reads a little and vanishes (RST), over SPDY and over WebSocket */
 	const char *const v5[] = { "v5.channel.k8s.io", NULL };
 	for (int t = SC_SPDY; t <= SC_WS; t++) {
-		char *url = NULL;
-		assert_int_equal(exec_url(C, cmd, so, &url, NULL), 0);
 		session_t s;
-		session_open(&s, url, (sc_transport_t)t, t == SC_SPDY ? spdy_exec_protocols : v5, so);
-		free(url);
+		exec_session(&s, C, cmd, so, (sc_transport_t)t, t == SC_SPDY ? spdy_exec_protocols : v5);
 		result_t r = { 0 };
 		session_collect(&s, &r, "y\ny\ny\n");
 		result_free(&r);
@@ -1148,11 +1138,8 @@ static void test_client_vanishes_or_stalls(void **state)
 	/* a command that neither reads nor writes ends with its client (else it would hold one of the pod's
 	 * exec slots for good) */
 	const char *const quiet[] = { "/bin/sh", "-c", "exec sleep 1000", NULL };
-	char *qurl = NULL;
-	assert_int_equal(exec_url(C, quiet, so, &qurl, NULL), 0);
 	session_t q;
-	session_open(&q, qurl, SC_SPDY, spdy_exec_protocols, so);
-	free(qurl);
+	exec_session(&q, C, quiet, so, SC_SPDY, spdy_exec_protocols);
 	for (int i = 0; i < 300 && ctr_procs(C, "sleep") < 2; i++) /* the container's own sleep is the first */
 		usleep(100000);
 	assert_int_equal(ctr_procs(C, "sleep"), 2);
@@ -1162,11 +1149,8 @@ static void test_client_vanishes_or_stalls(void **state)
 	assert_int_equal(ctr_procs(C, "sleep"), 1);
 	assert_true(fds_back_to(before));
 	/* one never reads: dropped after the idle timeout's worth of taking nothing */
-	char *url = NULL;
-	assert_int_equal(exec_url(C, cmd, so, &url, NULL), 0);
 	session_t s;
-	session_open(&s, url, SC_SPDY, spdy_exec_protocols, so);
-	free(url);
+	exec_session(&s, C, cmd, so, SC_SPDY, spdy_exec_protocols);
 	/* the command starts once the streams are made */
 	for (int i = 0; i < 300 && ctr_procs(C, "yes") == 0; i++)
 		usleep(100000);
