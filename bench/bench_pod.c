@@ -5,7 +5,8 @@
  *   (no default route, no masquerade), removed at the end. Then containers, from an image pulled from a local
  *   registry (tests/fixtures/registry.py): CreateContainer, StartContainer, StopContainer of a container that
  *   obeys SIGTERM, RemoveContainer, ContainerStatus, a pod and its container from scratch, and the RSS of the
- *   daemon and all monitors with 10 pods of one container, ListContainerStats with 100 running containers.
+ *   daemon and all monitors with 10 pods of one container, ListContainerStats, ListPodSandboxMetrics and a scrape
+ *   of the metrics endpoint with 100 running containers.
  *   Prints percentiles; asserts nothing.
  * Usage: bench-pod [--iterations N] */
 #include <errno.h>
@@ -17,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
 #include <grpc/grpc.h>
 
 #include "api.pb-c.h"
@@ -29,6 +31,13 @@
 
 static test_daemon_t D;
 static char bridge[16], ipam[256];
+
+static size_t count_bytes(char *p, size_t size, size_t n, void *arg)
+{
+	(void)p;
+	*(size_t *)arg += size * n;
+	return size * n;
+}
 
 static void report(const char *what, double *v, int n)
 {
@@ -175,14 +184,7 @@ static int ctr_call(const char *method, const char *id, int64_t timeout)
 
 static int pull(const char *ref)
 {
-	Runtime__V1__ImageSpec spec = RUNTIME__V1__IMAGE_SPEC__INIT;
-	spec.image = (char *)ref;
-	Runtime__V1__PullImageRequest req = RUNTIME__V1__PULL_IMAGE_REQUEST__INIT;
-	req.image = &spec;
-	cri_result_t r;
-	int ret = call("/runtime.v1.ImageService/PullImage", &req.base, NULL, &r);
-	cri_result_clear(&r);
-	return ret;
+	return td_pull(&D, ref);
 }
 
 /* The busybox-static image the tests run, served by a registry of our own on 127.0.0.1 (in dir, 128 bytes). */
@@ -302,6 +304,38 @@ static void containers(int n, const char *img)
 		cri_result_clear(&r);
 	}
 	report("ListContainerStats, 100 running containers", ls, 50);
+	for (int i = 0; i < 50; i++) {
+		Runtime__V1__ListPodSandboxMetricsRequest req = RUNTIME__V1__LIST_POD_SANDBOX_METRICS_REQUEST__INIT;
+		cri_result_t r;
+		double t0 = bench_now_ms();
+		call(RT "ListPodSandboxMetrics", &req.base, &runtime__v1__list_pod_sandbox_metrics_response__descriptor, &r);
+		ls[i] = bench_now_ms() - t0;
+		cri_result_clear(&r);
+	}
+	report("ListPodSandboxMetrics, 100 running containers", ls, 50);
+	/* The metrics endpoint, scraped as Prometheus does (a new connection each time) */
+	char *log = td_log(&D), *at = strstr(log, "metrics on ");
+	char url[128] = "";
+	if (at)
+		sscanf(at + strlen("metrics on "), "%127s", url);
+	free(log);
+	CURL *c = curl_easy_init();
+	size_t bytes = 0;
+	for (int i = 0; *url && c && i < 50; i++) {
+		curl_easy_setopt(c, CURLOPT_URL, url);
+		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, count_bytes);
+		curl_easy_setopt(c, CURLOPT_WRITEDATA, &bytes);
+		curl_easy_setopt(c, CURLOPT_FORBID_REUSE, 1L);
+		bytes = 0;
+		double t0 = bench_now_ms();
+		curl_easy_perform(c);
+		ls[i] = bench_now_ms() - t0;
+	}
+	curl_easy_cleanup(c);
+	if (*url) {
+		printf("metrics scrape: %zu bytes\n", bytes);
+		report("metrics scrape (GET /metrics), 100 containers", ls, 50);
+	}
 	for (int i = 0; i < 10; i++) {
 		pod_call(RT "StopPodSandbox", pods[i]);
 		pod_call(RT "RemovePodSandbox", pods[i]);
@@ -318,6 +352,7 @@ int main(int argc, char **argv)
 			n = atoi(argv[++i]);
 	if (n < 2)
 		n = 2;
+	curl_global_init(CURL_GLOBAL_DEFAULT);
 	grpc_init();
 	if (td_setup(&D, NULL) < 0)
 		return 1;
@@ -349,7 +384,9 @@ int main(int argc, char **argv)
 	}
 	snprintf(regconf, sizeof(regconf), "%s/registries.conf", D.dir);
 	td_write_regconf(regconf, port);
-	snprintf(conf_extra, sizeof(conf_extra), "\n[crio-lite.image]\nregistries_conf = \"%s\"\n", regconf);
+	snprintf(conf_extra, sizeof(conf_extra),
+		 "\n[crio-lite.image]\nregistries_conf = \"%s\"\n[crio-lite.metrics]\nenable_metrics = true\nmetrics_port = 0\n",
+		 regconf);
 	FILE *cf = fopen(D.conf, "ae");
 	if (cf) {
 		fputs(conf_extra, cf);

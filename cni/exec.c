@@ -2,6 +2,7 @@
 #include "exec.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "common/cleanup.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "common/timefmt.h"
 #include "invoke.h"
 #include "runtime_config.h"
 
@@ -207,6 +209,13 @@ static int plugin_error(const cni_output_t *o, crl_error_t *err)
 			     (int)(len > MSG_MAX ? MSG_MAX : len), text, len > MSG_MAX ? "..." : "");
 }
 
+static _Atomic(cni_observer_fn) observer;
+
+void cni_set_observer(cni_observer_fn fn)
+{
+	atomic_store(&observer, fn);
+}
+
 /* Plugin i with cmd; its stdout in *ret_out when that is not NULL. */
 static int run(chain_t *c, size_t i, bool add, const crl_json_value_t *prev, char **ret_out, crl_error_t *err)
 {
@@ -219,12 +228,18 @@ static int run(chain_t *c, size_t i, bool add, const crl_json_value_t *prev, cha
 		r = crl_error_set(err, ENOENT, "not found in %s", c->env[ENV_CNI_PATH] + strlen("CNI_PATH="));
 	if (r >= 0)
 		r = build_stdin(c, crl_json_array_at(c->plugins, i), prev, &in, &in_len, err);
+	int64_t t0 = crl_now_ns(CLOCK_MONOTONIC);
+	bool ran = false;
 	if (r >= 0) {
 		c->env[ENV_COMMAND] = add ? (char *)"CNI_COMMAND=ADD" : (char *)"CNI_COMMAND=DEL";
 		r = cni_invoke(path, c->env, in, in_len, c->timeout_ms, CNI_MAX_OUTPUT, &o, err);
+		ran = true;
 	}
 	if (r >= 0 && (!WIFEXITED(o.status) || WEXITSTATUS(o.status) != 0))
 		r = plugin_error(&o, err);
+	cni_observer_fn obs = atomic_load(&observer);
+	if (ran && obs)
+		obs(type, add ? "ADD" : "DEL", crl_now_ns(CLOCK_MONOTONIC) - t0, r >= 0);
 	if (r >= 0 && o.err_len)
 		log_debug("CNI plugin %s %s for %s wrote on stderr: %.*s", type, add ? "ADD" : "DEL", c->container_id,
 			  MSG_MAX, o.err);

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 
+#include <stdbool.h>
+#include <stdint.h>
+
 #include <stddef.h>
 
 #include "common/error.h"
@@ -47,6 +50,11 @@ typedef struct cni_result {
 } cni_result_t;
 
 void cni_result_free(cni_result_t *r);
+
+/* Told of every plugin exec (its type, "ADD" or "DEL", how long, whether it succeeded), for metrics; set once,
+ * before pods are made (NULL: nobody). */
+typedef void (*cni_observer_fn)(const char *plugin, const char *command, int64_t ns, bool ok);
+void cni_set_observer(cni_observer_fn fn);
 
 /* ADD through the chain. On failure the plugins already added are deleted again (in reverse) and nothing is
  * left behind; the message names the plugin, the file and the plugin's error (code, msg, details).

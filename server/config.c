@@ -13,7 +13,8 @@
 #include "common/log.h"
 #include "common/toml.h"
 
-typedef enum { K_STRING, K_INT, K_STRLIST } key_type_t;
+/* K_BOOL is kept in an int64_t field (0 or 1). */
+typedef enum { K_STRING, K_INT, K_STRLIST, K_BOOL } key_type_t;
 
 typedef struct key_def {
 	const char *table; /* "" for [crio-lite] itself */
@@ -41,6 +42,7 @@ static const table_def_t tables[] = {
 	{ "runtime", "How containers are run." },
 	{ "image", "Pulling and storing images." },
 	{ "network", "Pod networking through CNI plugins." },
+	{ "metrics", "The daemon's own metrics, in Prometheus's text format at http://ADDRESS:PORT/metrics." },
 };
 
 static const key_def_t keys[] = {
@@ -80,6 +82,12 @@ static const key_def_t keys[] = {
 	  "Name of the CNI network to use; empty takes the first configuration found in network_dir." },
 	{ "network", "plugin_timeout", K_STRING, OFF(plugin_timeout), "60s", 0, NULL,
 	  "How long one CNI plugin may run before it is killed and the pod's network call fails." },
+	{ "metrics", "enable_metrics", K_BOOL, OFF(enable_metrics), NULL, 0, NULL,
+	  "Serve the metrics endpoint (off by default, as in CRI-O)." },
+	{ "metrics", "metrics_address", K_STRING, OFF(metrics_address), "127.0.0.1", 0, NULL,
+	  "IP address the metrics endpoint listens on." },
+	{ "metrics", "metrics_port", K_INT, OFF(metrics_port), NULL, 9090, NULL,
+	  "Port of the metrics endpoint; 0 picks a free one (logged at start)." },
 };
 
 #define ROOT_TABLE "crio-lite"
@@ -147,7 +155,7 @@ int srv_config_init_defaults(srv_config_t *cfg, crl_error_t *err)
 		bool ok = true;
 		if (k->type == K_STRING)
 			ok = (*field_str(cfg, k) = strdup(k->def_str)) != NULL;
-		else if (k->type == K_INT)
+		else if (k->type == K_INT || k->type == K_BOOL)
 			*field_int(cfg, k) = k->def_int;
 		else
 			ok = (*field_list(cfg, k) = strv_dup(k->def_list)) != NULL;
@@ -195,6 +203,12 @@ static int set_key(srv_config_t *cfg, const key_def_t *k, const crl_toml_value_t
 			return crl_error_set(err, EINVAL, "%s:%d: %s%s%s.%s must be an integer, not a %s", file,
 					     v->line, ROOT_TABLE, sep, k->table, k->name, crl_toml_type_name(v->type));
 		*field_int(cfg, k) = v->i;
+		return 0;
+	case K_BOOL:
+		if (v->type != CRL_TOML_BOOL)
+			return crl_error_set(err, EINVAL, "%s:%d: %s%s%s.%s must be true or false, not a %s", file,
+					     v->line, ROOT_TABLE, sep, k->table, k->name, crl_toml_type_name(v->type));
+		*field_int(cfg, k) = v->b;
 		return 0;
 	case K_STRLIST: {
 		if (v->type != CRL_TOML_ARRAY)
@@ -505,6 +519,9 @@ int srv_config_validate(const srv_config_t *cfg, crl_error_t *err)
 				     cfg->plugin_timeout);
 	if (cfg->monitor_path[0] && cfg->monitor_path[0] != '/')
 		return crl_error_set(err, EINVAL, "runtime.monitor_path: '%s' is not an absolute path", cfg->monitor_path);
+	if (cfg->metrics_port < 0 || cfg->metrics_port > 65535)
+		return crl_error_set(err, EINVAL, "metrics.metrics_port must be a port number from 0 to 65535, not %lld",
+				     (long long)cfg->metrics_port);
 	if (srv_parse_duration(cfg->stream_idle_timeout, &secs) < 0 || secs < 0)
 		return crl_error_set(err, EINVAL, "api.stream_idle_timeout: '%s' is not a duration like \"4h\" or \"30m\"",
 				     cfg->stream_idle_timeout);
@@ -556,6 +573,8 @@ int srv_config_to_toml(const srv_config_t *cfg, char **ret, crl_error_t *err)
 				toml_string(f, *field_str(c, k));
 			else if (k->type == K_INT)
 				fprintf(f, "%lld", (long long)*field_int(c, k));
+			else if (k->type == K_BOOL)
+				fputs(*field_int(c, k) ? "true" : "false", f);
 			else {
 				fputc('[', f);
 				for (char **s = *field_list(c, k); *s; s++) {
@@ -615,6 +634,8 @@ int srv_config_to_json(const srv_config_t *cfg, bool pretty, char **ret, crl_err
 				crl_json_string(j, *field_str(c, k));
 			else if (k->type == K_INT)
 				crl_json_int(j, *field_int(c, k));
+			else if (k->type == K_BOOL)
+				crl_json_bool(j, *field_int(c, k) != 0);
 			else {
 				crl_json_array_begin(j);
 				for (char **s = *field_list(c, k); *s; s++)

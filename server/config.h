@@ -49,6 +49,10 @@ typedef struct srv_config {
 	char **plugin_dirs; /* NULL-terminated */
 	char *cni_default_network;
 	char *plugin_timeout;
+	/* [crio-lite.metrics] */
+	int64_t enable_metrics; /* 0 or 1 */
+	char *metrics_address;
+	int64_t metrics_port;
 } srv_config_t;
 
 /* Command-line overrides; NULL means "not given". */

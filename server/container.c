@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Containers: the object, its record, its exit, stop and removal. */
 #include "container.h"
+#include "metrics.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -335,6 +336,8 @@ static int read_exit(srv_ctr_t *c)
 	c->state = SRV_CTR_EXITED;
 	c->exit_code = (int)code;
 	c->oom_killed = oom;
+	if (oom)
+		srv_metrics_oom_kill();
 	if (started)
 		c->started_at = started;
 	c->finished_at = finished ? finished : crl_now_ns(CLOCK_REALTIME);

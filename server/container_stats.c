@@ -19,11 +19,10 @@
 #include "listing.h"
 #include "pod.h"
 #include "runtime/cgroup.h"
+#include "stats.h"
 
 /* A v1 memory limit at or above this is "no limit" (the kernel's page-rounded LLONG_MAX). */
-#define NO_LIMIT (1ULL << 62)
 /* Interfaces of a pod reported at most. */
-#define MAX_IFACES 32
 
 static Runtime__V1__UInt64Value *u64(srv_arena_t *a, uint64_t v)
 {
@@ -72,7 +71,7 @@ static int cgroup_usage(srv_arena_t *a, const char *path, uint64_t *last_cpu, in
 	mem->rss_bytes = u64(a, st.memory_rss);
 	mem->page_faults = u64(a, st.page_faults);
 	mem->major_page_faults = u64(a, st.major_page_faults);
-	if (st.memory_limit && st.memory_limit < NO_LIMIT)
+	if (st.memory_limit && st.memory_limit < SRV_NO_LIMIT)
 		mem->available_bytes = u64(a, st.memory_limit > st.memory_working_set ? st.memory_limit - st.memory_working_set : 0);
 	swap->swap_usage_bytes = u64(a, st.swap_usage);
 	if (!cpu->usage_core_nano_seconds || !cpu->usage_nano_cores || !mem->working_set_bytes || !mem->usage_bytes ||
@@ -194,14 +193,9 @@ int srv_stream_container_stats(srv_daemon_t *d, srv_call_t *call, const void *re
 
 /* Every interface of the pod's network namespace, from its monitor's /proc/<pid>/net/dev (the monitor lives in
  * it); eth0 is the default one. */
-static int pod_network(srv_arena_t *a, srv_pod_t *p, Runtime__V1__NetworkUsage **ret)
+int srv_pod_netdev(srv_pod_t *p, srv_netdev_t *out, size_t max, bool with_lo, size_t *ret_n)
 {
-	Runtime__V1__NetworkUsage *nu = srv_arena_alloc(a, sizeof(*nu));
-	if (!nu)
-		return -ENOMEM;
-	runtime__v1__network_usage__init(nu);
-	nu->timestamp = crl_now_ns(CLOCK_REALTIME);
-	*ret = nu;
+	*ret_n = 0;
 	pthread_mutex_lock(&p->lock);
 	pid_t pid = p->monitor_pid;
 	pthread_mutex_unlock(&p->lock);
@@ -215,13 +209,7 @@ static int pod_network(srv_arena_t *a, srv_pod_t *p, Runtime__V1__NetworkUsage *
 		crl_error_clear(&e);
 		return 0;
 	}
-	nu->interfaces = srv_arena_alloc(a, MAX_IFACES * sizeof(*nu->interfaces));
-	if (!nu->interfaces) {
-		free(text);
-		return -ENOMEM;
-	}
-	int r = 0;
-	for (char *save = NULL, *line = strtok_r(text, "\n", &save); line && nu->n_interfaces < MAX_IFACES;
+	for (char *save = NULL, *line = strtok_r(text, "\n", &save); line && *ret_n < max;
 	     line = strtok_r(NULL, "\n", &save)) {
 		char *colon = strchr(line, ':');
 		if (!colon)
@@ -230,35 +218,57 @@ static int pod_network(srv_arena_t *a, srv_pod_t *p, Runtime__V1__NetworkUsage *
 		char *name = line;
 		while (*name == ' ')
 			name++;
-		if (strcmp(name, "lo") == 0)
+		if (!with_lo && strcmp(name, "lo") == 0)
 			continue;
-		/* rx: bytes packets errs drop fifo frame compressed multicast; tx: bytes packets errs ... */
-		uint64_t v[11] = { 0 };
-		if (sscanf(colon + 1, "%" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64
-				      " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64,
-			   &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9], &v[10]) != 11)
+		srv_netdev_t *d = &out[*ret_n];
+		uint64_t *v = d->v;
+		if (sscanf(colon + 1,
+			   "%" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64
+			   " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64,
+			   &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9], &v[10], &v[11], &v[12],
+			   &v[13], &v[14], &v[15]) != 16)
 			continue;
-		Runtime__V1__NetworkInterfaceUsage *iu = srv_arena_alloc(a, sizeof(*iu));
-		if (!iu) {
-			r = -ENOMEM;
-			break;
-		}
-		runtime__v1__network_interface_usage__init(iu);
-		iu->name = srv_arena_strdup(a, name);
-		iu->rx_bytes = u64(a, v[0]);
-		iu->rx_errors = u64(a, v[2]);
-		iu->tx_bytes = u64(a, v[8]);
-		iu->tx_errors = u64(a, v[10]);
-		if (!iu->name || !iu->rx_bytes || !iu->rx_errors || !iu->tx_bytes || !iu->tx_errors) {
-			r = -ENOMEM;
-			break;
-		}
-		nu->interfaces[nu->n_interfaces++] = iu;
-		if (strcmp(name, "eth0") == 0)
-			nu->default_interface = iu;
+		snprintf(d->name, sizeof(d->name), "%s", name);
+		(*ret_n)++;
 	}
 	free(text);
-	return r;
+	return 0;
+}
+
+static int pod_network(srv_arena_t *a, srv_pod_t *p, Runtime__V1__NetworkUsage **ret)
+{
+	Runtime__V1__NetworkUsage *nu = srv_arena_alloc(a, sizeof(*nu));
+	if (!nu)
+		return -ENOMEM;
+	runtime__v1__network_usage__init(nu);
+	nu->timestamp = crl_now_ns(CLOCK_REALTIME);
+	*ret = nu;
+	srv_netdev_t nd[SRV_MAX_IFACES];
+	size_t n = 0;
+	srv_pod_netdev(p, nd, SRV_MAX_IFACES, false, &n);
+	if (!n)
+		return 0;
+	nu->interfaces = srv_arena_alloc(a, n * sizeof(*nu->interfaces));
+	if (!nu->interfaces)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		/* rx: bytes packets errs drop fifo frame compressed multicast; tx: bytes packets errs ... */
+		Runtime__V1__NetworkInterfaceUsage *iu = srv_arena_alloc(a, sizeof(*iu));
+		if (!iu)
+			return -ENOMEM;
+		runtime__v1__network_interface_usage__init(iu);
+		iu->name = srv_arena_strdup(a, nd[i].name);
+		iu->rx_bytes = u64(a, nd[i].v[0]);
+		iu->rx_errors = u64(a, nd[i].v[2]);
+		iu->tx_bytes = u64(a, nd[i].v[8]);
+		iu->tx_errors = u64(a, nd[i].v[10]);
+		if (!iu->name || !iu->rx_bytes || !iu->rx_errors || !iu->tx_bytes || !iu->tx_errors)
+			return -ENOMEM;
+		nu->interfaces[nu->n_interfaces++] = iu;
+		if (strcmp(nd[i].name, "eth0") == 0)
+			nu->default_interface = iu;
+	}
+	return 0;
 }
 
 /* Pod stats on the call's arena; the call holds the containers the answer points into. */

@@ -26,6 +26,8 @@
 
 #include "api.pb-c.h"
 #include "common/cleanup.h"
+#include "common/timefmt.h"
+#include "metrics.h"
 #include "common/log.h"
 #include "daemon.h"
 #include "arena.h"
@@ -59,6 +61,7 @@ struct srv_call {
 	char *path;
 	const srv_method_t *m;
 	const ProtobufCMethodDescriptor *md_desc;
+	int64_t started_ns; /* CLOCK_MONOTONIC, when the call was taken */
 	pthread_mutex_t lock;
 	int refs;
 	bool accepted; /* counted in g->active_calls */
@@ -311,6 +314,7 @@ static void send_final_locked(srv_call_t *c, grpc_byte_buffer *payload, srv_code
 	ops[n].data.send_status_from_server.trailing_metadata_count = 0;
 	n++;
 	c->final_sent = true;
+	srv_metrics_rpc(c->m, (int)code, crl_now_ns(CLOCK_MONOTONIC) - c->started_ns);
 	start_batch_locked(c, ops, n, &c->t_send);
 }
 
@@ -724,6 +728,7 @@ static void on_new_call(srv_call_t *c, bool ok)
 	size_t plen = GRPC_SLICE_LENGTH(c->details.method);
 	c->path = strndup((const char *)GRPC_SLICE_START_PTR(c->details.method), plen > 1024 ? 1024 : plen);
 	c->refs = 1; /* the handler's */
+	c->started_ns = crl_now_ns(CLOCK_MONOTONIC);
 
 	pthread_mutex_lock(&c->lock);
 	grpc_op op;

@@ -51,3 +51,10 @@ int srv_stream_container_stats(srv_daemon_t *d, srv_call_t *call, const void *re
 int srv_pod_sandbox_stats(srv_daemon_t *d, srv_call_t *call, const void *req, void *resp, crl_error_t *err);
 int srv_list_pod_sandbox_stats(srv_daemon_t *d, srv_call_t *call, const void *req, void *resp, crl_error_t *err);
 int srv_stream_pod_sandbox_stats(srv_daemon_t *d, srv_call_t *call, const void *req, crl_error_t *err);
+/* sandbox_update.c */
+int srv_update_pod_sandbox_resources(srv_daemon_t *d, srv_call_t *call, const void *req, void *resp,
+				     crl_error_t *err);
+/* sandbox_metrics.c */
+int srv_list_metric_descriptors(srv_daemon_t *d, srv_call_t *call, const void *req, void *resp, crl_error_t *err);
+int srv_list_pod_sandbox_metrics(srv_daemon_t *d, srv_call_t *call, const void *req, void *resp, crl_error_t *err);
+int srv_stream_pod_sandbox_metrics(srv_daemon_t *d, srv_call_t *call, const void *req, crl_error_t *err);

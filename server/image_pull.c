@@ -1,16 +1,19 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api.pb-c.h"
 #include "common/cleanup.h"
 #include "common/log.h"
+#include "common/timefmt.h"
 #include "daemon.h"
 #include "handlers.h"
 #include "image/auth.h"
 #include "image/pull.h"
 #include "image_common.h"
+#include "metrics.h"
 
 #define AUTH_FIELD_MAX 16384
 
@@ -21,7 +24,8 @@ static bool call_cancelled(void *arg)
 
 static void progress(void *arg, const char *image, const char *layer, uint64_t done, uint64_t total, bool finished)
 {
-	(void)arg;
+	if (finished)
+		atomic_fetch_add((atomic_uint_fast64_t *)arg, done); /* layers come from several threads */
 	if (finished)
 		log_info("pull %s: layer %s done (%llu bytes)", image, layer, (unsigned long long)done);
 	else
@@ -43,12 +47,15 @@ int srv_pull_image(srv_daemon_t *d, srv_call_t *call, const void *req, void *res
 	int ret = srv_image_name(r->image, "image.image", &image, err);
 	if (ret < 0)
 		return ret;
+	atomic_uint_fast64_t fetched = 0;
+	int64_t t0 = crl_now_ns(CLOCK_MONOTONIC);
 	img_pull_req_t pr = {
 		.http = d->http,
 		.image = image,
 		.registries_conf = d->cfg.registries_conf,
 		.opts = { .progress_timeout_s = d->pull_progress_timeout_s, .cancelled = call_cancelled, .cancel_arg = call },
 		.progress = progress,
+		.progress_arg = &fetched,
 	};
 	_cleanup_free_ char *decoded = NULL;
 	const Runtime__V1__AuthConfig *a = r->auth;
@@ -75,6 +82,7 @@ int srv_pull_image(srv_daemon_t *d, srv_call_t *call, const void *req, void *res
 	log_info("pulling image %s", image);
 	char *id = NULL;
 	ret = img_pull(d->images, &pr, &id, err);
+	srv_metrics_pull(ret < 0 ? err->errnum : 0, atomic_load(&fetched), crl_now_ns(CLOCK_MONOTONIC) - t0);
 	if (decoded)
 		explicit_bzero(decoded, strlen(decoded) + (pr.creds.password ? strlen(pr.creds.password) + 1 : 0));
 	if (ret < 0)

@@ -14,7 +14,10 @@
 #include <curl/curl.h>
 #include <grpc/grpc.h>
 
+#include "metrics.h"
+#include "metrics_http.h"
 #include "stream/stream.h"
+#include "cni/exec.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
 #include "common/log.h"
@@ -339,12 +342,21 @@ int main(int argc, char **argv)
 	/* Before any thread: curl's global setup is not thread-safe. */
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	int status = 1;
+	cni_set_observer(srv_metrics_cni);
 	if (prepare(&d, &locks, &err) < 0) {
 		log_fatal("%s", crl_error_message(&err));
 		goto out;
 	}
 
+	size_t n_methods = 0;
+	const srv_method_t *methods = srv_grpc_methods(&n_methods);
+	srv_metrics_init(methods, n_methods);
 	if (srv_stream_start(&d, &d.stream, &err) < 0) {
+		log_fatal("%s", crl_error_message(&err));
+		goto out;
+	}
+	srv_metrics_http_t *mh = NULL;
+	if (d.cfg.enable_metrics && srv_metrics_http_start(&d, &mh, &err) < 0) {
 		log_fatal("%s", crl_error_message(&err));
 		goto out;
 	}
@@ -372,6 +384,7 @@ int main(int argc, char **argv)
 	srv_grpc_stop(g, SHUTDOWN_GRACE_MS);
 	srv_stream_stop(d.stream);
 	d.stream = NULL;
+	srv_metrics_http_stop(mh);
 	if (unlink(d.socket_path) < 0 && errno != ENOENT)
 		log_warn("cannot remove %s: %s", d.socket_path, strerror(errno));
 	grpc_shutdown();

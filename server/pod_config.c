@@ -336,3 +336,25 @@ void srv_pod_ns_list(const srv_pod_ns_t *ns, char ret[32])
 	if (ns->pid == NS_POD)
 		(void)snprintf(ret + o, 32 - o, "%spid", o ? "," : "");
 }
+
+void srv_pod_cgroup_resources(const Runtime__V1__LinuxContainerResources *resources,
+			      const Runtime__V1__LinuxContainerResources *overhead, rt_resources_t *out)
+{
+	const Runtime__V1__LinuxContainerResources *both[2] = { resources, overhead };
+	for (int i = 0; i < 2; i++) {
+		const Runtime__V1__LinuxContainerResources *r = both[i];
+		if (!r)
+			continue;
+#define ADD(f, v)                                                          \
+	do {                                                               \
+		if ((v) > 0)                                               \
+			out->f = (out->f == RT_UNSET ? 0 : out->f) + (v); \
+	} while (0)
+		ADD(memory_limit, r->memory_limit_in_bytes);
+		ADD(cpu_shares, r->cpu_shares);
+		ADD(cpu_quota, r->cpu_quota);
+#undef ADD
+		if (r->cpu_period > 0)
+			out->cpu_period = r->cpu_period;
+	}
+}

@@ -78,23 +78,6 @@ static int write_pod_files(srv_pod_t *p, crl_error_t *err)
 	return 0;
 }
 
-static void add_res(rt_resources_t *out, const Runtime__V1__LinuxContainerResources *r)
-{
-	if (!r)
-		return;
-#define ADD(f, v)                                                          \
-	do {                                                               \
-		if ((v) > 0)                                               \
-			out->f = (out->f == RT_UNSET ? 0 : out->f) + (v); \
-	} while (0)
-	ADD(memory_limit, r->memory_limit_in_bytes);
-	ADD(cpu_shares, r->cpu_shares);
-	ADD(cpu_quota, r->cpu_quota);
-#undef ADD
-	if (r->cpu_period > 0)
-		out->cpu_period = r->cpu_period;
-}
-
 /* The pod's cgroup: <cgroup_parent or /crio-lite>/crio-lite-<id>, limited to resources + overhead where the pod
  * gives them. Its path is recorded before it is made. */
 static int cgroup_path(srv_pod_t *p, crl_error_t *err)
@@ -116,10 +99,8 @@ static int make_cgroup(srv_pod_t *p, crl_error_t *err)
 {
 	const Runtime__V1__LinuxPodSandboxConfig *l = p->config->linux;
 	rt_resources_t res = RT_RESOURCES_UNSET;
-	if (l && l->resources) {
-		add_res(&res, l->resources);
-		add_res(&res, l->overhead);
-	}
+	if (l && l->resources)
+		srv_pod_cgroup_resources(l->resources, l->overhead, &res);
 	rt_cgroup_t *cg = NULL;
 	int r = rt_cgroup_create_parent(p->cgroup, &res, &cg, err);
 	rt_cgroup_free(cg);

@@ -329,14 +329,14 @@ void st_session_ended(srv_stream_t *s)
 	pthread_mutex_unlock(&s->lock);
 }
 
-static int listen_on(const char *address, const char *port, int *ret_fd, char **ret_url, crl_error_t *err)
+int st_listen(const char *address, const char *port, int *ret_fd, char **ret_url, crl_error_t *err)
 {
 	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
 				  .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE };
 	struct addrinfo *ai = NULL;
 	int g = getaddrinfo(*address ? address : NULL, port, &hints, &ai);
 	if (g != 0)
-		return crl_error_set(err, EINVAL, "api.stream_address '%s': %s", address, gai_strerror(g));
+		return crl_error_set(err, EINVAL, "address '%s': %s", address, gai_strerror(g));
 	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	int one = 1;
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
@@ -345,7 +345,7 @@ static int listen_on(const char *address, const char *port, int *ret_fd, char **
 		if (fd >= 0)
 			close(fd);
 		freeaddrinfo(ai);
-		return crl_error_set_errno(err, e, "streaming server: listen on %s port %s", address, port);
+		return crl_error_set_errno(err, e, "listen on %s port %s", address, port);
 	}
 	freeaddrinfo(ai);
 	struct sockaddr_storage sa;
@@ -400,8 +400,10 @@ int srv_stream_start(srv_daemon_t *d, srv_stream_t **ret, crl_error_t *err)
 					s->host_netns < 0 ? "open /proc/thread-self/ns/net" : "eventfd");
 		goto fail;
 	}
-	if ((r = listen_on(d->cfg.stream_address, d->cfg.stream_port, &s->listen_fd, &s->base_url, err)) < 0)
+	if ((r = st_listen(d->cfg.stream_address, d->cfg.stream_port, &s->listen_fd, &s->base_url, err)) < 0) {
+		crl_error_wrap(err, "streaming server (api.stream_address, api.stream_port)");
 		goto fail;
+	}
 	s->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_UPGRADE |
 					  MHD_USE_ERROR_LOG,
 				  0, NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, s->listen_fd,

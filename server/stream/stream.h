@@ -43,6 +43,10 @@ void srv_stream_stop(srv_stream_t *s);
  * http://ADDRESS:PORT/{exec,attach,portforward}/TOKEN. ENOBUFS when too many URLs wait for their client. */
 int srv_stream_url(srv_stream_t *s, st_request_t *req, char **ret_url, crl_error_t *err);
 
+/* A listening TCP socket (close-on-exec) on address:port (numeric; port "0": a free one), and the http:// URL
+ * that reaches it (an unspecified address as loopback). */
+int st_listen(const char *address, const char *port, int *ret_fd, char **ret_url, crl_error_t *err);
+
 /* --- tokens (token.c): a table of requests by random token, single use, expiring --- */
 
 #define ST_TOKEN_TTL_MS 60000

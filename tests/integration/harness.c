@@ -457,6 +457,102 @@ bool td_finish(test_daemon_t *t)
 	return ok;
 }
 
+int td_pull(test_daemon_t *t, const char *ref)
+{
+	Runtime__V1__ImageSpec spec = RUNTIME__V1__IMAGE_SPEC__INIT;
+	spec.image = (char *)ref;
+	Runtime__V1__PullImageRequest req = RUNTIME__V1__PULL_IMAGE_REQUEST__INIT;
+	req.image = &spec;
+	cri_result_t r;
+	if (cri_call(t->client, "/runtime.v1.ImageService/PullImage", &req.base, NULL, 60000, &r) < 0)
+		return -1;
+	int code = r.code;
+	if (code)
+		fprintf(stderr, "pull %s: %s\n", ref, r.message ? r.message : "");
+	cri_result_clear(&r);
+	return code;
+}
+
+char *td_run_pod(test_daemon_t *t, const Runtime__V1__PodSandboxConfig *cfg)
+{
+	Runtime__V1__RunPodSandboxRequest req = RUNTIME__V1__RUN_POD_SANDBOX_REQUEST__INIT;
+	req.config = (Runtime__V1__PodSandboxConfig *)cfg;
+	cri_result_t r;
+	if (cri_call(t->client, "/runtime.v1.RuntimeService/RunPodSandbox", &req.base,
+		     &runtime__v1__run_pod_sandbox_response__descriptor, 60000, &r) < 0 || r.code) {
+		fprintf(stderr, "RunPodSandbox: %s\n", r.message ? r.message : "(transport)");
+		cri_result_clear(&r);
+		return NULL;
+	}
+	char *id = strdup(((Runtime__V1__RunPodSandboxResponse *)r.resp)->pod_sandbox_id);
+	cri_result_clear(&r);
+	return id;
+}
+
+int td_remove_pod(test_daemon_t *t, const char *id)
+{
+	Runtime__V1__StopPodSandboxRequest req = RUNTIME__V1__STOP_POD_SANDBOX_REQUEST__INIT;
+	req.pod_sandbox_id = (char *)id;
+	const char *const calls[] = { "/runtime.v1.RuntimeService/StopPodSandbox",
+				      "/runtime.v1.RuntimeService/RemovePodSandbox" };
+	for (int i = 0; i < 2; i++) {
+		cri_result_t r;
+		if (cri_call(t->client, calls[i], &req.base, NULL, 60000, &r) < 0)
+			return -1;
+		int code = r.code;
+		if (code)
+			fprintf(stderr, "%s %s: %s\n", calls[i], id, r.message ? r.message : "");
+		cri_result_clear(&r);
+		if (code)
+			return code;
+	}
+	return 0;
+}
+
+char *td_start_sh(test_daemon_t *t, const char *pod_id, const Runtime__V1__PodSandboxConfig *pod_config,
+		  const char *image, const char *name, const char *script, bool with_stdin)
+{
+	Runtime__V1__ContainerMetadata md = RUNTIME__V1__CONTAINER_METADATA__INIT;
+	md.name = (char *)name;
+	Runtime__V1__ImageSpec spec = RUNTIME__V1__IMAGE_SPEC__INIT;
+	spec.image = (char *)image;
+	Runtime__V1__ContainerConfig c = RUNTIME__V1__CONTAINER_CONFIG__INIT;
+	char *cmd[] = { "/bin/sh", "-c", (char *)script };
+	c.metadata = &md;
+	c.image = &spec;
+	c.command = cmd;
+	c.n_command = script ? 3 : 1;
+	c.stdin = c.stdin_once = with_stdin;
+	char logp[128];
+	snprintf(logp, sizeof(logp), "%s.log", name);
+	c.log_path = logp;
+	Runtime__V1__LinuxContainerConfig lc = RUNTIME__V1__LINUX_CONTAINER_CONFIG__INIT;
+	c.linux = &lc;
+	Runtime__V1__CreateContainerRequest req = RUNTIME__V1__CREATE_CONTAINER_REQUEST__INIT;
+	req.pod_sandbox_id = (char *)pod_id;
+	req.config = &c;
+	req.sandbox_config = (Runtime__V1__PodSandboxConfig *)pod_config;
+	cri_result_t r;
+	if (cri_call(t->client, "/runtime.v1.RuntimeService/CreateContainer", &req.base,
+		     &runtime__v1__create_container_response__descriptor, 60000, &r) < 0 || r.code) {
+		fprintf(stderr, "CreateContainer %s: %s\n", name, r.message ? r.message : "(transport)");
+		cri_result_clear(&r);
+		return NULL;
+	}
+	char *id = strdup(((Runtime__V1__CreateContainerResponse *)r.resp)->container_id);
+	cri_result_clear(&r);
+	Runtime__V1__StartContainerRequest sreq = RUNTIME__V1__START_CONTAINER_REQUEST__INIT;
+	sreq.container_id = id;
+	if (cri_call(t->client, "/runtime.v1.RuntimeService/StartContainer", &sreq.base, NULL, 60000, &r) < 0 || r.code) {
+		fprintf(stderr, "StartContainer %s: %s\n", name, r.message ? r.message : "(transport)");
+		cri_result_clear(&r);
+		free(id);
+		return NULL;
+	}
+	cri_result_clear(&r);
+	return id;
+}
+
 bool td_pid_runs(pid_t pid)
 {
 	char p[64], buf[4096];

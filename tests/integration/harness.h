@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "api.pb-c.h"
 #include "cri_client.h"
 
 /* A real crio-lite daemon on a temporary root, runroot, socket and CNI directory, for one test or group. */
@@ -63,6 +64,16 @@ bool td_stop_clean(test_daemon_t *t);
 /* After a group of tests: td_stop_clean, then whatever a failed test left is ended and removed: its monitors
  * (and with them their containers), mounts and files below the daemon's directory. Whether all was clean. */
 bool td_finish(test_daemon_t *t);
+/* PullImage of ref: the gRPC code (its message on stderr), -1 on a transport failure. */
+int td_pull(test_daemon_t *t, const char *ref);
+/* RunPodSandbox of cfg: the pod's id, or NULL (the reason on stderr). */
+char *td_run_pod(test_daemon_t *t, const Runtime__V1__PodSandboxConfig *cfg);
+/* StopPodSandbox then RemovePodSandbox: 0, the first gRPC code that was not OK, or -1. */
+int td_remove_pod(test_daemon_t *t, const char *id);
+/* A container of the pod running `/bin/sh -c script` (script NULL: /bin/sh alone), with_stdin: created with
+ * stdin and stdin_once; created and started: its id, or NULL (the reason on stderr). */
+char *td_start_sh(test_daemon_t *t, const char *pod_id, const Runtime__V1__PodSandboxConfig *pod_config,
+		  const char *image, const char *name, const char *script, bool with_stdin);
 /* A registries.conf at path naming 127.0.0.1:port as an insecure registry. */
 void td_write_regconf(const char *path, int port);
 /* One request to a crio-lite-monitor socket and its response (NULL on a transport failure). frame=false sends

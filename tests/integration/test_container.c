@@ -48,18 +48,7 @@ static char *image(const char *tag)
 
 static int pull(const char *ref)
 {
-	Runtime__V1__ImageSpec spec = RUNTIME__V1__IMAGE_SPEC__INIT;
-	spec.image = (char *)ref;
-	Runtime__V1__PullImageRequest req = RUNTIME__V1__PULL_IMAGE_REQUEST__INIT;
-	req.image = &spec;
-	cri_result_t r;
-	if (cri_call(D.client, IMG "PullImage", &req.base, NULL, 60000, &r) < 0)
-		return -1;
-	int code = r.code;
-	if (code)
-		fprintf(stderr, "pull %s: %s\n", ref, r.message);
-	cri_result_clear(&r);
-	return code;
+	return td_pull(&D, ref);
 }
 
 static int group_setup(void **state)

@@ -84,17 +84,7 @@ static int group_setup(void **state)
 	if (td_start(&D, NULL) < 0)
 		return -1;
 	snprintf(image, sizeof(image), "127.0.0.1:%d/ctr:plain", reg_port);
-	Runtime__V1__ImageSpec spec = RUNTIME__V1__IMAGE_SPEC__INIT;
-	spec.image = image;
-	Runtime__V1__PullImageRequest req = RUNTIME__V1__PULL_IMAGE_REQUEST__INIT;
-	req.image = &spec;
-	cri_result_t r;
-	if (cri_call(D.client, IMG "PullImage", &req.base, NULL, 60000, &r) < 0 || r.code) {
-		fprintf(stderr, "pull %s failed\n", image);
-		return -1;
-	}
-	cri_result_clear(&r);
-	return 0;
+	return td_pull(&D, image) == 0 ? 0 : -1;
 }
 
 static int group_teardown(void **state)
@@ -137,57 +127,21 @@ static void run_pod(pod_t *p, const char *name, bool host_network)
 		p->sc.namespace_options = &p->ns;
 		p->lin.security_context = &p->sc;
 	}
-	Runtime__V1__RunPodSandboxRequest req = RUNTIME__V1__RUN_POD_SANDBOX_REQUEST__INIT;
-	req.config = &p->cfg;
-	cri_result_t r;
-	assert_int_equal(call(RT "RunPodSandbox", &req.base, &runtime__v1__run_pod_sandbox_response__descriptor, &r), 0);
-	p->id = strdup(((Runtime__V1__RunPodSandboxResponse *)r.resp)->pod_sandbox_id);
-	cri_result_clear(&r);
+	p->id = td_run_pod(&D, &p->cfg);
+	assert_non_null(p->id);
 }
 
 static void remove_pod(pod_t *p)
 {
-	Runtime__V1__StopPodSandboxRequest req = RUNTIME__V1__STOP_POD_SANDBOX_REQUEST__INIT;
-	req.pod_sandbox_id = p->id;
-	cri_result_t r;
-	assert_int_equal(call(RT "StopPodSandbox", &req.base, NULL, &r), 0);
-	cri_result_clear(&r);
-	assert_int_equal(call(RT "RemovePodSandbox", &req.base, NULL, &r), 0);
-	cri_result_clear(&r);
+	assert_int_equal(td_remove_pod(&D, p->id), 0);
 	free(p->id);
 }
 
 /* A started container running sh -c script (stdin: created with stdin and stdin_once). */
 static char *start_ctr(pod_t *p, const char *name, const char *script, bool with_stdin)
 {
-	Runtime__V1__ContainerMetadata md = RUNTIME__V1__CONTAINER_METADATA__INIT;
-	md.name = (char *)name;
-	Runtime__V1__ImageSpec spec = RUNTIME__V1__IMAGE_SPEC__INIT;
-	spec.image = image;
-	Runtime__V1__ContainerConfig c = RUNTIME__V1__CONTAINER_CONFIG__INIT;
-	c.metadata = &md;
-	c.image = &spec;
-	char *cmd[] = { "/bin/sh", "-c", (char *)script };
-	c.command = cmd;
-	c.n_command = script ? 3 : 1;
-	c.stdin = c.stdin_once = with_stdin;
-	char logp[128];
-	snprintf(logp, sizeof(logp), "%s.log", name);
-	c.log_path = logp;
-	Runtime__V1__LinuxContainerConfig lc = RUNTIME__V1__LINUX_CONTAINER_CONFIG__INIT;
-	c.linux = &lc;
-	Runtime__V1__CreateContainerRequest req = RUNTIME__V1__CREATE_CONTAINER_REQUEST__INIT;
-	req.pod_sandbox_id = p->id;
-	req.config = &c;
-	req.sandbox_config = &p->cfg;
-	cri_result_t r;
-	assert_int_equal(call(RT "CreateContainer", &req.base, &runtime__v1__create_container_response__descriptor, &r), 0);
-	char *id = strdup(((Runtime__V1__CreateContainerResponse *)r.resp)->container_id);
-	cri_result_clear(&r);
-	Runtime__V1__StartContainerRequest sreq = RUNTIME__V1__START_CONTAINER_REQUEST__INIT;
-	sreq.container_id = id;
-	assert_int_equal(call(RT "StartContainer", &sreq.base, NULL, &r), 0);
-	cri_result_clear(&r);
+	char *id = td_start_sh(&D, p->id, &p->cfg, image, name, script, with_stdin);
+	assert_non_null(id);
 	return id;
 }
 

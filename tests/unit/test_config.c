@@ -102,6 +102,8 @@ static void test_rejects(void **state)
 	load_err("[crio-lite.api]\nlisten = \"tcp://0.0.0.0:1\"\n", "only unix sockets");
 	load_err("[crio-lite.api]\nstream_port = \"http\"\n", "stream_port must be a port number");
 	load_err("[crio-lite.api]\nstream_idle_timeout = \"soon\"\n", "stream_idle_timeout: 'soon' is not a duration");
+	load_err("[crio-lite.metrics]\nenable_metrics = \"yes\"\n", "enable_metrics must be true or false");
+	load_err("[crio-lite.metrics]\nmetrics_port = 70000\n", "metrics_port must be a port number");
 	load_err("[crio-lite.api]\ngrpc_max_recv_msg_size = 10\n", "grpc_max_recv_msg_size must be between");
 	load_err("[crio-lite\n", "c.conf:1:");
 }
@@ -135,7 +137,7 @@ static void test_shipped_config_matches_defaults(void **state)
 			assert_non_null(prev);
 			assert_true(prev[0] == '#');
 		}
-	assert_int_equal(keys, 18);
+	assert_int_equal(keys, 21);
 	free(printed2);
 	free(printed);
 	free(text);
