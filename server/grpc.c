@@ -683,6 +683,7 @@ static void start_stream_final(srv_call_t *c)
 		return;
 	if (atomic_load(&c->cancelled)) {
 		c->final_sent = true;
+		srv_metrics_rpc(c->m, SRV_CANCELLED, crl_now_ns(CLOCK_MONOTONIC) - c->started_ns);
 	} else {
 		send_final_locked(c, NULL, c->end_code, c->end_msg ? c->end_msg : "");
 	}

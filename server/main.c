@@ -342,6 +342,7 @@ int main(int argc, char **argv)
 	/* Before any thread: curl's global setup is not thread-safe. */
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	int status = 1;
+	srv_metrics_http_t *mh = NULL;
 	cni_set_observer(srv_metrics_cni);
 	if (prepare(&d, &locks, &err) < 0) {
 		log_fatal("%s", crl_error_message(&err));
@@ -355,7 +356,6 @@ int main(int argc, char **argv)
 		log_fatal("%s", crl_error_message(&err));
 		goto out;
 	}
-	srv_metrics_http_t *mh = NULL;
 	if (d.cfg.enable_metrics && srv_metrics_http_start(&d, &mh, &err) < 0) {
 		log_fatal("%s", crl_error_message(&err));
 		goto out;
@@ -384,13 +384,14 @@ int main(int argc, char **argv)
 	srv_grpc_stop(g, SHUTDOWN_GRACE_MS);
 	srv_stream_stop(d.stream);
 	d.stream = NULL;
-	srv_metrics_http_stop(mh);
 	if (unlink(d.socket_path) < 0 && errno != ENOENT)
 		log_warn("cannot remove %s: %s", d.socket_path, strerror(errno));
 	grpc_shutdown();
 	log_info("crio-lite stopped");
 	status = 0;
 out:
+	/* Before the stores go: a scrape reads them. */
+	srv_metrics_http_stop(mh);
 	crl_error_clear(&err);
 	daemon_cleanup(&d, &locks);
 	curl_global_cleanup();

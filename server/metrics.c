@@ -24,9 +24,10 @@ static const double bounds[] = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05
 #define N_BOUNDS (sizeof(bounds) / sizeof(bounds[0]))
 #define MAX_CNI 64
 
+/* Each observation counts in one slot (the first bound it is under, or the last slot: over them all); the
+ * exposition adds them up, so its buckets are cumulative and +Inf is the count however calls race a scrape. */
 typedef struct hist {
-	atomic_uint_fast64_t b[N_BOUNDS];
-	atomic_uint_fast64_t count;
+	atomic_uint_fast64_t slot[N_BOUNDS + 1];
 	atomic_uint_fast64_t sum_ns;
 } hist_t;
 
@@ -61,16 +62,31 @@ void srv_metrics_init(const srv_method_t *methods, size_t n)
 	M.n = n;
 	M.requests = calloc(n + 1, sizeof(*M.requests));
 	M.latency = calloc(n, sizeof(*M.latency));
+	if (!M.requests || !M.latency) {
+		/* both or neither: the RPC families are then left out */
+		free(M.requests);
+		free(M.latency);
+		M.requests = NULL;
+		M.latency = NULL;
+	}
 }
 
 static void observe(hist_t *h, int64_t ns)
 {
 	double s = (double)ns / 1e9;
-	for (size_t i = 0; i < N_BOUNDS; i++)
-		if (s <= bounds[i])
-			atomic_fetch_add(&h->b[i], 1);
-	atomic_fetch_add(&h->count, 1);
+	size_t i = 0;
+	while (i < N_BOUNDS && s > bounds[i])
+		i++;
+	atomic_fetch_add(&h->slot[i], 1);
 	atomic_fetch_add(&h->sum_ns, ns > 0 ? (uint64_t)ns : 0);
+}
+
+static uint64_t hist_count(hist_t *h)
+{
+	uint64_t n = 0;
+	for (size_t i = 0; i <= N_BOUNDS; i++)
+		n += atomic_load(&h->slot[i]);
+	return n;
 }
 
 void srv_metrics_rpc(const srv_method_t *m, int code, int64_t ns)
@@ -79,7 +95,8 @@ void srv_metrics_rpc(const srv_method_t *m, int code, int64_t ns)
 		return;
 	size_t i = m && m >= M.methods && m < M.methods + M.n ? (size_t)(m - M.methods) : M.n;
 	atomic_fetch_add(&M.requests[i][code], 1);
-	if (i < M.n)
+	/* Streams last as long as their client keeps them (events: hours): counted, not timed. */
+	if (i < M.n && !M.methods[i].stream)
 		observe(&M.latency[i], ns);
 }
 
@@ -168,10 +185,14 @@ static void family(FILE *f, const char *name, const char *type, const char *help
 static void histogram(FILE *f, const char *name, const char *labels, hist_t *h)
 {
 	const char *sep = *labels ? "," : "";
-	for (size_t i = 0; i < N_BOUNDS; i++)
-		fprintf(f, "%s_bucket{%s%sle=\"%g\"} %llu\n", name, labels, sep, bounds[i],
-			(unsigned long long)atomic_load(&h->b[i]));
-	unsigned long long count = atomic_load(&h->count);
+	uint64_t slots[N_BOUNDS + 1], cum = 0;
+	for (size_t i = 0; i <= N_BOUNDS; i++)
+		slots[i] = atomic_load(&h->slot[i]);
+	for (size_t i = 0; i < N_BOUNDS; i++) {
+		cum += slots[i];
+		fprintf(f, "%s_bucket{%s%sle=\"%g\"} %llu\n", name, labels, sep, bounds[i], (unsigned long long)cum);
+	}
+	unsigned long long count = cum + slots[N_BOUNDS];
 	fprintf(f, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name, labels, sep, count);
 	fprintf(f, "%s_sum%s%s%s %.9f\n", name, *labels ? "{" : "", labels, *labels ? "}" : "",
 		(double)atomic_load(&h->sum_ns) / 1e9);
@@ -190,9 +211,10 @@ static void rpc_families(FILE *f)
 				i < M.n ? M.methods[i].service : "", i < M.n ? M.methods[i].name : "(unknown)",
 				srv_code_name((srv_code_t)code), v);
 		}
-	family(f, "crio_lite_grpc_request_duration_seconds", "histogram", "Time from a CRI call's start to its status.");
+	family(f, "crio_lite_grpc_request_duration_seconds", "histogram",
+	       "Time from a unary CRI call's start to its status (streams are counted, not timed).");
 	for (size_t i = 0; i < M.n && M.latency; i++) {
-		if (!atomic_load(&M.latency[i].count))
+		if (!hist_count(&M.latency[i]))
 			continue;
 		char labels[160];
 		snprintf(labels, sizeof(labels), "method=\"%s\"", M.methods[i].name);

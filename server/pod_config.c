@@ -337,24 +337,35 @@ void srv_pod_ns_list(const srv_pod_ns_t *ns, char ret[32])
 		(void)snprintf(ret + o, 32 - o, "%spid", o ? "," : "");
 }
 
-void srv_pod_cgroup_resources(const Runtime__V1__LinuxContainerResources *resources,
-			      const Runtime__V1__LinuxContainerResources *overhead, rt_resources_t *out)
+/* a + b, at most cap */
+static int64_t sum_capped(int64_t a, int64_t b, int64_t cap)
 {
-	const Runtime__V1__LinuxContainerResources *both[2] = { resources, overhead };
-	for (int i = 0; i < 2; i++) {
-		const Runtime__V1__LinuxContainerResources *r = both[i];
-		if (!r)
-			continue;
-#define ADD(f, v)                                                          \
-	do {                                                               \
-		if ((v) > 0)                                               \
-			out->f = (out->f == RT_UNSET ? 0 : out->f) + (v); \
-	} while (0)
-		ADD(memory_limit, r->memory_limit_in_bytes);
-		ADD(cpu_shares, r->cpu_shares);
-		ADD(cpu_quota, r->cpu_quota);
-#undef ADD
-		if (r->cpu_period > 0)
-			out->cpu_period = r->cpu_period;
-	}
+	int64_t r;
+	if (__builtin_add_overflow(a, b, &r) || r > cap)
+		return cap;
+	return r;
+}
+
+void srv_pod_cgroup_resources(const Runtime__V1__LinuxContainerResources *resources,
+			      const Runtime__V1__LinuxContainerResources *overhead, bool update, rt_resources_t *out)
+{
+	if (!resources)
+		return;
+	const Runtime__V1__LinuxContainerResources none = RUNTIME__V1__LINUX_CONTAINER_RESOURCES__INIT;
+	const Runtime__V1__LinuxContainerResources *o = overhead ? overhead : &none;
+	/* A limit the resources set grows by the overhead's; one they leave unset stays unlimited (an update
+	 * lifts it), whatever the overhead says. */
+	if (resources->memory_limit_in_bytes > 0)
+		out->memory_limit = sum_capped(resources->memory_limit_in_bytes,
+					       o->memory_limit_in_bytes > 0 ? o->memory_limit_in_bytes : 0, INT64_MAX / 2);
+	else if (update)
+		out->memory_limit = -1;
+	if (resources->cpu_quota > 0)
+		out->cpu_quota = sum_capped(resources->cpu_quota, o->cpu_quota > 0 ? o->cpu_quota : 0, INT64_MAX / 2);
+	else if (update)
+		out->cpu_quota = -1;
+	if (resources->cpu_shares > 0)
+		out->cpu_shares = sum_capped(resources->cpu_shares, o->cpu_shares > 0 ? o->cpu_shares : 0, 262144);
+	if (resources->cpu_period > 0)
+		out->cpu_period = resources->cpu_period;
 }

@@ -31,10 +31,11 @@ int srv_config_size_check(const ProtobufCMessage *config, crl_error_t *err);
 int srv_pod_config_check(const Runtime__V1__PodSandboxConfig *c, crl_error_t *err);
 /* Resource values in range (negative, below a page, cpu period and shares bounds): EINVAL naming field. */
 int srv_resources_check(const Runtime__V1__LinuxContainerResources *r, const char *field, crl_error_t *err);
-/* The pod cgroup's limits: resources plus overhead (memory, cpu shares and quota add up; the period is the last
- * one given), into out's fields that either sets. */
+/* The pod cgroup's limits from resources plus overhead: memory, cpu quota and shares that resources set, each
+ * grown by the overhead's (the sum bounded); the period of resources. Unset in resources: left unset, or with
+ * update, lifted (memory and quota unlimited). */
 void srv_pod_cgroup_resources(const Runtime__V1__LinuxContainerResources *resources,
-			      const Runtime__V1__LinuxContainerResources *overhead, rt_resources_t *out);
+			      const Runtime__V1__LinuxContainerResources *overhead, bool update, rt_resources_t *out);
 /* "net" for net.*, "ipc" for kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.*; NULL for a sysctl no pod
  * namespace holds. */
 const char *srv_sysctl_namespace(const char *key);

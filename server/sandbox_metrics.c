@@ -214,6 +214,8 @@ static int fill_pod_metrics(srv_daemon_t *d, srv_call_t *call, srv_obj_t *o, voi
 	srv_pod_netdev(p, nd, SRV_MAX_IFACES, true, &n);
 	for (size_t i = 0; i < n; i++) {
 		char *name = srv_arena_strdup(a, nd[i].name);
+		if (!name)
+			return -ENOMEM;
 		for (int k = 0; k < 8; k++)
 			add(&b, D_NET_FIRST + k, nd[i].v[net_column[k]], name, NULL);
 	}
@@ -241,7 +243,7 @@ static int fill_pod_metrics(srv_daemon_t *d, srv_call_t *call, srv_obj_t *o, voi
 		if (!running)
 			continue;
 		Runtime__V1__ContainerMetrics *cm = srv_arena_alloc(a, sizeof(*cm));
-		/* the strings point into the container: the call holds it until the answer is sent */
+		/* copies on the call's arena: the container is let go before the answer is sent */
 		/* the image as the pod spec names it (CRI-O's and containerd's image label), else its digest reference */
 		const char *named = c->config->image && c->config->image->image && *c->config->image->image
 					    ? c->config->image->image

@@ -100,7 +100,7 @@ static int make_cgroup(srv_pod_t *p, crl_error_t *err)
 	const Runtime__V1__LinuxPodSandboxConfig *l = p->config->linux;
 	rt_resources_t res = RT_RESOURCES_UNSET;
 	if (l && l->resources)
-		srv_pod_cgroup_resources(l->resources, l->overhead, &res);
+		srv_pod_cgroup_resources(l->resources, l->overhead, false, &res);
 	rt_cgroup_t *cg = NULL;
 	int r = rt_cgroup_create_parent(p->cgroup, &res, &cg, err);
 	rt_cgroup_free(cg);

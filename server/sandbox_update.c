@@ -18,8 +18,8 @@ int srv_update_pod_sandbox_resources(srv_daemon_t *d, srv_call_t *call, const vo
 	const Runtime__V1__UpdatePodSandboxResourcesRequest *r = req;
 	if (!r->pod_sandbox_id || !*r->pod_sandbox_id)
 		return crl_error_set(err, EINVAL, "pod_sandbox_id is required");
-	if (!r->resources && !r->overhead)
-		return crl_error_set(err, EINVAL, "resources or overhead is required");
+	if (!r->resources)
+		return crl_error_set(err, EINVAL, "resources is required (the overhead is added to them)");
 	int ret = srv_resources_check(r->resources, "resources", err);
 	if (ret < 0 || (ret = srv_resources_check(r->overhead, "overhead", err)) < 0)
 		return ret;
@@ -31,7 +31,7 @@ int srv_update_pod_sandbox_resources(srv_daemon_t *d, srv_call_t *call, const vo
 	bool ready = p->state == SRV_POD_READY;
 	pthread_mutex_unlock(&p->lock);
 	rt_resources_t res = RT_RESOURCES_UNSET;
-	srv_pod_cgroup_resources(r->resources, r->overhead, &res);
+	srv_pod_cgroup_resources(r->resources, r->overhead, true, &res);
 	rt_cgroup_t *cg = NULL;
 	if (!ready)
 		ret = crl_error_set(err, EBUSY, "pod sandbox %s is not ready", p->obj.id);

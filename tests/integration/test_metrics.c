@@ -355,7 +355,15 @@ static void test_endpoint_counters_move(void **state)
 	assert_true(value_of(&b, "crio_lite_cni_plugin_duration_seconds_count", "plugin=\"loopback\",command=\"ADD\"") >= 1);
 	assert_true(value_of(&b, "crio_lite_process_resident_memory_bytes", "") > 1 << 20);
 	assert_true(value_of(&b, "crio_lite_process_open_fds", "") > 3);
-	/* every histogram's buckets add up: +Inf is the count */
+	/* every histogram's buckets are cumulative, and +Inf is the count */
+	double prev = -1;
+	for (size_t i = 0; i < b.n; i++)
+		if (strcmp(b.s[i].name, "crio_lite_grpc_request_duration_seconds_bucket") == 0 &&
+		    strncmp(b.s[i].labels, "method=\"Version\",", 17) == 0) {
+			assert_true(b.s[i].value >= prev);
+			prev = b.s[i].value;
+		}
+	assert_true(prev >= 5);
 	assert_int_equal(value_of(&b, "crio_lite_grpc_request_duration_seconds_bucket", "method=\"Version\",le=\"+Inf\""),
 			 value_of(&b, "crio_lite_grpc_request_duration_seconds_count", "method=\"Version\""));
 	scrape_free(&a);
@@ -459,6 +467,22 @@ static void test_cri_metrics(void **state)
 			break;
 		usleep(100000);
 	}
+	char *done = NULL;
+	{
+		Runtime__V1__ExecSyncRequest er = RUNTIME__V1__EXEC_SYNC_REQUEST__INIT;
+		char *cmd[] = { "/bin/sh", "-c", "test -e /tmp/done && echo done" };
+		er.container_id = ctr;
+		er.cmd = cmd;
+		er.n_cmd = 3;
+		er.timeout = 10;
+		cri_result_t x;
+		assert_int_equal(call(RT "ExecSync", &er.base, &runtime__v1__exec_sync_response__descriptor, &x), 0);
+		Runtime__V1__ExecSyncResponse *xr = (Runtime__V1__ExecSyncResponse *)x.resp;
+		done = strndup((char *)xr->stdout.data, xr->stdout.len);
+		cri_result_clear(&x);
+	}
+	assert_string_equal(done, "done\n"); /* the burner stopped: it does not take a core from the tests after */
+	free(done);
 	Runtime__V1__ListPodSandboxMetricsRequest lreq = RUNTIME__V1__LIST_POD_SANDBOX_METRICS_REQUEST__INIT;
 	assert_int_equal(call(RT "ListPodSandboxMetrics", &lreq.base, &runtime__v1__list_pod_sandbox_metrics_response__descriptor, &r), 0);
 	Runtime__V1__ListPodSandboxMetricsResponse *lr = (Runtime__V1__ListPodSandboxMetricsResponse *)r.resp;
@@ -537,10 +561,13 @@ static void test_cri_metrics(void **state)
 	const char *cg = strstr(info, "\"cgroup\":\"");
 	assert_non_null(cg);
 	cg += strlen("\"cgroup\":\"");
+	/* cgroup v1's memory controller, or the v2 hierarchy */
 	char dir[512];
-	snprintf(dir, sizeof(dir), "/sys/fs/cgroup/memory%.*s", (int)(strchr(cg, '"') - cg), cg);
+	bool v1 = access("/sys/fs/cgroup/memory", F_OK) == 0;
+	snprintf(dir, sizeof(dir), "/sys/fs/cgroup%s%.*s", v1 ? "/memory" : "", (int)(strchr(cg, '"') - cg), cg);
+	const char *limit_file = v1 ? "memory.limit_in_bytes" : "memory.max";
 	cri_result_clear(&r);
-	assert_int_equal(cgroup_value(dir, "memory.limit_in_bytes"), 512u << 20);
+	assert_int_equal(cgroup_value(dir, limit_file), 512u << 20);
 	Runtime__V1__LinuxContainerResources res = RUNTIME__V1__LINUX_CONTAINER_RESOURCES__INIT,
 					     over = RUNTIME__V1__LINUX_CONTAINER_RESOURCES__INIT;
 	res.memory_limit_in_bytes = 256 << 20;
@@ -551,7 +578,18 @@ static void test_cri_metrics(void **state)
 	ur.overhead = &over;
 	assert_int_equal(call(RT "UpdatePodSandboxResources", &ur.base, NULL, &r), 0);
 	cri_result_clear(&r);
-	assert_int_equal(cgroup_value(dir, "memory.limit_in_bytes"), 272u << 20);
+	assert_int_equal(cgroup_value(dir, limit_file), 272u << 20);
+	/* no memory limit in the resources: none for the pod, whatever the overhead (v2's "max" reads as 0) */
+	res.memory_limit_in_bytes = 0;
+	assert_int_equal(call(RT "UpdatePodSandboxResources", &ur.base, NULL, &r), 0);
+	cri_result_clear(&r);
+	uint64_t lifted = cgroup_value(dir, limit_file);
+	assert_true(v1 ? lifted > (1ULL << 60) : lifted == 0);
+	/* the overhead alone is not a limit to set */
+	ur.resources = NULL;
+	assert_int_equal(call(RT "UpdatePodSandboxResources", &ur.base, NULL, &r), CODE_INVALID_ARGUMENT);
+	cri_result_clear(&r);
+	ur.resources = &res;
 	res.memory_limit_in_bytes = -5;
 	assert_int_equal(call(RT "UpdatePodSandboxResources", &ur.base, NULL, &r), CODE_INVALID_ARGUMENT);
 	cri_result_clear(&r);
