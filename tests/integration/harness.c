@@ -553,6 +553,29 @@ char *td_start_sh(test_daemon_t *t, const char *pod_id, const Runtime__V1__PodSa
 	return id;
 }
 
+char *td_exec_sync(test_daemon_t *t, const char *ctr, const char *script, int *ret_code)
+{
+	Runtime__V1__ExecSyncRequest req = RUNTIME__V1__EXEC_SYNC_REQUEST__INIT;
+	req.container_id = (char *)ctr;
+	char *cmd[] = { "/bin/sh", "-c", (char *)script };
+	req.cmd = cmd;
+	req.n_cmd = 3;
+	req.timeout = 30;
+	cri_result_t r;
+	if (cri_call(t->client, "/runtime.v1.RuntimeService/ExecSync", &req.base,
+		     &runtime__v1__exec_sync_response__descriptor, 60000, &r) < 0 || r.code) {
+		fprintf(stderr, "ExecSync %s: %s\n", script, r.message ? r.message : "(transport)");
+		cri_result_clear(&r);
+		return NULL;
+	}
+	Runtime__V1__ExecSyncResponse *resp = (Runtime__V1__ExecSyncResponse *)r.resp;
+	char *s = strndup((char *)resp->stdout.data, resp->stdout.len);
+	if (ret_code)
+		*ret_code = resp->exit_code;
+	cri_result_clear(&r);
+	return s;
+}
+
 bool td_pid_runs(pid_t pid)
 {
 	char p[64], buf[4096];

@@ -74,6 +74,9 @@ int td_remove_pod(test_daemon_t *t, const char *id);
  * stdin and stdin_once; created and started: its id, or NULL (the reason on stderr). */
 char *td_start_sh(test_daemon_t *t, const char *pod_id, const Runtime__V1__PodSandboxConfig *pod_config,
 		  const char *image, const char *name, const char *script, bool with_stdin);
+/* ExecSync of `/bin/sh -c script` (30 s): its stdout (caller frees), its exit code in *ret_code; NULL when the
+ * call fails (the reason on stderr). */
+char *td_exec_sync(test_daemon_t *t, const char *ctr, const char *script, int *ret_code);
 /* A registries.conf at path naming 127.0.0.1:port as an insecure registry. */
 void td_write_regconf(const char *path, int port);
 /* One request to a crio-lite-monitor socket and its response (NULL on a transport failure). frame=false sends

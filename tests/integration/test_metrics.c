@@ -452,34 +452,15 @@ static void test_cri_metrics(void **state)
 		usleep(100000);
 	}
 	assert_true(used >= 1200000000ULL);
+	/* told to stop; it says it has */
+	char *done = NULL;
 	for (int i = 0; i < 300; i++) {
-		Runtime__V1__ExecSyncRequest er = RUNTIME__V1__EXEC_SYNC_REQUEST__INIT;
-		char *cmd[] = { "/bin/sh", "-c", "touch /tmp/stop; test -e /tmp/done" };
-		er.container_id = ctr;
-		er.cmd = cmd;
-		er.n_cmd = 3;
-		er.timeout = 10;
-		cri_result_t x;
-		assert_int_equal(call(RT "ExecSync", &er.base, &runtime__v1__exec_sync_response__descriptor, &x), 0);
-		int code = ((Runtime__V1__ExecSyncResponse *)x.resp)->exit_code;
-		cri_result_clear(&x);
-		if (code == 0)
+		free(done);
+		done = td_exec_sync(&D, ctr, "touch /tmp/stop; test -e /tmp/done && echo done", NULL);
+		assert_non_null(done);
+		if (strcmp(done, "done\n") == 0)
 			break;
 		usleep(100000);
-	}
-	char *done = NULL;
-	{
-		Runtime__V1__ExecSyncRequest er = RUNTIME__V1__EXEC_SYNC_REQUEST__INIT;
-		char *cmd[] = { "/bin/sh", "-c", "test -e /tmp/done && echo done" };
-		er.container_id = ctr;
-		er.cmd = cmd;
-		er.n_cmd = 3;
-		er.timeout = 10;
-		cri_result_t x;
-		assert_int_equal(call(RT "ExecSync", &er.base, &runtime__v1__exec_sync_response__descriptor, &x), 0);
-		Runtime__V1__ExecSyncResponse *xr = (Runtime__V1__ExecSyncResponse *)x.resp;
-		done = strndup((char *)xr->stdout.data, xr->stdout.len);
-		cri_result_clear(&x);
 	}
 	assert_string_equal(done, "done\n"); /* the burner stopped: it does not take a core from the tests after */
 	free(done);

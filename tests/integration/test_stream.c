@@ -148,17 +148,8 @@ static char *start_ctr(pod_t *p, const char *name, const char *script, bool with
 /* What ExecSync prints (NUL-terminated; caller frees). */
 static char *exec_sync(const char *ctr, const char *script)
 {
-	Runtime__V1__ExecSyncRequest req = RUNTIME__V1__EXEC_SYNC_REQUEST__INIT;
-	req.container_id = (char *)ctr;
-	char *cmd[] = { "/bin/sh", "-c", (char *)script };
-	req.cmd = cmd;
-	req.n_cmd = 3;
-	req.timeout = 30;
-	cri_result_t r;
-	assert_int_equal(call(RT "ExecSync", &req.base, &runtime__v1__exec_sync_response__descriptor, &r), 0);
-	Runtime__V1__ExecSyncResponse *resp = (Runtime__V1__ExecSyncResponse *)r.resp;
-	char *s = strndup((char *)resp->stdout.data, resp->stdout.len);
-	cri_result_clear(&r);
+	char *s = td_exec_sync(&D, ctr, script, NULL);
+	assert_non_null(s);
 	return s;
 }
 
