@@ -107,14 +107,19 @@ int main(int argc, char **argv)
 	snprintf(small, sizeof(small), "127.0.0.1:%s/busybox:plain", port);
 	double *v = calloc((size_t)(iterations > many ? iterations : many) + 1, sizeof(double));
 	pull(c, small); /* warm up connections */
+	double *rm = calloc((size_t)iterations + 1, sizeof(double));
 	for (int i = 0; i < iterations; i++) {
-		rmi(c, small);
 		double a = bench_now_ms();
+		rmi(c, small);
+		rm[i] = bench_now_ms() - a;
+		a = bench_now_ms();
 		if (pull(c, small) < 0)
 			return 1;
 		v[i] = bench_now_ms() - a;
 	}
 	report("PullImage busybox (1 MiB), cold", v, iterations);
+	report("RemoveImage busybox (its only image)", rm, iterations);
+	free(rm);
 	for (int i = 0; i < iterations; i++) {
 		double a = bench_now_ms();
 		if (pull(c, small) < 0)

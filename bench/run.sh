@@ -4,6 +4,7 @@
 #   bench/run.sh runtime [--iterations N]
 #   bench/run.sh pod [--iterations N]
 #   bench/run.sh stream [--iterations N] [--megabytes N]
+#   bench/run.sh footprint [--requests N] [--pulls N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh test
@@ -12,7 +13,7 @@ command -v skopeo >/dev/null || apt-get install -y -qq skopeo >/dev/null
 command -v runc >/dev/null || apt-get install -y -qq runc >/dev/null
 [ -d build ] || meson setup build >/dev/null
 ninja -C build crio-lite crio-lite-runtime crio-lite-monitor bench/bench-image bench/bench-runtime bench/bench-pod \
-	bench/bench-stream >/dev/null
+	bench/bench-stream bench/bench-footprint >/dev/null
 what=${1:-image}
 shift || true
 case "$what" in
@@ -29,8 +30,12 @@ pod)
 stream)
 	CRIO_LITE_BIN=$PWD/build/crio-lite CRIO_LITE_FIXTURES=$PWD/tests/fixtures build/bench/bench-stream "$@"
 	;;
+footprint)
+	CRIO_LITE_BIN=${CRIO_LITE_BIN:-$PWD/build/crio-lite} CRIO_LITE_FIXTURES=$PWD/tests/fixtures \
+		build/bench/bench-footprint "$@"
+	;;
 *)
-	echo "unknown benchmark $what (image, runtime, pod, stream)" >&2
+	echo "unknown benchmark $what (image, runtime, pod, stream, footprint)" >&2
 	exit 2
 	;;
 esac

@@ -32,6 +32,14 @@ struct img_store {
 	size_t n_images, cap_images;
 	char **inflight; /* diff_ids being unpacked */
 	size_t n_inflight, cap_inflight;
+	/* RemoveImage answers once the image is out of the index (written, not yet synced); this thread then syncs
+	 * the index and only after that moves what nothing references to trash/ and deletes it. A pull's layers wait
+	 * for a collection under way (gc_cond), so it never takes a layer the collection is about to move. */
+	int trash_fd;
+	pthread_t gc_thread;
+	bool gc_started, gc_pending, gc_running, gc_stop;
+	pthread_cond_t gc_cond;
+	unsigned trash_seq;
 };
 
 const char *img_store_dir(const img_store_t *s)
@@ -117,7 +125,8 @@ static void json_strv(crl_json_t *j, const char *key, char *const *v, size_t n)
 }
 
 /* Called with s->lock held. */
-static int save_locked(img_store_t *s, crl_error_t *err)
+/* The index, written atomically; with sync, durably (file and directory synced). */
+static int save_index_locked(img_store_t *s, bool sync, crl_error_t *err)
 {
 	crl_json_t *j = crl_json_new(false);
 	crl_json_object_begin(j);
@@ -138,7 +147,20 @@ static int save_locked(img_store_t *s, crl_error_t *err)
 	}
 	crl_json_array_end(j);
 	crl_json_object_end(j);
-	return crl_json_save(j, s->dirfd, INDEX_FILE, 0600, err);
+	if (sync)
+		return crl_json_save(j, s->dirfd, INDEX_FILE, 0600, err);
+	size_t len = 0;
+	char *text = crl_json_finish_text(j, &len);
+	if (!text)
+		return crl_error_set(err, ENOMEM, "out of memory");
+	int r = crl_fs_write_replace(s->dirfd, INDEX_FILE, text, len, 0600, err);
+	free(text);
+	return r;
+}
+
+static int save_locked(img_store_t *s, crl_error_t *err)
+{
+	return save_index_locked(s, true, err);
 }
 
 static int read_strv(const crl_json_value_t *v, char ***ret, size_t *ret_n, bool digests)
@@ -262,6 +284,88 @@ static void gc_locked(img_store_t *s)
 	}
 }
 
+/* What nothing references goes to trash/ under the lock (renames: quick); the caller deletes it after. */
+static void gc_to_trash_locked(img_store_t *s)
+{
+	int fds[2] = { s->layers_fd, s->blobs_fd };
+	for (int k = 0; k < 2; k++) {
+		int fd = fcntl(fds[k], F_DUPFD_CLOEXEC, 3);
+		DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+		if (!d) {
+			if (fd >= 0)
+				close(fd);
+			continue;
+		}
+		rewinddir(d);
+		struct dirent *de;
+		while ((de = readdir(d))) {
+			if (de->d_name[0] == '.')
+				continue;
+			bool used = k == 0 ? layer_referenced_locked(s, de->d_name) : blob_referenced_locked(s, de->d_name);
+			char name[32];
+			snprintf(name, sizeof(name), "gc-%u", s->trash_seq++);
+			if (!used && renameat(fds[k], de->d_name, s->trash_fd, name) < 0) {
+				crl_error_t e = CRL_ERROR_INIT;
+				crl_fs_rm_rf_at(fds[k], de->d_name, &e);
+				crl_error_clear(&e);
+			}
+		}
+		closedir(d);
+	}
+}
+
+static void empty_trash(img_store_t *s)
+{
+	int fd = fcntl(s->trash_fd, F_DUPFD_CLOEXEC, 3);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	rewinddir(d);
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		crl_error_t e = CRL_ERROR_INIT;
+		crl_fs_rm_rf_at(s->trash_fd, de->d_name, &e);
+		crl_error_clear(&e);
+	}
+	closedir(d);
+}
+
+static void *gc_main(void *arg)
+{
+	img_store_t *s = arg;
+	pthread_mutex_lock(&s->lock);
+	for (;;) {
+		while (!s->gc_pending && !s->gc_stop)
+			pthread_cond_wait(&s->gc_cond, &s->lock);
+		if (s->gc_stop && !s->gc_pending)
+			break;
+		s->gc_pending = false;
+		s->gc_running = true;
+		pthread_mutex_unlock(&s->lock);
+		/* The removal durable first: only then may what it let go be deleted (a crash before this leaves the
+		 * image listed, with its layers). */
+		int fd = openat(s->dirfd, INDEX_FILE, O_RDONLY | O_CLOEXEC);
+		bool synced = fd >= 0 && fsync(fd) == 0 && fsync(s->dirfd) == 0;
+		if (fd >= 0)
+			close(fd);
+		pthread_mutex_lock(&s->lock);
+		if (synced)
+			gc_to_trash_locked(s);
+		s->gc_running = false;
+		pthread_cond_broadcast(&s->gc_cond);
+		pthread_mutex_unlock(&s->lock);
+		empty_trash(s);
+		pthread_mutex_lock(&s->lock);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
+
 static int open_sub(int parent, const char *name, int *ret, crl_error_t *err)
 {
 	if (mkdirat(parent, name, 0700) < 0 && errno != EEXIST)
@@ -277,6 +381,17 @@ void img_store_close(img_store_t *s)
 {
 	if (!s)
 		return;
+	if (s->gc_started) {
+		/* a collection asked for is done first */
+		pthread_mutex_lock(&s->lock);
+		s->gc_stop = true;
+		pthread_cond_broadcast(&s->gc_cond);
+		pthread_mutex_unlock(&s->lock);
+		pthread_join(s->gc_thread, NULL);
+	}
+	if (s->trash_fd >= 0)
+		close(s->trash_fd);
+	pthread_cond_destroy(&s->gc_cond);
 	img_images_free(s->images, s->n_images);
 	strv_free_n(s->inflight, s->n_inflight);
 	int fds[] = { s->dirfd, s->blobs_fd, s->layers_fd, s->tmp_fd };
@@ -294,9 +409,10 @@ int img_store_open(const char *dir, img_store_t **ret, crl_error_t *err)
 	img_store_t *s = calloc(1, sizeof(*s));
 	if (!s)
 		return crl_error_set(err, ENOMEM, "out of memory");
-	s->dirfd = s->blobs_fd = s->layers_fd = s->tmp_fd = -1;
+	s->dirfd = s->blobs_fd = s->layers_fd = s->tmp_fd = s->trash_fd = -1;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->layer_cond, NULL);
+	pthread_cond_init(&s->gc_cond, NULL);
 	int r;
 	int blobs = -1;
 	if (!(s->dir = strdup(dir))) {
@@ -310,11 +426,15 @@ int img_store_open(const char *dir, img_store_t **ret, crl_error_t *err)
 		r = crl_error_set_errno(err, errno, "open %s", dir);
 		goto fail;
 	}
-	/* Leftovers of a crash first: a half-unpacked layer must never be taken for a whole one. */
+	/* Leftovers of a crash first: a half-unpacked layer must never be taken for a whole one; what a collection
+	 * had moved to trash/ goes. */
 	crl_fs_rm_rf_at(s->dirfd, "tmp", err);
 	crl_error_clear(err);
+	crl_fs_rm_rf_at(s->dirfd, "trash", err);
+	crl_error_clear(err);
 	if ((r = open_sub(s->dirfd, "blobs", &blobs, err)) < 0 || (r = open_sub(blobs, "sha256", &s->blobs_fd, err)) < 0 ||
-	    (r = open_sub(s->dirfd, "layers", &s->layers_fd, err)) < 0 || (r = open_sub(s->dirfd, "tmp", &s->tmp_fd, err)) < 0)
+	    (r = open_sub(s->dirfd, "layers", &s->layers_fd, err)) < 0 || (r = open_sub(s->dirfd, "tmp", &s->tmp_fd, err)) < 0 ||
+	    (r = open_sub(s->dirfd, "trash", &s->trash_fd, err)) < 0)
 		goto fail;
 	close(blobs);
 	blobs = -1;
@@ -323,6 +443,12 @@ int img_store_open(const char *dir, img_store_t **ret, crl_error_t *err)
 	pthread_mutex_lock(&s->lock);
 	gc_locked(s);
 	pthread_mutex_unlock(&s->lock);
+	int e = pthread_create(&s->gc_thread, NULL, gc_main, s);
+	if (e != 0) {
+		r = crl_error_set_errno(err, e, "image store: pthread_create");
+		goto fail;
+	}
+	s->gc_started = true;
 	*ret = s;
 	return 0;
 fail:
@@ -473,9 +599,12 @@ int img_store_remove(img_store_t *s, const char *name, crl_error_t *err)
 			memmove(&s->images[i], &s->images[i + 1], (s->n_images - (size_t)i - 1) * sizeof(*s->images));
 			s->n_images--;
 		}
-		r = save_locked(s, err);
-		if (r == 0)
-			gc_locked(s);
+		/* Out of the index now; synced and collected by the store's thread. */
+		r = save_index_locked(s, false, err);
+		if (r == 0) {
+			s->gc_pending = true;
+			pthread_cond_broadcast(&s->gc_cond);
+		}
 	}
 	pthread_mutex_unlock(&s->lock);
 	return r;
@@ -500,6 +629,8 @@ int img_store_layer_acquire(img_store_t *s, const char *diff_id, bool *ret_have,
 	if (!img_digest_valid(diff_id))
 		return crl_error_set(err, EINVAL, "bad diff_id %s", diff_id);
 	pthread_mutex_lock(&s->lock);
+	while (s->gc_pending || s->gc_running)
+		pthread_cond_wait(&s->gc_cond, &s->lock);
 	while (inflight_has_locked(s, diff_id))
 		pthread_cond_wait(&s->layer_cond, &s->lock);
 	struct stat st;

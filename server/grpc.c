@@ -120,6 +120,7 @@ struct srv_grpc {
 	bool shutting_down;
 	bool shutdown_done;
 	size_t active_calls;
+	uint64_t calls_done; /* calls ended since the start */
 	srv_call_t *streams; /* open streams, ended on shutdown */
 };
 
@@ -232,6 +233,7 @@ static void call_free(srv_call_t *c)
 	if (accepted) {
 		pthread_mutex_lock(&g->lock);
 		g->active_calls--;
+		g->calls_done++;
 		pthread_cond_broadcast(&g->state_cond);
 		pthread_mutex_unlock(&g->lock);
 	}
@@ -948,6 +950,15 @@ static bool wait_until(srv_grpc_t *g, bool (*cond)(srv_grpc_t *), int timeout_ms
 static bool is_shutdown_done(srv_grpc_t *g)
 {
 	return g->shutdown_done;
+}
+
+bool srv_grpc_idle(srv_grpc_t *g, uint64_t *ret_done)
+{
+	pthread_mutex_lock(&g->lock);
+	bool idle = g->active_calls == 0;
+	*ret_done = g->calls_done;
+	pthread_mutex_unlock(&g->lock);
+	return idle;
 }
 
 static bool no_active_calls(srv_grpc_t *g)

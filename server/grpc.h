@@ -47,6 +47,8 @@ int srv_grpc_start(srv_daemon_t *d, const char *socket_path, srv_grpc_t **ret, c
 /* Stops accepting calls, ends streams, lets in-flight calls finish for grace_ms, then cancels the rest, and
  * frees everything. */
 void srv_grpc_stop(srv_grpc_t *g, int grace_ms);
+/* Whether no call runs now; the number of calls ended so far in *ret_done. */
+bool srv_grpc_idle(srv_grpc_t *g, uint64_t *ret_done);
 
 /* --- for handlers --- */
 void *srv_call_alloc(srv_call_t *call, size_t size); /* zeroed; NULL on OOM */

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
+#include <malloc.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <libgen.h>
@@ -339,6 +340,12 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	/* The allocator, before any thread: large blocks (gRPC messages up to 16 MiB) mapped on their own and given
+	 * back when freed, at a fixed threshold (glibc's grows with the largest block freed, and then keeps them in
+	 * the heap); few arenas (each thread's would keep its own free memory); the heap's top trimmed early. */
+	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+	mallopt(M_TRIM_THRESHOLD, 128 * 1024);
+	mallopt(M_ARENA_MAX, 2);
 	/* Before any thread: curl's global setup is not thread-safe. */
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	int status = 1;
@@ -370,10 +377,20 @@ int main(int argc, char **argv)
 	log_info("crio-lite %s serving CRI v1 on unix://%s (root %s, runroot %s)", CRL_VERSION, d.socket_path,
 		 d.cfg.root, d.cfg.runroot);
 
+	/* Once a second without a signal: if calls ended since and none runs, what the allocator holds free goes
+	 * back to the kernel (after a burst of large messages the heap would otherwise keep its peak). */
+	uint64_t trimmed_at = 0;
 	for (;;) {
-		int sig = 0;
-		if (sigwait(&sigs, &sig) != 0)
+		struct timespec second = { 1, 0 };
+		int sig = sigtimedwait(&sigs, NULL, &second);
+		if (sig < 0) {
+			uint64_t done = 0;
+			if (errno == EAGAIN && srv_grpc_idle(g, &done) && done != trimmed_at) {
+				malloc_trim(0);
+				trimmed_at = done;
+			}
 			continue;
+		}
 		if (sig == SIGHUP) {
 			log_info("SIGHUP: configuration reload is not supported; restart crio-lite to apply changes");
 			continue;

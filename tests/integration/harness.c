@@ -569,7 +569,7 @@ char *td_exec_sync(test_daemon_t *t, const char *ctr, const char *script, int *r
 		return NULL;
 	}
 	Runtime__V1__ExecSyncResponse *resp = (Runtime__V1__ExecSyncResponse *)r.resp;
-	char *s = strndup((char *)resp->stdout.data, resp->stdout.len);
+	char *s = resp->stdout.len ? strndup((char *)resp->stdout.data, resp->stdout.len) : strdup("");
 	if (ret_code)
 		*ret_code = resp->exit_code;
 	cri_result_clear(&r);
