@@ -32,6 +32,9 @@ struct img_store {
 	size_t n_images, cap_images;
 	char **inflight; /* diff_ids being unpacked */
 	size_t n_inflight, cap_inflight;
+	/* compressed layer digests a pull fetches before its config says their diff_ids (img_store_blob_claim) */
+	char **claims;
+	size_t n_claims;
 	/* RemoveImage answers once the image is out of the index (written, not yet synced); this thread then syncs
 	 * the index and only after that moves what nothing references to trash/ and deletes it. A pull's layers wait
 	 * for a collection under way (gc_cond), so it never takes a layer the collection is about to move. */
@@ -394,6 +397,7 @@ void img_store_close(img_store_t *s)
 	pthread_cond_destroy(&s->gc_cond);
 	img_images_free(s->images, s->n_images);
 	strv_free_n(s->inflight, s->n_inflight);
+	strv_free_n(s->claims, s->n_claims);
 	int fds[] = { s->dirfd, s->blobs_fd, s->layers_fd, s->tmp_fd };
 	for (size_t i = 0; i < 4; i++)
 		if (fds[i] >= 0)
@@ -577,8 +581,11 @@ static void strv_remove(char **v, size_t *n, const char *x)
 	for (size_t i = 0; i < *n; i++)
 		if (strcmp(v[i], x) == 0) {
 			free(v[i]);
-			memmove(&v[i], &v[i + 1], (*n - i) * sizeof(char *));
+			/* the ones after, then a NULL where the last was (the lists kept NULL-terminated stay so; the
+			 * others never read it): nothing past the n entries is touched */
+			memmove(&v[i], &v[i + 1], (*n - i - 1) * sizeof(char *));
 			(*n)--;
+			v[*n] = NULL;
 			return;
 		}
 }
@@ -657,6 +664,57 @@ int img_store_layer_acquire(img_store_t *s, const char *diff_id, bool *ret_have,
 	return r;
 }
 
+bool img_store_blob_claim(img_store_t *s, const char *digest)
+{
+	pthread_mutex_lock(&s->lock);
+	bool ok = false;
+	if (!strv_has(s->claims, s->n_claims, digest)) {
+		/* NULL-terminated, as strv_remove moves the terminator too */
+		char **n = realloc(s->claims, (s->n_claims + 2) * sizeof(*n));
+		if (n) {
+			s->claims = n;
+			if ((n[s->n_claims] = strdup(digest))) {
+				s->n_claims++;
+				ok = true;
+			}
+			n[s->n_claims] = NULL;
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	return ok;
+}
+
+void img_store_blob_unclaim(img_store_t *s, const char *digest)
+{
+	pthread_mutex_lock(&s->lock);
+	strv_remove(s->claims, &s->n_claims, digest);
+	pthread_cond_broadcast(&s->layer_cond);
+	pthread_mutex_unlock(&s->lock);
+}
+
+void img_store_blob_wait(img_store_t *s, const char *digest)
+{
+	pthread_mutex_lock(&s->lock);
+	while (strv_has(s->claims, s->n_claims, digest))
+		pthread_cond_wait(&s->layer_cond, &s->lock);
+	pthread_mutex_unlock(&s->lock);
+}
+
+int img_store_sync_blob(img_store_t *s, const char *digest, crl_error_t *err)
+{
+	if (!img_digest_valid(digest))
+		return crl_error_set(err, EINVAL, "bad digest %s", digest);
+	int fd = openat(s->blobs_fd, hex_of(digest), O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd) < 0 || fsync(s->blobs_fd) < 0) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		return crl_error_set_errno(err, e, "sync blob %s", digest);
+	}
+	close(fd);
+	return 0;
+}
+
 void img_store_layer_release(img_store_t *s, const char *diff_id)
 {
 	pthread_mutex_lock(&s->lock);
@@ -702,11 +760,12 @@ int img_store_commit_layer(img_store_t *s, const char *stage_path, const char *d
 	return 0;
 }
 
-int img_store_put_blob(img_store_t *s, const char *digest, const void *data, size_t len, crl_error_t *err)
+int img_store_put_blob(img_store_t *s, const char *digest, const void *data, size_t len, bool sync, crl_error_t *err)
 {
 	if (!img_digest_valid(digest))
 		return crl_error_set(err, EINVAL, "bad digest %s", digest);
-	return crl_fs_write_atomic(s->blobs_fd, hex_of(digest), data, len, 0600, err);
+	return sync ? crl_fs_write_atomic(s->blobs_fd, hex_of(digest), data, len, 0600, err)
+		    : crl_fs_write_replace(s->blobs_fd, hex_of(digest), data, len, 0600, err);
 }
 
 static int strv_add(char ***v, size_t *n, const char *x)
