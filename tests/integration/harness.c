@@ -9,6 +9,7 @@
 #include <string.h>
 #include <dirent.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -99,6 +100,8 @@ static int start_daemon(test_daemon_t *t, const char *const *extra_args)
 	if (pid < 0)
 		return -errno;
 	if (pid == 0) {
+		/* A test that dies (an abort, a sanitizer's report) takes its daemon with it. */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		int fd = open(t->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 		if (fd >= 0) {
 			dup2(fd, STDERR_FILENO);
