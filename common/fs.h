@@ -14,6 +14,11 @@ int crl_fs_write_atomic(int dirfd, const char *name, const void *data, size_t le
 /* crl_fs_write_atomic without the fsyncs: readers still see the old content or the new, but a power loss may
  * lose the new. For intent records whose subject dies with the power too. */
 int crl_fs_write_replace(int dirfd, const char *name, const void *data, size_t len, mode_t mode, crl_error_t *err);
+/* The new file synced before it replaces the old, the directory not: after a power loss name holds the old
+ * content or the new, whole, whatever the file system (XFS, ext4 without auto_da_alloc); the rename itself may be
+ * lost until the directory is synced. */
+int crl_fs_write_replace_synced(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
+				crl_error_t *err);
 /* Creates name in dirfd (it must not exist) with data, without fsync: for volatile files (under the runroot) in a
  * directory the caller has just made, which nobody reads before the caller is done. */
 int crl_fs_write_new(int dirfd, const char *name, const void *data, size_t len, mode_t mode, crl_error_t *err);

@@ -25,18 +25,10 @@ typedef struct pull {
 	img_config_t *config;
 	const char *image_name; /* for progress */
 	atomic_size_t next_layer;
-	pthread_mutex_t lock; /* guards err, and the config's fields below */
+	bool *pinned; /* layers acquired (pinned in the store until the pull ends) */
+	pthread_mutex_t lock; /* guards err */
 	crl_error_t err;
 	bool failed;
-	/* The config is fetched beside the first layers (its own thread): they are downloaded before their diff_ids
-	 * are known, and checked against them after. */
-	pthread_cond_t cfg_cond;
-	bool cfg_done;
-	int cfg_r;
-	crl_error_t cfg_err;
-	char *cfg;
-	size_t cfg_len;
-	atomic_bool committed; /* a layer was committed (its syncfs made the config blob durable too) */
 } pull_t;
 
 typedef struct layer_sink {
@@ -66,43 +58,16 @@ static int sink_write(void *arg, const void *data, size_t len, crl_error_t *err)
 	return 0;
 }
 
-static int verify_digest(const char *data, size_t len, const char *want, const char *what, crl_error_t *err);
-
-/* Waits for the config: 0, or its failure (copied into *err). */
-static int wait_config(pull_t *p, crl_error_t *err)
-{
-	pthread_mutex_lock(&p->lock);
-	while (!p->cfg_done)
-		pthread_cond_wait(&p->cfg_cond, &p->lock);
-	int r = p->cfg_r;
-	if (r < 0)
-		crl_error_set(err, p->cfg_err.errnum, "%s", crl_error_message(&p->cfg_err));
-	pthread_mutex_unlock(&p->lock);
-	return r;
-}
-
 static int pull_layer(pull_t *p, size_t i, crl_error_t *err)
 {
 	const img_descriptor_t *d = &p->manifest->layers[i];
-	/* Before the config has come, the layer is fetched at once (claimed by its digest, so that concurrent
-	 * pulls of it do not all fetch it); after, the usual way: the store first, by diff_id. */
-	pthread_mutex_lock(&p->lock);
-	bool ready = p->cfg_done;
-	pthread_mutex_unlock(&p->lock);
-	bool speculative = !ready && img_store_blob_claim(p->store, d->digest);
-	if (!ready && !speculative)
-		img_store_blob_wait(p->store, d->digest);
-	const char *want_diff = NULL;
-	bool have = false, acquired = false;
-	int r = 0;
-	if (!speculative) {
-		if ((r = wait_config(p, err)) < 0)
-			return r;
-		want_diff = p->config->diff_ids[i];
-		if ((r = img_store_layer_acquire(p->store, want_diff, &have, err)) < 0 || have)
-			return r;
-		acquired = true;
-	}
+	const char *want_diff = p->config->diff_ids[i];
+	bool have = false;
+	int r = img_store_layer_acquire(p->store, want_diff, &have, err);
+	if (r == 0)
+		p->pinned[i] = true;
+	if (r < 0 || have)
+		return r;
 	_cleanup_free_ char *stage = NULL;
 	_cleanup_close_ int stage_fd = -1;
 	img_unpacker_t *u = NULL;
@@ -130,74 +95,23 @@ static int pull_layer(pull_t *p, size_t i, crl_error_t *err)
 				  (unsigned long long)bytes, (long long)d->size);
 		goto out;
 	}
-	if (speculative) {
-		if ((r = wait_config(p, err)) < 0)
-			goto out;
-		want_diff = p->config->diff_ids[i];
-		/* Fetched before its diff_id was known: another pull may have put the layer in place meanwhile. */
-		if ((r = img_store_layer_acquire(p->store, want_diff, &have, err)) < 0)
-			goto out;
-		acquired = !have;
-		img_store_blob_unclaim(p->store, d->digest);
-		speculative = false;
-		if (have) {
-			r = 1; /* not ours to commit: the stage goes */
-			goto out;
-		}
-	}
 	if (strcmp(diff_id, want_diff) != 0) {
 		r = crl_error_set(err, EBADMSG, "layer %s: uncompressed content has digest %s, the config says %s", d->digest,
 				  diff_id, want_diff);
 		goto out;
 	}
 	r = img_store_commit_layer(p->store, stage, want_diff, err);
-	if (r == 0)
-		atomic_store(&p->committed, true);
 	if (r == 0 && p->req->progress)
 		p->req->progress(p->req->progress_arg, p->image_name, d->digest, bytes, (uint64_t)d->size, true);
 out:
 	img_unpacker_free(u);
-	if (r != 0 && stage) {
+	if (r < 0 && stage) {
 		crl_error_t e = CRL_ERROR_INIT;
 		crl_fs_rm_rf(stage, &e);
 		crl_error_clear(&e);
 	}
-	if (speculative)
-		img_store_blob_unclaim(p->store, d->digest);
-	if (acquired)
-		img_store_layer_release(p->store, want_diff);
-	return r > 0 ? 0 : r;
-}
-
-/* The config: fetched, checked against its digest and the manifest, parsed, and written (synced by a layer's
- * commit, or at the end). */
-static void *config_worker(void *arg)
-{
-	pull_t *p = arg;
-	crl_error_t e = CRL_ERROR_INIT;
-	char *cfg = NULL;
-	size_t len = 0;
-	img_config_t *config = NULL;
-	int r = img_conn_get_blob_small(p->conn, p->manifest->config.digest, (size_t)p->manifest->config.size, &cfg, &len, &e);
-	if (r == 0)
-		r = verify_digest(cfg, len, p->manifest->config.digest, "image config", &e);
-	if (r == 0)
-		r = img_config_parse(cfg, len, &config, &e);
-	if (r == 0 && config->n_diff_ids != p->manifest->n_layers)
-		r = crl_error_set(&e, EBADMSG, "manifest has %zu layers but the config lists %zu", p->manifest->n_layers,
-				  config->n_diff_ids);
-	if (r == 0)
-		r = img_store_put_blob(p->store, p->manifest->config.digest, cfg, len, false, &e);
-	pthread_mutex_lock(&p->lock);
-	p->cfg_r = r < 0 ? r : 0;
-	p->cfg_err = e;
-	p->cfg = cfg;
-	p->cfg_len = len;
-	p->config = config;
-	p->cfg_done = true;
-	pthread_cond_broadcast(&p->cfg_cond);
-	pthread_mutex_unlock(&p->lock);
-	return NULL;
+	img_store_layer_release(p->store, want_diff);
+	return r;
 }
 
 static void *layer_worker(void *arg)
@@ -243,8 +157,8 @@ static int pull_from(img_store_t *s, const img_pull_req_t *req, const img_ref_t 
 		     char **ret_id, crl_error_t *err)
 {
 	pull_t p = { .store = s, .req = req };
+	bool config_pinned = false;
 	pthread_mutex_init(&p.lock, NULL);
-	pthread_cond_init(&p.cfg_cond, NULL);
 	_cleanup_free_ char *body = NULL, *mt = NULL, *top_digest = NULL, *cfg = NULL, *tag = NULL, *dig = NULL;
 	_cleanup_free_ char *repo = img_ref_repo(ref), *name = img_ref_string(ref);
 	size_t len = 0, cfg_len = 0;
@@ -295,17 +209,21 @@ static int pull_from(img_store_t *s, const img_pull_req_t *req, const img_ref_t 
 				  (long long)p.manifest->config.size, IMG_CONFIG_MAX_BYTES);
 		goto out;
 	}
-	/* The config beside the first layers; an image already here (its layers too) has it fetched first, so no
-	 * layer is fetched before the store is asked. */
-	img_image_t *here = NULL;
-	crl_error_t fe = CRL_ERROR_INIT;
-	bool present = img_store_find(s, p.manifest->config.digest, &here, &fe) == 0;
-	crl_error_clear(&fe);
-	img_image_free(here);
-	pthread_t cfg_th;
-	bool cfg_thread = !present && pthread_create(&cfg_th, NULL, config_worker, &p) == 0;
-	if (!cfg_thread)
-		config_worker(&p);
+	if ((r = img_conn_get_blob_small(p.conn, p.manifest->config.digest, (size_t)p.manifest->config.size, &cfg,
+					 &cfg_len, err)) < 0 ||
+	    (r = verify_digest(cfg, cfg_len, p.manifest->config.digest, "image config", err)) < 0 ||
+	    (r = img_config_parse(cfg, cfg_len, &p.config, err)) < 0)
+		goto out;
+	if (p.config->n_diff_ids != p.manifest->n_layers) {
+		r = crl_error_set(err, EBADMSG, "manifest has %zu layers but the config lists %zu", p.manifest->n_layers,
+				  p.config->n_diff_ids);
+		goto out;
+	}
+
+	if (!(p.pinned = calloc(p.manifest->n_layers + 1, sizeof(bool)))) {
+		r = crl_error_set(err, ENOMEM, "out of memory");
+		goto out;
+	}
 	size_t nthreads = p.manifest->n_layers < IMG_PULL_PARALLEL_LAYERS ? p.manifest->n_layers : IMG_PULL_PARALLEL_LAYERS;
 	pthread_t th[IMG_PULL_PARALLEL_LAYERS];
 	size_t started = 0;
@@ -316,24 +234,18 @@ static int pull_from(img_store_t *s, const img_pull_req_t *req, const img_ref_t 
 		layer_worker(&p);
 	for (size_t i = 0; i < started; i++)
 		pthread_join(th[i], NULL);
-	if (cfg_thread)
-		pthread_join(cfg_th, NULL);
-	cfg = TAKE_PTR(p.cfg);
-	cfg_len = p.cfg_len;
-	if (p.cfg_r < 0) {
-		*err = p.cfg_err;
-		memset(&p.cfg_err, 0, sizeof(p.cfg_err));
-		r = p.cfg_r;
-		goto out;
-	}
 	if (p.failed) {
 		*err = p.err;
 		memset(&p.err, 0, sizeof(p.err));
 		r = -err->errnum;
 		goto out;
 	}
-	/* No layer was committed (all were there): the config's blob is synced on its own. */
-	if (!atomic_load(&p.committed) && (r = img_store_sync_blob(s, p.manifest->config.digest, err)) < 0)
+
+	/* the config's blob too is kept from the collections until its image is listed */
+	if ((r = img_store_pin(s, p.manifest->config.digest, err)) < 0)
+		goto out;
+	config_pinned = true;
+	if ((r = img_store_put_blob(s, p.manifest->config.digest, cfg, cfg_len, err)) < 0)
 		goto out;
 	uint64_t size = (uint64_t)len + cfg_len;
 	for (size_t i = 0; i < p.manifest->n_layers; i++)
@@ -363,13 +275,16 @@ static int pull_from(img_store_t *s, const img_pull_req_t *req, const img_ref_t 
 	if (!(*ret_id = strdup(p.manifest->config.digest)))
 		r = crl_error_set(err, ENOMEM, "out of memory");
 out:
+	for (size_t i = 0; p.pinned && i < p.manifest->n_layers; i++)
+		if (p.pinned[i])
+			img_store_unpin(s, p.config->diff_ids[i]);
+	if (config_pinned)
+		img_store_unpin(s, p.manifest->config.digest);
+	free(p.pinned);
 	img_manifest_free(p.manifest);
 	img_config_free(p.config);
 	img_conn_free(p.conn);
 	crl_error_clear(&p.err);
-	crl_error_clear(&p.cfg_err);
-	free(p.cfg);
-	pthread_cond_destroy(&p.cfg_cond);
 	pthread_mutex_destroy(&p.lock);
 	return r;
 }

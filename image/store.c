@@ -32,9 +32,10 @@ struct img_store {
 	size_t n_images, cap_images;
 	char **inflight; /* diff_ids being unpacked */
 	size_t n_inflight, cap_inflight;
-	/* compressed layer digests a pull fetches before its config says their diff_ids (img_store_blob_claim) */
-	char **claims;
-	size_t n_claims;
+	/* diff_ids and config digests pulls under way use (one entry a use): the collections leave them */
+	char **pins;
+	size_t n_pins, cap_pins;
+	uint64_t index_gen; /* index writes so far */
 	/* RemoveImage answers once the image is out of the index (written, not yet synced); this thread then syncs
 	 * the index and only after that moves what nothing references to trash/ and deletes it. A pull's layers wait
 	 * for a collection under way (gc_cond), so it never takes a layer the collection is about to move. */
@@ -128,7 +129,8 @@ static void json_strv(crl_json_t *j, const char *key, char *const *v, size_t n)
 }
 
 /* Called with s->lock held. */
-/* The index, written atomically; with sync, durably (file and directory synced). */
+/* The index, written atomically; with sync, durably (file and directory synced); without, the new file synced
+ * before it replaces the old and the directory left for the store's thread (index_gen counts those writes). */
 static int save_index_locked(img_store_t *s, bool sync, crl_error_t *err)
 {
 	crl_json_t *j = crl_json_new(false);
@@ -156,8 +158,10 @@ static int save_index_locked(img_store_t *s, bool sync, crl_error_t *err)
 	char *text = crl_json_finish_text(j, &len);
 	if (!text)
 		return crl_error_set(err, ENOMEM, "out of memory");
-	int r = crl_fs_write_replace(s->dirfd, INDEX_FILE, text, len, 0600, err);
+	int r = crl_fs_write_replace_synced(s->dirfd, INDEX_FILE, text, len, 0600, err);
 	free(text);
+	if (r == 0)
+		s->index_gen++;
 	return r;
 }
 
@@ -259,6 +263,41 @@ static bool blob_referenced_locked(const img_store_t *s, const char *hex)
 }
 
 /* Removes layers and configs no image lists (nor a pull is unpacking). Called with s->lock held. */
+/* Whether a pull under way uses the layer or blob named hex (a file name in layers/ or blobs/sha256/). */
+static bool pinned_locked(const img_store_t *s, const char *hex)
+{
+	for (size_t i = 0; i < s->n_pins; i++)
+		if (strcmp(hex_of(s->pins[i]), hex) == 0)
+			return true;
+	return false;
+}
+
+static int pin_locked(img_store_t *s, const char *digest)
+{
+	if (s->n_pins + 1 >= s->cap_pins) {
+		size_t cap = s->cap_pins ? s->cap_pins * 2 : 16;
+		char **n = realloc(s->pins, cap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		s->pins = n;
+		s->cap_pins = cap;
+	}
+	if (!(s->pins[s->n_pins] = strdup(digest)))
+		return -ENOMEM;
+	s->pins[++s->n_pins] = NULL;
+	return 0;
+}
+
+int img_store_pin(img_store_t *s, const char *digest, crl_error_t *err)
+{
+	if (!img_digest_valid(digest))
+		return crl_error_set(err, EINVAL, "bad digest %s", digest);
+	pthread_mutex_lock(&s->lock);
+	int r = pin_locked(s, digest);
+	pthread_mutex_unlock(&s->lock);
+	return r < 0 ? crl_error_set(err, ENOMEM, "out of memory") : 0;
+}
+
 static void gc_locked(img_store_t *s)
 {
 	int fds[2] = { s->layers_fd, s->blobs_fd };
@@ -277,7 +316,7 @@ static void gc_locked(img_store_t *s)
 			if (de->d_name[0] == '.')
 				continue;
 			bool used = k == 0 ? layer_referenced_locked(s, de->d_name) : blob_referenced_locked(s, de->d_name);
-			if (!used) {
+			if (!used && !pinned_locked(s, de->d_name)) {
 				crl_error_t e = CRL_ERROR_INIT;
 				crl_fs_rm_rf_at(fds[k], de->d_name, &e);
 				crl_error_clear(&e);
@@ -305,6 +344,7 @@ static void gc_to_trash_locked(img_store_t *s)
 			if (de->d_name[0] == '.')
 				continue;
 			bool used = k == 0 ? layer_referenced_locked(s, de->d_name) : blob_referenced_locked(s, de->d_name);
+			used = used || pinned_locked(s, de->d_name);
 			char name[32];
 			snprintf(name, sizeof(name), "gc-%u", s->trash_seq++);
 			if (!used && renameat(fds[k], de->d_name, s->trash_fd, name) < 0) {
@@ -349,6 +389,7 @@ static void *gc_main(void *arg)
 			break;
 		s->gc_pending = false;
 		s->gc_running = true;
+		uint64_t gen = s->index_gen;
 		pthread_mutex_unlock(&s->lock);
 		/* The removal durable first: only then may what it let go be deleted (a crash before this leaves the
 		 * image listed, with its layers). */
@@ -357,8 +398,14 @@ static void *gc_main(void *arg)
 		if (fd >= 0)
 			close(fd);
 		pthread_mutex_lock(&s->lock);
-		if (synced)
+		/* Only what a synced index lets go: an index written during the sync waits for the next round. */
+		if (synced && s->index_gen == gen)
 			gc_to_trash_locked(s);
+		else
+			s->gc_pending = true;
+		if (!synced)
+			fprintf(stderr, "crio-lite: image store: cannot sync %s: %s (collection deferred)\n", INDEX_FILE,
+				strerror(errno));
 		s->gc_running = false;
 		pthread_cond_broadcast(&s->gc_cond);
 		pthread_mutex_unlock(&s->lock);
@@ -397,7 +444,7 @@ void img_store_close(img_store_t *s)
 	pthread_cond_destroy(&s->gc_cond);
 	img_images_free(s->images, s->n_images);
 	strv_free_n(s->inflight, s->n_inflight);
-	strv_free_n(s->claims, s->n_claims);
+	strv_free_n(s->pins, s->n_pins);
 	int fds[] = { s->dirfd, s->blobs_fd, s->layers_fd, s->tmp_fd };
 	for (size_t i = 0; i < 4; i++)
 		if (fds[i] >= 0)
@@ -659,60 +706,24 @@ int img_store_layer_acquire(img_store_t *s, const char *diff_id, bool *ret_have,
 		if (r == 0)
 			s->n_inflight++;
 	}
+	/* pinned from here: a collection does not take the layer away before the pull has listed its image */
+	if (r == 0 && pin_locked(s, diff_id) < 0) {
+		r = crl_error_set(err, ENOMEM, "out of memory");
+		if (!have) {
+			strv_remove(s->inflight, &s->n_inflight, diff_id);
+			pthread_cond_broadcast(&s->layer_cond);
+		}
+	}
 	pthread_mutex_unlock(&s->lock);
 	*ret_have = have;
 	return r;
 }
 
-bool img_store_blob_claim(img_store_t *s, const char *digest)
+void img_store_unpin(img_store_t *s, const char *digest)
 {
 	pthread_mutex_lock(&s->lock);
-	bool ok = false;
-	if (!strv_has(s->claims, s->n_claims, digest)) {
-		/* NULL-terminated, as strv_remove moves the terminator too */
-		char **n = realloc(s->claims, (s->n_claims + 2) * sizeof(*n));
-		if (n) {
-			s->claims = n;
-			if ((n[s->n_claims] = strdup(digest))) {
-				s->n_claims++;
-				ok = true;
-			}
-			n[s->n_claims] = NULL;
-		}
-	}
+	strv_remove(s->pins, &s->n_pins, digest);
 	pthread_mutex_unlock(&s->lock);
-	return ok;
-}
-
-void img_store_blob_unclaim(img_store_t *s, const char *digest)
-{
-	pthread_mutex_lock(&s->lock);
-	strv_remove(s->claims, &s->n_claims, digest);
-	pthread_cond_broadcast(&s->layer_cond);
-	pthread_mutex_unlock(&s->lock);
-}
-
-void img_store_blob_wait(img_store_t *s, const char *digest)
-{
-	pthread_mutex_lock(&s->lock);
-	while (strv_has(s->claims, s->n_claims, digest))
-		pthread_cond_wait(&s->layer_cond, &s->lock);
-	pthread_mutex_unlock(&s->lock);
-}
-
-int img_store_sync_blob(img_store_t *s, const char *digest, crl_error_t *err)
-{
-	if (!img_digest_valid(digest))
-		return crl_error_set(err, EINVAL, "bad digest %s", digest);
-	int fd = openat(s->blobs_fd, hex_of(digest), O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fsync(fd) < 0 || fsync(s->blobs_fd) < 0) {
-		int e = errno;
-		if (fd >= 0)
-			close(fd);
-		return crl_error_set_errno(err, e, "sync blob %s", digest);
-	}
-	close(fd);
-	return 0;
 }
 
 void img_store_layer_release(img_store_t *s, const char *diff_id)
@@ -760,12 +771,11 @@ int img_store_commit_layer(img_store_t *s, const char *stage_path, const char *d
 	return 0;
 }
 
-int img_store_put_blob(img_store_t *s, const char *digest, const void *data, size_t len, bool sync, crl_error_t *err)
+int img_store_put_blob(img_store_t *s, const char *digest, const void *data, size_t len, crl_error_t *err)
 {
 	if (!img_digest_valid(digest))
 		return crl_error_set(err, EINVAL, "bad digest %s", digest);
-	return sync ? crl_fs_write_atomic(s->blobs_fd, hex_of(digest), data, len, 0600, err)
-		    : crl_fs_write_replace(s->blobs_fd, hex_of(digest), data, len, 0600, err);
+	return crl_fs_write_atomic(s->blobs_fd, hex_of(digest), data, len, 0600, err);
 }
 
 static int strv_add(char ***v, size_t *n, const char *x)

@@ -57,14 +57,11 @@ void img_store_layer_release(img_store_t *s, const char *diff_id);
 int img_store_stage(img_store_t *s, char **ret_path, int *ret_fd, crl_error_t *err);
 /* Moves a staged, verified layer into place as layers/<hex of diff_id>. */
 int img_store_commit_layer(img_store_t *s, const char *stage_path, const char *diff_id, crl_error_t *err);
-/* Writes a blob atomically; with sync, durably (without: a layer commit's syncfs after, or img_store_sync_blob). */
-int img_store_put_blob(img_store_t *s, const char *digest, const void *data, size_t len, bool sync, crl_error_t *err);
-int img_store_sync_blob(img_store_t *s, const char *digest, crl_error_t *err);
-/* A pull that fetches a layer before its config has come claims the layer's compressed digest: false when
- * another pull holds that claim (wait for it with img_store_blob_wait, then take the usual way). */
-bool img_store_blob_claim(img_store_t *s, const char *digest);
-void img_store_blob_unclaim(img_store_t *s, const char *digest);
-void img_store_blob_wait(img_store_t *s, const char *digest);
+int img_store_put_blob(img_store_t *s, const char *digest, const void *data, size_t len, crl_error_t *err);
+/* A layer (diff_id) or blob (digest) a pull uses, kept from the collections until unpinned (one unpin a pin;
+ * img_store_layer_acquire pins its diff_id when it succeeds). */
+int img_store_pin(img_store_t *s, const char *digest, crl_error_t *err);
+void img_store_unpin(img_store_t *s, const char *digest);
 /* Adds img (or merges its tags and digests into the image with the same id); a tag moves from whatever image
  * held it. Persisted before it returns. */
 int img_store_add(img_store_t *s, const img_image_t *img, crl_error_t *err);

@@ -577,6 +577,22 @@ static void test_remove(void **state)
 	/* Removing what is not there is fine. */
 	assert_int_equal(remove_image(p.id), CODE_OK);
 	assert_int_equal(remove_image("127.0.0.1:1/never:pulled"), CODE_OK);
+	/* With every image removed, the store's thread collects every layer, through trash/ (which empties). */
+	Runtime__V1__ListImagesRequest lreq = RUNTIME__V1__LIST_IMAGES_REQUEST__INIT;
+	cri_result_t lr;
+	assert_int_equal(cri_call(D.client, IMG "ListImages", &lreq.base, &runtime__v1__list_images_response__descriptor, 5000,
+				  &lr),
+			 0);
+	Runtime__V1__ListImagesResponse *all = (Runtime__V1__ListImagesResponse *)lr.resp;
+	for (size_t i = 0; i < all->n_images; i++)
+		assert_int_equal(remove_image(all->images[i]->id), CODE_OK);
+	cri_result_clear(&lr);
+	char trash[300];
+	snprintf(trash, sizeof(trash), "%s/images/trash", D.root);
+	for (int i = 0; i < 200 && (count_entries(layers_dir) || count_entries(trash)); i++)
+		usleep(50000);
+	assert_int_equal(count_entries(layers_dir), 0);
+	assert_int_equal(count_entries(trash), 0);
 	/* Pull again works (layers were really gone or are reused). */
 	assert_int_equal(pull(a).code, CODE_OK);
 }
