@@ -42,6 +42,7 @@ struct img_store {
 	int trash_fd;
 	pthread_t gc_thread;
 	bool gc_started, gc_pending, gc_running, gc_stop;
+	bool gc_failing; /* the index does not sync: pulls do not wait for collections then (pins keep theirs) */
 	pthread_cond_t gc_cond;
 	unsigned trash_seq;
 };
@@ -395,6 +396,7 @@ static void *gc_main(void *arg)
 		 * image listed, with its layers). */
 		int fd = openat(s->dirfd, INDEX_FILE, O_RDONLY | O_CLOEXEC);
 		bool synced = fd >= 0 && fsync(fd) == 0 && fsync(s->dirfd) == 0;
+		int sync_errno = synced ? 0 : errno;
 		if (fd >= 0)
 			close(fd);
 		pthread_mutex_lock(&s->lock);
@@ -403,11 +405,21 @@ static void *gc_main(void *arg)
 			gc_to_trash_locked(s);
 		else
 			s->gc_pending = true;
-		if (!synced)
-			fprintf(stderr, "crio-lite: image store: cannot sync %s: %s (collection deferred)\n", INDEX_FILE,
-				strerror(errno));
 		s->gc_running = false;
+		s->gc_failing = !synced;
 		pthread_cond_broadcast(&s->gc_cond);
+		if (!synced) {
+			fprintf(stderr, "crio-lite: image store: cannot sync %s: %s (collection deferred)\n", INDEX_FILE,
+				strerror(sync_errno));
+			if (s->gc_stop)
+				break; /* the next start collects */
+			/* tried again in a second */
+			struct timespec until;
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_sec += 1;
+			while (!s->gc_stop && pthread_cond_timedwait(&s->gc_cond, &s->lock, &until) == 0)
+				;
+		}
 		pthread_mutex_unlock(&s->lock);
 		empty_trash(s);
 		pthread_mutex_lock(&s->lock);
@@ -683,7 +695,8 @@ int img_store_layer_acquire(img_store_t *s, const char *diff_id, bool *ret_have,
 	if (!img_digest_valid(diff_id))
 		return crl_error_set(err, EINVAL, "bad diff_id %s", diff_id);
 	pthread_mutex_lock(&s->lock);
-	while (s->gc_pending || s->gc_running)
+	/* A collection asked for goes first (what it removes is then gone when the pull looks). */
+	while ((s->gc_pending && !s->gc_failing) || s->gc_running)
 		pthread_cond_wait(&s->gc_cond, &s->lock);
 	while (inflight_has_locked(s, diff_id))
 		pthread_cond_wait(&s->layer_cond, &s->lock);
