@@ -299,68 +299,11 @@ int img_store_pin(img_store_t *s, const char *digest, crl_error_t *err)
 	return r < 0 ? crl_error_set(err, ENOMEM, "out of memory") : 0;
 }
 
-static void gc_locked(img_store_t *s)
+/* Calls fn for every entry of dir but . and .. (a dup of the long-lived fd, read from the top: the dup shares
+ * its offset). */
+static void each_entry(img_store_t *s, int dir, void (*fn)(img_store_t *s, int dir, const char *name))
 {
-	int fds[2] = { s->layers_fd, s->blobs_fd };
-	for (int k = 0; k < 2; k++) {
-		int fd = fcntl(fds[k], F_DUPFD_CLOEXEC, 3);
-		DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-		if (!d) {
-			if (fd >= 0)
-				close(fd);
-			continue;
-		}
-		/* The dup shares its offset with the long-lived fd: start from the top every time. */
-		rewinddir(d);
-		struct dirent *de;
-		while ((de = readdir(d))) {
-			if (de->d_name[0] == '.')
-				continue;
-			bool used = k == 0 ? layer_referenced_locked(s, de->d_name) : blob_referenced_locked(s, de->d_name);
-			if (!used && !pinned_locked(s, de->d_name)) {
-				crl_error_t e = CRL_ERROR_INIT;
-				crl_fs_rm_rf_at(fds[k], de->d_name, &e);
-				crl_error_clear(&e);
-			}
-		}
-		closedir(d);
-	}
-}
-
-/* What nothing references goes to trash/ under the lock (renames: quick); the caller deletes it after. */
-static void gc_to_trash_locked(img_store_t *s)
-{
-	int fds[2] = { s->layers_fd, s->blobs_fd };
-	for (int k = 0; k < 2; k++) {
-		int fd = fcntl(fds[k], F_DUPFD_CLOEXEC, 3);
-		DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-		if (!d) {
-			if (fd >= 0)
-				close(fd);
-			continue;
-		}
-		rewinddir(d);
-		struct dirent *de;
-		while ((de = readdir(d))) {
-			if (de->d_name[0] == '.')
-				continue;
-			bool used = k == 0 ? layer_referenced_locked(s, de->d_name) : blob_referenced_locked(s, de->d_name);
-			used = used || pinned_locked(s, de->d_name);
-			char name[32];
-			snprintf(name, sizeof(name), "gc-%u", s->trash_seq++);
-			if (!used && renameat(fds[k], de->d_name, s->trash_fd, name) < 0) {
-				crl_error_t e = CRL_ERROR_INIT;
-				crl_fs_rm_rf_at(fds[k], de->d_name, &e);
-				crl_error_clear(&e);
-			}
-		}
-		closedir(d);
-	}
-}
-
-static void empty_trash(img_store_t *s)
-{
-	int fd = fcntl(s->trash_fd, F_DUPFD_CLOEXEC, 3);
+	int fd = fcntl(dir, F_DUPFD_CLOEXEC, 3);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 	if (!d) {
 		if (fd >= 0)
@@ -368,15 +311,43 @@ static void empty_trash(img_store_t *s)
 		return;
 	}
 	rewinddir(d);
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		crl_error_t e = CRL_ERROR_INIT;
-		crl_fs_rm_rf_at(s->trash_fd, de->d_name, &e);
-		crl_error_clear(&e);
-	}
+	for (struct dirent *de; (de = readdir(d));)
+		if (de->d_name[0] != '.')
+			fn(s, dir, de->d_name);
 	closedir(d);
+}
+
+static void remove_entry(img_store_t *s, int dir, const char *name)
+{
+	(void)s;
+	crl_error_t e = CRL_ERROR_INIT;
+	crl_fs_rm_rf_at(dir, name, &e);
+	crl_error_clear(&e);
+}
+
+/* A layer or blob that no image lists and no pull pins goes to trash/ (a rename: quick), or at once when it
+ * cannot be moved. */
+static void trash_if_unused(img_store_t *s, int dir, const char *name)
+{
+	bool used = dir == s->layers_fd ? layer_referenced_locked(s, name) : blob_referenced_locked(s, name);
+	if (used || pinned_locked(s, name))
+		return;
+	char to[32];
+	snprintf(to, sizeof(to), "gc-%u", s->trash_seq++);
+	if (renameat(dir, name, s->trash_fd, to) < 0)
+		remove_entry(s, dir, name);
+}
+
+/* What nothing references goes to trash/ under the lock; the caller empties it after. */
+static void gc_to_trash_locked(img_store_t *s)
+{
+	each_entry(s, s->layers_fd, trash_if_unused);
+	each_entry(s, s->blobs_fd, trash_if_unused);
+}
+
+static void empty_trash(img_store_t *s)
+{
+	each_entry(s, s->trash_fd, remove_entry);
 }
 
 static void *gc_main(void *arg)
@@ -504,8 +475,9 @@ int img_store_open(const char *dir, img_store_t **ret, crl_error_t *err)
 	if ((r = load(s, err)) < 0)
 		goto fail;
 	pthread_mutex_lock(&s->lock);
-	gc_locked(s);
+	gc_to_trash_locked(s);
 	pthread_mutex_unlock(&s->lock);
+	empty_trash(s);
 	int e = pthread_create(&s->gc_thread, NULL, gc_main, s);
 	if (e != 0) {
 		r = crl_error_set_errno(err, e, "image store: pthread_create");
