@@ -24,6 +24,27 @@
 /* A v1 memory limit at or above this is "no limit" (the kernel's page-rounded LLONG_MAX). */
 /* Interfaces of a pod reported at most. */
 
+void srv_cgroup_sample(const char *path, rt_cgroup_stats_t *st)
+{
+	memset(st, 0, sizeof(*st));
+	rt_cgroup_t *cg = NULL;
+	crl_error_t e = CRL_ERROR_INIT;
+	if (path && rt_cgroup_open(path, &cg, &e) == 0)
+		(void)rt_cgroup_stats(cg, st, &e);
+	crl_error_clear(&e);
+	rt_cgroup_free(cg);
+}
+
+void srv_ctr_layer_usage(const srv_ctr_t *c, uint64_t *bytes, uint64_t *inodes)
+{
+	char upper[4096];
+	crl_error_t e = CRL_ERROR_INIT;
+	*bytes = *inodes = 0;
+	if (c->bundle && (size_t)snprintf(upper, sizeof(upper), "%s/upper", c->bundle) < sizeof(upper) &&
+	    crl_fs_usage(upper, bytes, inodes, &e) < 0)
+		crl_error_clear(&e);
+}
+
 static Runtime__V1__UInt64Value *u64(srv_arena_t *a, uint64_t v)
 {
 	Runtime__V1__UInt64Value *x = srv_arena_alloc(a, sizeof(*x));
@@ -40,13 +61,8 @@ static int cgroup_usage(srv_arena_t *a, const char *path, uint64_t *last_cpu, in
 			Runtime__V1__CpuUsage **ret_cpu, Runtime__V1__MemoryUsage **ret_mem, Runtime__V1__SwapUsage **ret_swap,
 			uint64_t *ret_pids)
 {
-	rt_cgroup_stats_t st = { 0 };
-	rt_cgroup_t *cg = NULL;
-	crl_error_t e = CRL_ERROR_INIT;
-	if (path && rt_cgroup_open(path, &cg, &e) == 0)
-		(void)rt_cgroup_stats(cg, &st, &e);
-	crl_error_clear(&e);
-	rt_cgroup_free(cg);
+	rt_cgroup_stats_t st;
+	srv_cgroup_sample(path, &st);
 	int64_t ts = crl_now_ns(CLOCK_REALTIME);
 	Runtime__V1__CpuUsage *cpu = srv_arena_alloc(a, sizeof(*cpu));
 	Runtime__V1__MemoryUsage *mem = srv_arena_alloc(a, sizeof(*mem));
@@ -110,13 +126,8 @@ static int fill_ctr_stats(srv_daemon_t *d, srv_arena_t *a, srv_ctr_t *c, Runtime
 	if (cgroup_usage(a, c->cgroup, &c->last_cpu_ns, &c->last_sample_ns, &c->lock, &s->cpu, &s->memory, &s->swap,
 			 NULL) < 0)
 		return -ENOMEM;
-	/* The writable layer: the overlay's upper dir, on the image store's filesystem. */
 	uint64_t bytes = 0, inodes = 0;
-	char upper[4096];
-	crl_error_t e = CRL_ERROR_INIT;
-	if (c->bundle && (size_t)snprintf(upper, sizeof(upper), "%s/upper", c->bundle) < sizeof(upper) &&
-	    crl_fs_usage(upper, &bytes, &inodes, &e) < 0)
-		crl_error_clear(&e);
+	srv_ctr_layer_usage(c, &bytes, &inodes);
 	fs->timestamp = crl_now_ns(CLOCK_REALTIME);
 	fid->mountpoint = d->image_dir;
 	fs->fs_id = fid;

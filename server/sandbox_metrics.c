@@ -160,13 +160,8 @@ static void add(builder_t *b, int di, uint64_t value, const char *x1, const char
 /* A running container's metrics, its labels' values in b->base. */
 static void ctr_metrics(srv_ctr_t *c, builder_t *b)
 {
-	rt_cgroup_stats_t st = { 0 };
-	rt_cgroup_t *cg = NULL;
-	crl_error_t e = CRL_ERROR_INIT;
-	if (c->cgroup && rt_cgroup_open(c->cgroup, &cg, &e) == 0)
-		(void)rt_cgroup_stats(cg, &st, &e);
-	crl_error_clear(&e);
-	rt_cgroup_free(cg);
+	rt_cgroup_stats_t st;
+	srv_cgroup_sample(c->cgroup, &st);
 	pthread_mutex_lock(&c->lock);
 	int64_t started = c->started_at;
 	pthread_mutex_unlock(&c->lock);
@@ -186,10 +181,7 @@ static void ctr_metrics(srv_ctr_t *c, builder_t *b)
 	add(b, D_OOM, st.oom_kills, NULL, NULL);
 	add(b, D_PROCS, st.pids_current, NULL, NULL);
 	uint64_t bytes = 0, inodes = 0;
-	char upper[4096];
-	if (c->bundle && (size_t)snprintf(upper, sizeof(upper), "%s/upper", c->bundle) < sizeof(upper) &&
-	    crl_fs_usage(upper, &bytes, &inodes, &e) < 0)
-		crl_error_clear(&e);
+	srv_ctr_layer_usage(c, &bytes, &inodes);
 	add(b, D_FS_USAGE, bytes, NULL, NULL);
 	add(b, D_FS_INODES, inodes, NULL, NULL);
 }

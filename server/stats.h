@@ -8,7 +8,10 @@
 
 /* What the stats calls (container_stats.c) and the metrics calls (sandbox_metrics.c) share. */
 
+#include "runtime/cgroup.h"
+
 typedef struct srv_pod srv_pod_t;
+typedef struct srv_ctr srv_ctr_t;
 
 /* A cgroup limit at or above this is no limit (the kernel's "max" reads as a huge number). */
 #define SRV_NO_LIMIT (1ULL << 62)
@@ -25,3 +28,7 @@ typedef struct srv_netdev {
 /* The interfaces of the pod's network namespace (none for a host-network pod), lo with with_lo, read through its
  * monitor's /proc/<pid>/net/dev: no netns switch, no fork. */
 int srv_pod_netdev(srv_pod_t *p, srv_netdev_t *out, size_t max, bool with_lo, size_t *ret_n);
+/* One read of the cgroup at path (zeroes when it is gone or NULL). */
+void srv_cgroup_sample(const char *path, rt_cgroup_stats_t *st);
+/* The writable layer: bytes and inodes of the container's overlay upper dir (zeroes when unreadable). */
+void srv_ctr_layer_usage(const srv_ctr_t *c, uint64_t *bytes, uint64_t *inodes);
