@@ -594,23 +594,43 @@ int rt_cgroup_pids(const rt_cgroup_t *cg, pid_t **ret, size_t *ret_n, crl_error_
 	return 0;
 }
 
+/* Calls fn for each cgroup directly below p. */
+static void each_child(const char *p, void (*fn)(const char *sub, int depth, void *arg), int depth, void *arg)
+{
+	DIR *d = opendir(p);
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		char sub[4096];
+		if ((size_t)snprintf(sub, sizeof(sub), "%s/%s", p, de->d_name) < sizeof(sub))
+			fn(sub, depth + 1, arg);
+	}
+	if (d)
+		closedir(d);
+}
+
+static int remove_dir(const char *p, bool tree, int depth);
+
+static void remove_child(const char *sub, int depth, void *arg)
+{
+	(void)arg;
+	(void)remove_dir(sub, true, depth);
+}
+
 /* Removes the cgroup directory p, and with tree the empty cgroups below it first (depth first, bounded). */
 static int remove_dir(const char *p, bool tree, int depth)
 {
-	if (tree && depth < 16) {
-		DIR *d = opendir(p);
-		struct dirent *de;
-		while (d && (de = readdir(d))) {
-			if (de->d_type != DT_DIR || de->d_name[0] == '.')
-				continue;
-			char sub[4096];
-			if ((size_t)snprintf(sub, sizeof(sub), "%s/%s", p, de->d_name) < sizeof(sub))
-				(void)remove_dir(sub, true, depth + 1);
-		}
-		if (d)
-			closedir(d);
-	}
+	if (tree && depth < 16)
+		each_child(p, remove_child, depth, NULL);
 	return rmdir(p) < 0 && errno != ENOENT ? -errno : 0;
+}
+
+static size_t kill_dir(const char *p, int depth);
+
+static void kill_child(const char *sub, int depth, void *arg)
+{
+	*(size_t *)arg += kill_dir(sub, depth);
 }
 
 /* SIGKILL to every process listed in p/cgroup.procs and below; the number signalled. */
@@ -626,17 +646,8 @@ static size_t kill_dir(const char *p, int depth)
 			n++;
 	if (in)
 		fclose(in);
-	DIR *d = depth < 16 ? opendir(p) : NULL;
-	struct dirent *de;
-	while (d && (de = readdir(d))) {
-		if (de->d_type != DT_DIR || de->d_name[0] == '.')
-			continue;
-		char sub[4096];
-		if ((size_t)snprintf(sub, sizeof(sub), "%s/%s", p, de->d_name) < sizeof(sub))
-			n += kill_dir(sub, depth + 1);
-	}
-	if (d)
-		closedir(d);
+	if (depth < 16)
+		each_child(p, kill_child, depth, &n);
 	return n;
 }
 
