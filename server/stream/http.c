@@ -383,7 +383,6 @@ int srv_stream_start(srv_daemon_t *d, srv_stream_t **ret, crl_error_t *err)
 	srv_stream_t *s = calloc(1, sizeof(*s));
 	if (!s)
 		return crl_error_set(err, ENOMEM, "out of memory");
-	s->d = d;
 	s->listen_fd = s->host_netns = s->stop_fd = -1;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->cond, NULL);

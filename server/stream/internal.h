@@ -18,7 +18,6 @@
 #define ST_STALL_TIMEOUT_MS 60000
 
 struct srv_stream {
-	srv_daemon_t *d;
 	struct MHD_Daemon *mhd;
 	int listen_fd;
 	st_tokens_t *tokens;
