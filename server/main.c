@@ -22,6 +22,7 @@
 #include "common/cleanup.h"
 #include "common/fs.h"
 #include "common/log.h"
+#include "common/resident.h"
 #include "config.h"
 #include "container_events.h"
 #include "daemon.h"
@@ -36,6 +37,8 @@
 
 /* How long in-flight calls may run on after SIGTERM before they are cancelled. */
 #define SHUTDOWN_GRACE_MS 5000
+/* Library pages faulted in since the last release that make another one worth it. */
+#define RELEASE_GROWTH_KIB (4 * 1024)
 
 static void usage(FILE *f)
 {
@@ -377,8 +380,16 @@ int main(int argc, char **argv)
 	log_info("crio-lite %s serving CRI v1 on unix://%s (root %s, runroot %s)", CRL_VERSION, d.socket_path,
 		 d.cfg.root, d.cfg.runroot);
 
+	/* The start touched code and tables of every library (relocation, constructors, the kernel's fault-around)
+	 * that no call may need again, or only a pull or an exec will: out of the page tables with them, the calls
+	 * fault back in what they use. */
+	crl_resident_release_code();
+	long file_kib = crl_resident_file_kib();
+
 	/* Once a second without a signal: if calls ended since and none runs, what the allocator holds free goes
-	 * back to the kernel (after a burst of large messages the heap would otherwise keep its peak). */
+	 * back to the kernel (after a burst of large messages the heap would otherwise keep its peak), and so do
+	 * the library pages calls brought in since the last release, once they are a few MiB (a pull's libcurl,
+	 * TLS and unpacking code); the pages the steady calls use stay under that and stay mapped. */
 	uint64_t trimmed_at = 0;
 	for (;;) {
 		struct timespec second = { 1, 0 };
@@ -388,6 +399,11 @@ int main(int argc, char **argv)
 			if (errno == EAGAIN && srv_grpc_idle(g, &done) && done != trimmed_at) {
 				malloc_trim(0);
 				trimmed_at = done;
+				long now_kib = crl_resident_file_kib();
+				if (now_kib > file_kib + RELEASE_GROWTH_KIB) {
+					crl_resident_release_code();
+					file_kib = crl_resident_file_kib();
+				}
 			}
 			continue;
 		}
