@@ -23,6 +23,7 @@
 #include "common/fs.h"
 
 #define CHUNK (128 * 1024)
+#define SLOTS 4
 
 static char *hex_digest(EVP_MD_CTX *ctx)
 {
@@ -70,7 +71,20 @@ typedef struct extractor {
 	uint64_t size;     /* uncompressed bytes */
 	unsigned char in[CHUNK];
 	size_t in_pos, in_len;
-	unsigned char out[CHUNK];
+	/* The decoder's thread inflates into these, the extraction's takes them in order (hashing them for the
+	 * diff_id): the two share the work once the download is in. */
+	struct slot {
+		unsigned char data[CHUNK];
+		size_t len;
+	} slots[SLOTS];
+	pthread_mutex_t ring_lock;
+	pthread_cond_t ring_cond;
+	size_t head, count; /* the oldest filled slot; filled slots */
+	bool holding;       /* the extraction still reads the slot at head */
+	bool decoded;       /* the decoder is done: at the stream's end (decode_result 0) or not (-1, derr) */
+	bool stop;          /* the extraction wants no more */
+	int decode_result;
+	crl_error_t derr;
 	crl_error_t err;
 	int result;
 	uint64_t entries;
@@ -183,15 +197,20 @@ static int apply_meta(extractor_t *x, int fd, struct archive_entry *e, const cha
 	return 0;
 }
 
+/* Written bytes of a file not yet handed to writeback before it is: the store's syncfs at the layer's end then
+ * waits for less, the disk having worked while the extraction did. */
+#define WRITEBACK_STEP (512 * 1024)
+
 static int write_data(extractor_t *x, struct archive *a, int fd, const char *path)
 {
 	const void *buf;
 	size_t size;
 	la_int64_t off;
+	off_t flushed = 0, end = 0;
 	for (;;) {
 		int r = archive_read_data_block(a, &buf, &size, &off);
 		if (r == ARCHIVE_EOF)
-			return 0;
+			break;
 		if (r != ARCHIVE_OK)
 			return crl_error_set(&x->err, EBADMSG, "reading %s from the layer: %s", path, archive_error_string(a));
 		const char *p = buf;
@@ -206,7 +225,16 @@ static int write_data(extractor_t *x, struct archive *a, int fd, const char *pat
 			size -= (size_t)w;
 			off += w;
 		}
+		if (off > end)
+			end = off;
+		if (end - flushed >= WRITEBACK_STEP) {
+			sync_file_range(fd, flushed, end - flushed, SYNC_FILE_RANGE_WRITE);
+			flushed = end;
+		}
 	}
+	if (end > flushed)
+		sync_file_range(fd, flushed, end - flushed, SYNC_FILE_RANGE_WRITE);
+	return 0;
 }
 
 static int extract_entry(extractor_t *x, struct archive *a, struct archive_entry *e)
@@ -377,9 +405,9 @@ static bool refill(extractor_t *x)
 	}
 }
 
-/* The next piece of the uncompressed stream (hashed as the diff_id): its length, 0 at the end, -1 on an error
- * (x->err says which). */
-static ssize_t next_plain(extractor_t *x, const void **ret)
+/* Decodes the next piece of the uncompressed stream into out (CHUNK bytes): its length, 0 at the end, -1 on an
+ * error (x->derr says which). The decoder's thread. */
+static ssize_t decode_into(extractor_t *x, unsigned char *out)
 {
 	for (;;) {
 		if (x->in_pos == x->in_len && !refill(x)) {
@@ -387,25 +415,21 @@ static ssize_t next_plain(extractor_t *x, const void **ret)
 				/* Whatever inflate still holds back. */
 				x->gz.next_in = NULL;
 				x->gz.avail_in = 0;
-				x->gz.next_out = x->out;
-				x->gz.avail_out = sizeof(x->out);
+				x->gz.next_out = out;
+				x->gz.avail_out = CHUNK;
 				int zr = isal_inflate(&x->gz);
-				size_t got = sizeof(x->out) - x->gz.avail_out;
+				size_t got = CHUNK - x->gz.avail_out;
 				if (zr >= 0 && x->gz.block_state == ISAL_BLOCK_FINISH)
 					x->stream_end = true;
-				if (zr >= 0 && got) {
-					EVP_DigestUpdate(x->diff_id, x->out, got);
-					x->size += got;
-					*ret = x->out;
+				if (zr >= 0 && got)
 					return (ssize_t)got;
-				}
 				if (!x->stream_end) {
-					crl_error_set(&x->err, EBADMSG, "layer's gzip stream is truncated");
+					crl_error_set(&x->derr, EBADMSG, "layer's gzip stream is truncated");
 					return -1;
 				}
 			}
 			if (x->comp == IMG_COMP_ZSTD && !x->stream_end) {
-				crl_error_set(&x->err, EBADMSG, "layer's zstd stream is truncated");
+				crl_error_set(&x->derr, EBADMSG, "layer's zstd stream is truncated");
 				return -1;
 			}
 			return 0;
@@ -414,11 +438,10 @@ static ssize_t next_plain(extractor_t *x, const void **ret)
 		size_t avail = x->in_len - x->in_pos;
 		size_t got = 0;
 		if (x->comp == IMG_COMP_NONE) {
-			x->in_pos = x->in_len;
-			EVP_DigestUpdate(x->diff_id, in, avail);
-			x->size += avail;
-			*ret = in;
-			return (ssize_t)avail;
+			size_t n = avail < CHUNK ? avail : CHUNK;
+			memcpy(out, in, n);
+			x->in_pos += n;
+			return (ssize_t)n;
 		}
 		if (x->comp == IMG_COMP_GZIP) {
 			if (x->stream_end) {
@@ -429,40 +452,105 @@ static ssize_t next_plain(extractor_t *x, const void **ret)
 			}
 			x->gz.next_in = (uint8_t *)in;
 			x->gz.avail_in = (uint32_t)avail;
-			x->gz.next_out = x->out;
-			x->gz.avail_out = sizeof(x->out);
+			x->gz.next_out = out;
+			x->gz.avail_out = CHUNK;
 			int zr = isal_inflate(&x->gz);
 			if (zr < 0) {
-				crl_error_set(&x->err, EBADMSG, "layer is not valid gzip (%s)",
+				crl_error_set(&x->derr, EBADMSG, "layer is not valid gzip (%s)",
 					      zr == ISAL_INCORRECT_CHECKSUM ? "checksum mismatch"
 					      : zr == ISAL_INVALID_WRAPPER  ? "bad gzip header"
 									    : "corrupt deflate data");
 				return -1;
 			}
 			x->in_pos += avail - x->gz.avail_in;
-			got = sizeof(x->out) - x->gz.avail_out;
+			got = CHUNK - x->gz.avail_out;
 			if (x->gz.block_state == ISAL_BLOCK_FINISH)
 				x->stream_end = true;
 		} else {
 			ZSTD_inBuffer ib = { in, avail, 0 };
-			ZSTD_outBuffer ob = { x->out, sizeof(x->out), 0 };
+			ZSTD_outBuffer ob = { out, CHUNK, 0 };
 			size_t zr = ZSTD_decompressStream(x->zs, &ob, &ib);
 			if (ZSTD_isError(zr)) {
-				crl_error_set(&x->err, EBADMSG, "layer is not valid zstd: %s", ZSTD_getErrorName(zr));
+				crl_error_set(&x->derr, EBADMSG, "layer is not valid zstd: %s", ZSTD_getErrorName(zr));
 				return -1;
 			}
 			x->in_pos += ib.pos;
 			got = ob.pos;
 			x->stream_end = zr == 0;
 		}
-		if (got) {
-			EVP_DigestUpdate(x->diff_id, x->out, got);
-			x->size += got;
-			*ret = x->out;
+		if (got)
 			return (ssize_t)got;
-		}
 	}
 }
+
+/* The decoder's thread: fills free slots until the stream ends, fails, or the extraction stops; then reads what
+ * the pipe still brings (the download must never block on a full pipe). */
+static void *decode_main(void *arg)
+{
+	extractor_t *x = arg;
+	int result = 0;
+	pthread_mutex_lock(&x->ring_lock);
+	for (;;) {
+		while (!x->stop && x->count == SLOTS)
+			pthread_cond_wait(&x->ring_cond, &x->ring_lock);
+		if (x->stop)
+			break;
+		struct slot *sl = &x->slots[(x->head + x->count) % SLOTS];
+		pthread_mutex_unlock(&x->ring_lock);
+		ssize_t n = decode_into(x, sl->data);
+		pthread_mutex_lock(&x->ring_lock);
+		if (n <= 0) {
+			result = n < 0 ? -1 : 0;
+			break;
+		}
+		sl->len = (size_t)n;
+		x->count++;
+		pthread_cond_broadcast(&x->ring_cond);
+	}
+	x->decoded = true;
+	x->decode_result = result;
+	pthread_cond_broadcast(&x->ring_cond);
+	pthread_mutex_unlock(&x->ring_lock);
+	while (refill(x))
+		;
+	return NULL;
+}
+
+/* The next piece of the uncompressed stream, hashed as the diff_id: its length, 0 at the end, -1 on an error
+ * (x->err says which). The slot handed out before is given back. The extraction's thread. */
+static ssize_t next_plain(extractor_t *x, const void **ret)
+{
+	pthread_mutex_lock(&x->ring_lock);
+	if (x->holding) {
+		x->holding = false;
+		x->head = (x->head + 1) % SLOTS;
+		x->count--;
+		pthread_cond_broadcast(&x->ring_cond);
+	}
+	while (x->count == 0 && !x->decoded)
+		pthread_cond_wait(&x->ring_cond, &x->ring_lock);
+	ssize_t n = 0;
+	if (x->count > 0) {
+		struct slot *sl = &x->slots[x->head];
+		x->holding = true;
+		*ret = sl->data;
+		n = (ssize_t)sl->len;
+	} else if (x->decode_result < 0) {
+		if (!x->err.errnum) {
+			x->err = x->derr;
+			memset(&x->derr, 0, sizeof(x->derr));
+		}
+		n = -1;
+	}
+	pthread_mutex_unlock(&x->ring_lock);
+	if (n > 0) {
+		EVP_DigestUpdate(x->diff_id, *ret, (size_t)n);
+		x->size += (uint64_t)n;
+	}
+	return n;
+}
+
+
 
 static la_ssize_t archive_read_cb(struct archive *a, void *arg, const void **buf)
 {
@@ -476,6 +564,13 @@ static la_ssize_t archive_read_cb(struct archive *a, void *arg, const void **buf
 static void *extract_main(void *arg)
 {
 	extractor_t *x = arg;
+	pthread_t decoder;
+	if (pthread_create(&decoder, NULL, decode_main, x) != 0) {
+		x->result = crl_error_set(&x->err, EAGAIN, "cannot start the layer decoding thread");
+		while (refill(x))
+			;
+		return NULL;
+	}
 	struct archive *a = archive_read_new();
 	int r = 0;
 	if (!a) {
@@ -521,9 +616,12 @@ static void *extract_main(void *arg)
 	if (r == 0)
 		set_dir_times(x);
 drain:
-	/* The writer must never block on a full pipe: read what is left. */
-	while (refill(x))
-		;
+	/* The decoder drains the pipe once told to stop (the writer must never block on a full pipe). */
+	pthread_mutex_lock(&x->ring_lock);
+	x->stop = true;
+	pthread_cond_broadcast(&x->ring_cond);
+	pthread_mutex_unlock(&x->ring_lock);
+	pthread_join(decoder, NULL);
 	if (a)
 		archive_read_free(a);
 	x->result = r;
@@ -549,6 +647,8 @@ int img_unpacker_new(int target_dirfd, img_compression_t comp, img_unpacker_t **
 	u->x.root = target_dirfd;
 	u->x.pipe_r = -1;
 	u->x.comp = comp;
+	pthread_mutex_init(&u->x.ring_lock, NULL);
+	pthread_cond_init(&u->x.ring_cond, NULL);
 	u->digest = EVP_MD_CTX_new();
 	u->x.diff_id = EVP_MD_CTX_new();
 	if (!u->digest || !u->x.diff_id || EVP_DigestInit_ex(u->digest, EVP_sha256(), NULL) != 1 ||
@@ -647,6 +747,9 @@ void img_unpacker_free(img_unpacker_t *u)
 		free(u->x.dirs[i].path);
 	free(u->x.dirs);
 	crl_error_clear(&u->x.err);
+	crl_error_clear(&u->x.derr);
+	pthread_mutex_destroy(&u->x.ring_lock);
+	pthread_cond_destroy(&u->x.ring_cond);
 	if (u->x.zs)
 		ZSTD_freeDStream(u->x.zs);
 	EVP_MD_CTX_free(u->digest);

@@ -25,11 +25,47 @@ typedef struct pull {
 	img_config_t *config;
 	const char *image_name; /* for progress */
 	atomic_size_t next_layer;
-	bool *pinned; /* layers acquired (pinned in the store until the pull ends) */
-	pthread_mutex_t lock; /* guards err */
+	char **pinned; /* per layer, the diff_id pinned in the store until the pull ends */
+	pthread_mutex_t lock; /* guards what follows */
+	pthread_cond_t config_cond;
+	bool config_done; /* config set, or the pull failed before it was */
 	crl_error_t err;
 	bool failed;
 } pull_t;
+
+/* The first failure is the pull's. Takes e. */
+static void pull_fail(pull_t *p, crl_error_t *e)
+{
+	pthread_mutex_lock(&p->lock);
+	if (!p->failed) {
+		p->failed = true;
+		p->err = *e;
+		memset(e, 0, sizeof(*e));
+	} else {
+		crl_error_clear(e);
+	}
+	pthread_cond_broadcast(&p->config_cond);
+	pthread_mutex_unlock(&p->lock);
+}
+
+static bool pull_failed(pull_t *p)
+{
+	pthread_mutex_lock(&p->lock);
+	bool failed = p->failed;
+	pthread_mutex_unlock(&p->lock);
+	return failed;
+}
+
+/* The config once it is in (wait), or NULL: not yet (no wait), or never (the pull failed). */
+static const img_config_t *pull_config(pull_t *p, bool wait)
+{
+	pthread_mutex_lock(&p->lock);
+	while (wait && !p->config_done && !p->failed)
+		pthread_cond_wait(&p->config_cond, &p->lock);
+	const img_config_t *c = p->failed ? NULL : p->config;
+	pthread_mutex_unlock(&p->lock);
+	return c;
+}
 
 typedef struct layer_sink {
 	pull_t *p;
@@ -42,6 +78,8 @@ typedef struct layer_sink {
 static int sink_write(void *arg, const void *data, size_t len, crl_error_t *err)
 {
 	layer_sink_t *ls = arg;
+	if (pull_failed(ls->p))
+		return crl_error_set(err, ECANCELED, "pull failed elsewhere");
 	if ((int64_t)(ls->done + len) > ls->desc->size)
 		return crl_error_set(err, EBADMSG, "layer %s is larger than its manifest says (%lld bytes)", ls->desc->digest,
 				     (long long)ls->desc->size);
@@ -58,23 +96,18 @@ static int sink_write(void *arg, const void *data, size_t len, crl_error_t *err)
 	return 0;
 }
 
-static int pull_layer(pull_t *p, size_t i, crl_error_t *err)
+/* Downloads layer i into a staging directory, verifying its digest and size: the stage, its diff_id. */
+static int fetch_layer(pull_t *p, size_t i, char **ret_stage, char **ret_diff_id, crl_error_t *err)
 {
 	const img_descriptor_t *d = &p->manifest->layers[i];
-	const char *want_diff = p->config->diff_ids[i];
-	bool have = false;
-	int r = img_store_layer_acquire(p->store, want_diff, &have, err);
-	if (r == 0)
-		p->pinned[i] = true;
-	if (r < 0 || have)
-		return r;
 	_cleanup_free_ char *stage = NULL;
 	_cleanup_close_ int stage_fd = -1;
 	img_unpacker_t *u = NULL;
 	_cleanup_free_ char *digest = NULL, *diff_id = NULL;
 	uint64_t size = 0, bytes = 0;
+	int r;
 	if ((r = img_store_stage(p->store, &stage, &stage_fd, err)) < 0)
-		goto out;
+		return r;
 	if ((r = img_unpacker_new(stage_fd, d->compression, &u, err)) < 0)
 		goto out;
 	layer_sink_t ls = { .p = p, .u = u, .desc = d };
@@ -90,27 +123,91 @@ static int pull_layer(pull_t *p, size_t i, crl_error_t *err)
 		r = crl_error_set(err, EBADMSG, "layer %s: downloaded content has digest %s", d->digest, digest);
 		goto out;
 	}
-	if ((int64_t)bytes != d->size) {
+	if ((int64_t)bytes != d->size)
 		r = crl_error_set(err, EBADMSG, "layer %s: got %llu bytes, the manifest says %lld", d->digest,
 				  (unsigned long long)bytes, (long long)d->size);
-		goto out;
-	}
-	if (strcmp(diff_id, want_diff) != 0) {
-		r = crl_error_set(err, EBADMSG, "layer %s: uncompressed content has digest %s, the config says %s", d->digest,
-				  diff_id, want_diff);
-		goto out;
-	}
-	r = img_store_commit_layer(p->store, stage, want_diff, err);
-	if (r == 0 && p->req->progress)
-		p->req->progress(p->req->progress_arg, p->image_name, d->digest, bytes, (uint64_t)d->size, true);
 out:
 	img_unpacker_free(u);
-	if (r < 0 && stage) {
+	if (r < 0) {
+		crl_error_t e = CRL_ERROR_INIT;
+		crl_fs_rm_rf(stage, &e);
+		crl_error_clear(&e);
+		return r;
+	}
+	*ret_stage = TAKE_PTR(stage);
+	*ret_diff_id = TAKE_PTR(diff_id);
+	return 0;
+}
+
+/* A downloaded layer whose diff_id the config confirmed: into the store (*committed), unless another pull put it
+ * there meanwhile. Pins it either way. */
+static int place_layer(pull_t *p, size_t i, const char *stage, const char *want_diff, bool *committed,
+		       crl_error_t *err)
+{
+	bool have = false;
+	int r = img_store_layer_acquire(p->store, want_diff, &have, err);
+	if (r < 0)
+		return r;
+	if (!(p->pinned[i] = strdup(want_diff))) {
+		img_store_unpin(p->store, want_diff);
+		r = crl_error_set(err, ENOMEM, "out of memory");
+	}
+	if (r == 0 && !have && (r = img_store_commit_layer(p->store, stage, want_diff, p->manifest->layers[i].digest,
+							  err)) == 0)
+		*committed = true;
+	if (!have)
+		img_store_layer_release(p->store, want_diff);
+	return r;
+}
+
+static int pull_layer(pull_t *p, size_t i, crl_error_t *err)
+{
+	const img_descriptor_t *d = &p->manifest->layers[i];
+	const img_config_t *config = pull_config(p, false);
+	/* The config is in: the store is asked by diff_id, as it knows every layer. Before it: by the compressed
+	 * digest (what the store pulled before); a layer it does not know by it is downloaded while the config is
+	 * on its way, then checked against it. */
+	const char *key = config ? config->diff_ids[i] : d->digest;
+	/* key is the diff_id the layer must have: the config's, or an uncompressed layer's own digest */
+	bool by_diff = config || d->compression == IMG_COMP_NONE;
+	bool have = false;
+	char *known = NULL;
+	int r = by_diff ? img_store_layer_acquire(p->store, key, &have, err)
+			: img_store_blob_acquire(p->store, key, &have, &known, err);
+	if (r < 0)
+		return r;
+	if (have) {
+		if (!(p->pinned[i] = by_diff ? strdup(key) : known)) {
+			img_store_unpin(p->store, key);
+			return crl_error_set(err, ENOMEM, "out of memory");
+		}
+		return 0;
+	}
+	_cleanup_free_ char *stage = NULL, *diff_id = NULL;
+	r = fetch_layer(p, i, &stage, &diff_id, err);
+	if (r == 0 && !config && !(config = pull_config(p, true)))
+		r = crl_error_set(err, ECANCELED, "pull failed elsewhere");
+	if (r == 0 && strcmp(diff_id, config->diff_ids[i]) != 0)
+		r = crl_error_set(err, EBADMSG, "layer %s: uncompressed content has digest %s, the config says %s", d->digest,
+				  diff_id, config->diff_ids[i]);
+	bool committed = false;
+	if (r == 0) {
+		if (!by_diff)
+			r = place_layer(p, i, stage, config->diff_ids[i], &committed, err);
+		else if (!(p->pinned[i] = strdup(key))) {
+			img_store_unpin(p->store, key);
+			r = crl_error_set(err, ENOMEM, "out of memory");
+		} else if ((r = img_store_commit_layer(p->store, stage, key, d->digest, err)) == 0)
+			committed = true;
+	}
+	if (r == 0 && p->req->progress)
+		p->req->progress(p->req->progress_arg, p->image_name, d->digest, (uint64_t)d->size, (uint64_t)d->size, true);
+	if (stage && !committed) {
 		crl_error_t e = CRL_ERROR_INIT;
 		crl_fs_rm_rf(stage, &e);
 		crl_error_clear(&e);
 	}
-	img_store_layer_release(p->store, want_diff);
+	img_store_layer_release(p->store, key);
 	return r;
 }
 
@@ -119,23 +216,11 @@ static void *layer_worker(void *arg)
 	pull_t *p = arg;
 	for (;;) {
 		size_t i = atomic_fetch_add(&p->next_layer, 1);
-		if (i >= p->manifest->n_layers)
-			break;
-		pthread_mutex_lock(&p->lock);
-		bool stop = p->failed;
-		pthread_mutex_unlock(&p->lock);
-		if (stop)
+		if (i >= p->manifest->n_layers || pull_failed(p))
 			break;
 		crl_error_t e = CRL_ERROR_INIT;
 		if (pull_layer(p, i, &e) < 0) {
-			pthread_mutex_lock(&p->lock);
-			if (!p->failed) {
-				p->failed = true;
-				p->err = e;
-			} else {
-				crl_error_clear(&e);
-			}
-			pthread_mutex_unlock(&p->lock);
+			pull_fail(p, &e);
 			break;
 		}
 	}
@@ -159,6 +244,8 @@ static int pull_from(img_store_t *s, const img_pull_req_t *req, const img_ref_t 
 	pull_t p = { .store = s, .req = req };
 	bool config_pinned = false;
 	pthread_mutex_init(&p.lock, NULL);
+	pthread_cond_init(&p.config_cond, NULL);
+	char **layer_digests = NULL;
 	_cleanup_free_ char *body = NULL, *mt = NULL, *top_digest = NULL, *cfg = NULL, *tag = NULL, *dig = NULL;
 	_cleanup_free_ char *repo = img_ref_repo(ref), *name = img_ref_string(ref);
 	size_t len = 0, cfg_len = 0;
@@ -209,29 +296,48 @@ static int pull_from(img_store_t *s, const img_pull_req_t *req, const img_ref_t 
 				  (long long)p.manifest->config.size, IMG_CONFIG_MAX_BYTES);
 		goto out;
 	}
-	if ((r = img_conn_get_blob_small(p.conn, p.manifest->config.digest, (size_t)p.manifest->config.size, &cfg,
-					 &cfg_len, err)) < 0 ||
-	    (r = verify_digest(cfg, cfg_len, p.manifest->config.digest, "image config", err)) < 0 ||
-	    (r = img_config_parse(cfg, cfg_len, &p.config, err)) < 0)
-		goto out;
-	if (p.config->n_diff_ids != p.manifest->n_layers) {
-		r = crl_error_set(err, EBADMSG, "manifest has %zu layers but the config lists %zu", p.manifest->n_layers,
-				  p.config->n_diff_ids);
-		goto out;
-	}
-
-	if (!(p.pinned = calloc(p.manifest->n_layers + 1, sizeof(bool)))) {
+	size_t n_layers = p.manifest->n_layers;
+	if (!(p.pinned = calloc(n_layers + 1, sizeof(char *))) ||
+	    !(layer_digests = calloc(n_layers + 1, sizeof(char *)))) {
 		r = crl_error_set(err, ENOMEM, "out of memory");
 		goto out;
 	}
-	size_t nthreads = p.manifest->n_layers < IMG_PULL_PARALLEL_LAYERS ? p.manifest->n_layers : IMG_PULL_PARALLEL_LAYERS;
+	/* The layers start now, the config comes beside them (the store knows layers it has by their compressed
+	 * digests; those it does not are checked against the config once both are in). */
+	size_t nthreads = n_layers < IMG_PULL_PARALLEL_LAYERS ? n_layers : IMG_PULL_PARALLEL_LAYERS;
 	pthread_t th[IMG_PULL_PARALLEL_LAYERS];
 	size_t started = 0;
-	for (size_t i = 0; i + 1 < nthreads; i++)
+	for (size_t i = 0; i < nthreads; i++)
 		if (pthread_create(&th[started], NULL, layer_worker, &p) == 0)
 			started++;
-	if (nthreads > 0)
-		layer_worker(&p);
+	crl_error_t ce = CRL_ERROR_INIT;
+	img_config_t *config = NULL;
+	int cr = started == 0 && nthreads > 0 ? crl_error_set(&ce, EAGAIN, "cannot start a thread for the layers") : 0;
+	if (cr == 0)
+		cr = img_conn_get_blob_small(p.conn, p.manifest->config.digest, (size_t)p.manifest->config.size, &cfg,
+					     &cfg_len, &ce);
+	if (cr == 0)
+		cr = verify_digest(cfg, cfg_len, p.manifest->config.digest, "image config", &ce);
+	if (cr == 0)
+		cr = img_config_parse(cfg, cfg_len, &config, &ce);
+	if (cr == 0 && config->n_diff_ids != n_layers)
+		cr = crl_error_set(&ce, EBADMSG, "manifest has %zu layers but the config lists %zu", n_layers,
+				   config->n_diff_ids);
+	/* the config's blob too is kept from the collections until its image is listed */
+	if (cr == 0 && (cr = img_store_pin(s, p.manifest->config.digest, &ce)) == 0)
+		config_pinned = true;
+	if (cr == 0) {
+		pthread_mutex_lock(&p.lock);
+		p.config = TAKE_PTR(config);
+		p.config_done = true;
+		pthread_cond_broadcast(&p.config_cond);
+		pthread_mutex_unlock(&p.lock);
+		/* written while the layers come */
+		cr = img_store_put_blob(s, p.manifest->config.digest, cfg, cfg_len, &ce);
+	}
+	img_config_free(config);
+	if (cr < 0)
+		pull_fail(&p, &ce);
 	for (size_t i = 0; i < started; i++)
 		pthread_join(th[i], NULL);
 	if (p.failed) {
@@ -240,13 +346,18 @@ static int pull_from(img_store_t *s, const img_pull_req_t *req, const img_ref_t 
 		r = -err->errnum;
 		goto out;
 	}
+	/* Layers the store had by their compressed digests: the config must agree. */
+	for (size_t i = 0; i < n_layers; i++) {
+		if (!p.pinned[i] || strcmp(p.pinned[i], p.config->diff_ids[i]) != 0) {
+			r = crl_error_set(err, EBADMSG,
+					  "layer %s: uncompressed content has digest %s (unpacked before), the config says %s",
+					  p.manifest->layers[i].digest, p.pinned[i] ? p.pinned[i] : "(none)",
+					  p.config->diff_ids[i]);
+			goto out;
+		}
+		layer_digests[i] = p.manifest->layers[i].digest;
+	}
 
-	/* the config's blob too is kept from the collections until its image is listed */
-	if ((r = img_store_pin(s, p.manifest->config.digest, err)) < 0)
-		goto out;
-	config_pinned = true;
-	if ((r = img_store_put_blob(s, p.manifest->config.digest, cfg, cfg_len, err)) < 0)
-		goto out;
 	uint64_t size = (uint64_t)len + cfg_len;
 	for (size_t i = 0; i < p.manifest->n_layers; i++)
 		size += (uint64_t)p.manifest->layers[i].size;
@@ -265,6 +376,7 @@ static int pull_from(img_store_t *s, const img_pull_req_t *req, const img_ref_t 
 		.user = p.config->user,
 		.layers = p.config->diff_ids,
 		.n_layers = p.config->n_diff_ids,
+		.layer_digests = layer_digests,
 	};
 	if (!dig || (ref->tag && !tag)) {
 		r = crl_error_set(err, ENOMEM, "out of memory");
@@ -276,16 +388,20 @@ static int pull_from(img_store_t *s, const img_pull_req_t *req, const img_ref_t 
 		r = crl_error_set(err, ENOMEM, "out of memory");
 out:
 	for (size_t i = 0; p.pinned && i < p.manifest->n_layers; i++)
-		if (p.pinned[i])
-			img_store_unpin(s, p.config->diff_ids[i]);
+		if (p.pinned[i]) {
+			img_store_unpin(s, p.pinned[i]);
+			free(p.pinned[i]);
+		}
 	if (config_pinned)
 		img_store_unpin(s, p.manifest->config.digest);
 	free(p.pinned);
+	free(layer_digests);
 	img_manifest_free(p.manifest);
 	img_config_free(p.config);
 	img_conn_free(p.conn);
 	crl_error_clear(&p.err);
 	pthread_mutex_destroy(&p.lock);
+	pthread_cond_destroy(&p.config_cond);
 	return r;
 }
 

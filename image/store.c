@@ -30,11 +30,17 @@ struct img_store {
 	pthread_cond_t layer_cond;
 	img_image_t **images;
 	size_t n_images, cap_images;
-	char **inflight; /* diff_ids being unpacked */
+	char **inflight; /* diff_ids being unpacked, compressed digests being downloaded */
 	size_t n_inflight, cap_inflight;
 	/* diff_ids and config digests pulls under way use (one entry a use): the collections leave them */
 	char **pins;
 	size_t n_pins, cap_pins;
+	/* compressed digest -> diff_id of the layers committed since the start that no listed image records yet
+	 * (an image's layer_digests say the same for its layers); pruned with the layers they name */
+	struct learned {
+		char *digest, *diff_id;
+	} *learned;
+	size_t n_learned, cap_learned;
 	uint64_t index_gen; /* index writes so far */
 	/* RemoveImage answers once the image is out of the index (written, not yet synced); this thread then syncs
 	 * the index and only after that moves what nothing references to trash/ and deletes it. A pull's layers wait
@@ -68,6 +74,7 @@ void img_image_free(img_image_t *img)
 	strv_free_n(img->repo_digests, img->n_digests);
 	free(img->user);
 	strv_free_n(img->layers, img->n_layers);
+	strv_free_n(img->layer_digests, img->layer_digests ? img->n_layers : 0);
 	free(img);
 }
 
@@ -91,7 +98,7 @@ static char **strv_copy(char *const *v, size_t n)
 	return r;
 }
 
-static img_image_t *image_copy(const img_image_t *src)
+static img_image_t *image_copy(const img_image_t *src, bool with_digests)
 {
 	img_image_t *d = calloc(1, sizeof(*d));
 	if (!d)
@@ -106,7 +113,10 @@ static img_image_t *image_copy(const img_image_t *src)
 	d->n_layers = src->n_layers;
 	d->size = src->size;
 	d->created_ns = src->created_ns;
-	if (!d->id || !d->user || !d->repo_tags || !d->repo_digests || !d->layers) {
+	bool digests_ok = true;
+	if (with_digests && src->layer_digests)
+		digests_ok = (d->layer_digests = strv_copy(src->layer_digests, src->n_layers)) != NULL;
+	if (!d->id || !d->user || !d->repo_tags || !d->repo_digests || !d->layers || !digests_ok) {
 		img_image_free(d);
 		return NULL;
 	}
@@ -148,6 +158,8 @@ static int save_index_locked(img_store_t *s, bool sync, crl_error_t *err)
 		crl_json_kv_int(j, "size", (int64_t)m->size);
 		crl_json_kv_string(j, "user", m->user);
 		json_strv(j, "layers", m->layers, m->n_layers);
+		if (m->layer_digests)
+			json_strv(j, "layer_digests", m->layer_digests, m->n_layers);
 		crl_json_kv_int(j, "created_ns", m->created_ns);
 		crl_json_object_end(j);
 	}
@@ -235,6 +247,13 @@ static int load(img_store_t *s, crl_error_t *err)
 		}
 		m->size = (uint64_t)size;
 		m->created_ns = created;
+		/* Optional (older indexes lack it); one that does not match the layers is ignored. */
+		const crl_json_value_t *ld = crl_json_get(o, "layer_digests");
+		size_t n_ld = 0;
+		if (ld && read_strv(ld, &m->layer_digests, &n_ld, true) == 0 && n_ld != m->n_layers) {
+			strv_free_n(m->layer_digests, n_ld);
+			m->layer_digests = NULL;
+		}
 		s->images[s->n_images++] = m;
 	}
 	crl_json_value_free(doc);
@@ -338,11 +357,24 @@ static void trash_if_unused(img_store_t *s, int dir, const char *name)
 		remove_entry(s, dir, name);
 }
 
-/* What nothing references goes to trash/ under the lock; the caller empties it after. */
+/* What nothing references goes to trash/ under the lock; the caller empties it after. What the store learned of
+ * layers gone with it goes too. */
 static void gc_to_trash_locked(img_store_t *s)
 {
 	each_entry(s, s->layers_fd, trash_if_unused);
 	each_entry(s, s->blobs_fd, trash_if_unused);
+	size_t kept = 0;
+	for (size_t i = 0; i < s->n_learned; i++) {
+		struct learned *l = &s->learned[i];
+		struct stat st;
+		if (fstatat(s->layers_fd, hex_of(l->diff_id), &st, AT_SYMLINK_NOFOLLOW) == 0) {
+			s->learned[kept++] = *l;
+		} else {
+			free(l->digest);
+			free(l->diff_id);
+		}
+	}
+	s->n_learned = kept;
 }
 
 static void empty_trash(img_store_t *s)
@@ -428,6 +460,11 @@ void img_store_close(img_store_t *s)
 	img_images_free(s->images, s->n_images);
 	strv_free_n(s->inflight, s->n_inflight);
 	strv_free_n(s->pins, s->n_pins);
+	for (size_t i = 0; i < s->n_learned; i++) {
+		free(s->learned[i].digest);
+		free(s->learned[i].diff_id);
+	}
+	free(s->learned);
 	int fds[] = { s->dirfd, s->blobs_fd, s->layers_fd, s->tmp_fd };
 	for (size_t i = 0; i < 4; i++)
 		if (fds[i] >= 0)
@@ -580,7 +617,7 @@ int img_store_list(img_store_t *s, img_image_t ***ret, size_t *ret_n, crl_error_
 	size_t n = 0;
 	int r = list ? 0 : -ENOMEM;
 	for (size_t i = 0; r == 0 && i < s->n_images; i++)
-		if (!(list[n++] = image_copy(s->images[i])))
+		if (!(list[n++] = image_copy(s->images[i], false)))
 			r = -ENOMEM;
 	pthread_mutex_unlock(&s->lock);
 	if (r < 0) {
@@ -597,7 +634,7 @@ int img_store_find(img_store_t *s, const char *name, img_image_t **ret, crl_erro
 	pthread_mutex_lock(&s->lock);
 	match_kind_t kind;
 	long i = find_locked(s, name, &kind, NULL);
-	img_image_t *copy = i >= 0 ? image_copy(s->images[i]) : NULL;
+	img_image_t *copy = i >= 0 ? image_copy(s->images[i], false) : NULL;
 	pthread_mutex_unlock(&s->lock);
 	if (i < 0)
 		return crl_error_set(err, ENOENT, "image %s not found", name);
@@ -662,46 +699,93 @@ static bool inflight_has_locked(const img_store_t *s, const char *diff_id)
 	return strv_has(s->inflight, s->n_inflight, diff_id);
 }
 
-int img_store_layer_acquire(img_store_t *s, const char *diff_id, bool *ret_have, crl_error_t *err)
+/* Waits for a collection asked for (what it removes is then gone when the pull looks) and for another pull
+ * holding key. Called with s->lock held. */
+static void wait_for_key_locked(img_store_t *s, const char *key)
 {
-	if (!img_digest_valid(diff_id))
-		return crl_error_set(err, EINVAL, "bad diff_id %s", diff_id);
-	pthread_mutex_lock(&s->lock);
-	/* A collection asked for goes first (what it removes is then gone when the pull looks). */
 	while ((s->gc_pending && !s->gc_failing) || s->gc_running)
 		pthread_cond_wait(&s->gc_cond, &s->lock);
-	while (inflight_has_locked(s, diff_id))
+	while (inflight_has_locked(s, key))
 		pthread_cond_wait(&s->layer_cond, &s->lock);
+}
+
+static bool have_layer_locked(const img_store_t *s, const char *diff_id)
+{
 	struct stat st;
-	bool have = fstatat(s->layers_fd, hex_of(diff_id), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
-	int r = 0;
+	return fstatat(s->layers_fd, hex_of(diff_id), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* The caller's from here (others wait) when have is false; pinned_diff (when not NULL) pinned: a collection does
+ * not take the layer away before the pull has listed its image. Called with s->lock held. */
+static int take_locked(img_store_t *s, const char *key, bool have, const char *pinned_diff, crl_error_t *err)
+{
 	if (!have) {
 		if (s->n_inflight == s->cap_inflight) {
 			size_t cap = s->cap_inflight ? s->cap_inflight * 2 : 8;
 			char **n = realloc(s->inflight, cap * sizeof(*n));
 			if (!n)
-				r = crl_error_set(err, ENOMEM, "out of memory");
-			else {
-				s->inflight = n;
-				s->cap_inflight = cap;
-			}
+				return crl_error_set(err, ENOMEM, "out of memory");
+			s->inflight = n;
+			s->cap_inflight = cap;
 		}
-		if (r == 0 && !(s->inflight[s->n_inflight] = strdup(diff_id)))
-			r = crl_error_set(err, ENOMEM, "out of memory");
-		if (r == 0)
-			s->n_inflight++;
+		if (!(s->inflight[s->n_inflight] = strdup(key)))
+			return crl_error_set(err, ENOMEM, "out of memory");
+		s->n_inflight++;
 	}
-	/* pinned from here: a collection does not take the layer away before the pull has listed its image */
-	if (r == 0 && pin_locked(s, diff_id) < 0) {
-		r = crl_error_set(err, ENOMEM, "out of memory");
+	if (pinned_diff && pin_locked(s, pinned_diff) < 0) {
 		if (!have) {
-			strv_remove(s->inflight, &s->n_inflight, diff_id);
+			strv_remove(s->inflight, &s->n_inflight, key);
 			pthread_cond_broadcast(&s->layer_cond);
 		}
+		return crl_error_set(err, ENOMEM, "out of memory");
 	}
+	return 0;
+}
+
+int img_store_layer_acquire(img_store_t *s, const char *diff_id, bool *ret_have, crl_error_t *err)
+{
+	if (!img_digest_valid(diff_id))
+		return crl_error_set(err, EINVAL, "bad diff_id %s", diff_id);
+	pthread_mutex_lock(&s->lock);
+	wait_for_key_locked(s, diff_id);
+	bool have = have_layer_locked(s, diff_id);
+	int r = take_locked(s, diff_id, have, diff_id, err);
 	pthread_mutex_unlock(&s->lock);
 	*ret_have = have;
 	return r;
+}
+
+/* The diff_id of the layer in the store unpacked from the compressed digest, or NULL. Called with s->lock held. */
+static const char *diff_of_locked(const img_store_t *s, const char *digest)
+{
+	const char *diff = NULL;
+	for (size_t i = 0; !diff && i < s->n_learned; i++)
+		if (strcmp(s->learned[i].digest, digest) == 0)
+			diff = s->learned[i].diff_id;
+	for (size_t i = 0; !diff && i < s->n_images; i++)
+		for (size_t k = 0; !diff && s->images[i]->layer_digests && k < s->images[i]->n_layers; k++)
+			if (strcmp(s->images[i]->layer_digests[k], digest) == 0)
+				diff = s->images[i]->layers[k];
+	return diff && have_layer_locked(s, diff) ? diff : NULL;
+}
+
+int img_store_blob_acquire(img_store_t *s, const char *digest, bool *ret_have, char **ret_diff, crl_error_t *err)
+{
+	if (!img_digest_valid(digest))
+		return crl_error_set(err, EINVAL, "bad digest %s", digest);
+	pthread_mutex_lock(&s->lock);
+	wait_for_key_locked(s, digest);
+	const char *diff = diff_of_locked(s, digest);
+	char *copy = diff ? strdup(diff) : NULL;
+	int r = diff && !copy ? crl_error_set(err, ENOMEM, "out of memory") : take_locked(s, digest, copy != NULL, copy, err);
+	pthread_mutex_unlock(&s->lock);
+	if (r < 0) {
+		free(copy);
+		return r;
+	}
+	*ret_have = copy != NULL;
+	*ret_diff = copy;
+	return 0;
 }
 
 void img_store_unpin(img_store_t *s, const char *digest)
@@ -743,7 +827,32 @@ int img_store_stage(img_store_t *s, char **ret_path, int *ret_fd, crl_error_t *e
 	return 0;
 }
 
-int img_store_commit_layer(img_store_t *s, const char *stage_path, const char *diff_id, crl_error_t *err)
+/* Remembers that digest unpacks to diff_id. Called with s->lock held. */
+static int learn_locked(img_store_t *s, const char *digest, const char *diff_id)
+{
+	for (size_t i = 0; i < s->n_learned; i++)
+		if (strcmp(s->learned[i].digest, digest) == 0)
+			return 0;
+	if (s->n_learned == s->cap_learned) {
+		size_t cap = s->cap_learned ? s->cap_learned * 2 : 8;
+		struct learned *n = realloc(s->learned, cap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		s->learned = n;
+		s->cap_learned = cap;
+	}
+	struct learned l = { strdup(digest), strdup(diff_id) };
+	if (!l.digest || !l.diff_id) {
+		free(l.digest);
+		free(l.diff_id);
+		return -ENOMEM;
+	}
+	s->learned[s->n_learned++] = l;
+	return 0;
+}
+
+int img_store_commit_layer(img_store_t *s, const char *stage_path, const char *diff_id, const char *digest,
+			   crl_error_t *err)
 {
 	/* The unpacked files reach the disk before the layer becomes visible: a power loss must not leave a listed
 	 * image with short files. One syncfs for the whole staged tree (same file system as the store). */
@@ -753,6 +862,12 @@ int img_store_commit_layer(img_store_t *s, const char *stage_path, const char *d
 		return crl_error_set_errno(err, errno, "move layer %s into place", diff_id);
 	if (fsync(s->layers_fd) < 0)
 		return crl_error_set_errno(err, errno, "fsync layers");
+	if (digest) {
+		/* Only a pull's shortcut: without it the next pull of the digest downloads it again. */
+		pthread_mutex_lock(&s->lock);
+		learn_locked(s, digest, diff_id);
+		pthread_mutex_unlock(&s->lock);
+	}
 	return 0;
 }
 
@@ -760,9 +875,14 @@ int img_store_put_blob(img_store_t *s, const char *digest, const void *data, siz
 {
 	if (!img_digest_valid(digest))
 		return crl_error_set(err, EINVAL, "bad digest %s", digest);
+	struct stat st;
+	if (fstatat(s->blobs_fd, hex_of(digest), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+	    (size_t)st.st_size == len)
+		return 0;
 	return crl_fs_write_atomic(s->blobs_fd, hex_of(digest), data, len, 0600, err);
 }
 
+/* 1 when x was added, 0 when it was there, -ENOMEM. */
 static int strv_add(char ***v, size_t *n, const char *x)
 {
 	if (strv_has(*v, *n, x))
@@ -775,13 +895,14 @@ static int strv_add(char ***v, size_t *n, const char *x)
 		return -ENOMEM;
 	(*n)++;
 	nv[*n] = NULL;
-	return 0;
+	return 1;
 }
 
 int img_store_add(img_store_t *s, const img_image_t *img, crl_error_t *err)
 {
 	pthread_mutex_lock(&s->lock);
 	int r = 0;
+	bool changed = false;
 	img_image_t *target = NULL;
 	for (size_t i = 0; i < s->n_images; i++) {
 		img_image_t *m = s->images[i];
@@ -790,8 +911,10 @@ int img_store_add(img_store_t *s, const img_image_t *img, crl_error_t *err)
 			continue;
 		}
 		/* A tag names one image: the newest pull wins. */
+		size_t before = m->n_tags;
 		for (size_t t = 0; t < img->n_tags; t++)
 			strv_remove(m->repo_tags, &m->n_tags, img->repo_tags[t]);
+		changed |= m->n_tags != before;
 	}
 	if (!target) {
 		if (s->n_images == s->cap_images) {
@@ -804,7 +927,7 @@ int img_store_add(img_store_t *s, const img_image_t *img, crl_error_t *err)
 			s->images = n;
 			s->cap_images = cap;
 		}
-		if (!(target = image_copy(img))) {
+		if (!(target = image_copy(img, true))) {
 			r = crl_error_set(err, ENOMEM, "out of memory");
 			goto out;
 		}
@@ -812,15 +935,25 @@ int img_store_add(img_store_t *s, const img_image_t *img, crl_error_t *err)
 		clock_gettime(CLOCK_REALTIME, &ts);
 		target->created_ns = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 		s->images[s->n_images++] = target;
+		changed = true;
 	} else {
-		for (size_t t = 0; r == 0 && t < img->n_tags; t++)
-			if (strv_add(&target->repo_tags, &target->n_tags, img->repo_tags[t]) < 0)
-				r = crl_error_set(err, ENOMEM, "out of memory");
-		for (size_t t = 0; r == 0 && t < img->n_digests; t++)
-			if (strv_add(&target->repo_digests, &target->n_digests, img->repo_digests[t]) < 0)
-				r = crl_error_set(err, ENOMEM, "out of memory");
+		for (size_t t = 0; r >= 0 && t < img->n_tags; t++)
+			changed |= (r = strv_add(&target->repo_tags, &target->n_tags, img->repo_tags[t])) > 0;
+		for (size_t t = 0; r >= 0 && t < img->n_digests; t++)
+			changed |= (r = strv_add(&target->repo_digests, &target->n_digests, img->repo_digests[t])) > 0;
+		if (r >= 0 && !target->layer_digests && img->layer_digests && img->n_layers == target->n_layers) {
+			if (!(target->layer_digests = strv_copy(img->layer_digests, img->n_layers)))
+				r = -ENOMEM;
+			changed = true;
+		}
+		if (r < 0)
+			r = crl_error_set(err, ENOMEM, "out of memory");
+		else
+			r = 0;
 	}
-	if (r == 0)
+	/* A pull of what is there as it is (kubelet's IfNotPresent races, a re-pull of a tag that did not move)
+	 * writes nothing. */
+	if (r == 0 && changed)
 		r = save_locked(s, err);
 out:
 	pthread_mutex_unlock(&s->lock);

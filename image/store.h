@@ -27,6 +27,9 @@ typedef struct img_image {
 	char *user;
 	char **layers; /* diff_ids, bottom first */
 	size_t n_layers;
+	/* The compressed digests the layers were pulled as (n_layers of them), or NULL: the store knows a layer by
+	 * it before the image's config is in (img_store_blob_acquire). Not in the copies img_store_list makes. */
+	char **layer_digests;
 	int64_t created_ns;
 } img_image_t;
 
@@ -53,15 +56,23 @@ int img_store_read_config(img_store_t *s, const char *id, char **ret_json, size_
  * the caller owns it until img_store_layer_release (and must commit it or give up). */
 int img_store_layer_acquire(img_store_t *s, const char *diff_id, bool *ret_have, crl_error_t *err);
 void img_store_layer_release(img_store_t *s, const char *diff_id);
+/* img_store_layer_acquire for a pull that has a layer's compressed digest and not yet its diff_id: waits while
+ * another pull downloads that digest; then, when the store holds a layer unpacked from it, *ret_have with its
+ * diff_id in *ret_diff (pinned, as img_store_layer_acquire pins). Otherwise the caller owns the digest until
+ * img_store_layer_release(digest): other pulls of it wait. */
+int img_store_blob_acquire(img_store_t *s, const char *digest, bool *ret_have, char **ret_diff, crl_error_t *err);
 /* A fresh staging directory in tmp/: its path and an fd. */
 int img_store_stage(img_store_t *s, char **ret_path, int *ret_fd, crl_error_t *err);
-/* Moves a staged, verified layer into place as layers/<hex of diff_id>. */
-int img_store_commit_layer(img_store_t *s, const char *stage_path, const char *diff_id, crl_error_t *err);
+/* Moves a staged, verified layer into place as layers/<hex of diff_id>; digest, when not NULL, is the compressed
+ * blob it came from (remembered for img_store_blob_acquire). */
+int img_store_commit_layer(img_store_t *s, const char *stage_path, const char *diff_id, const char *digest,
+			   crl_error_t *err);
+/* Stores a blob under its digest; one already there (content-addressed, written whole) is kept. */
 int img_store_put_blob(img_store_t *s, const char *digest, const void *data, size_t len, crl_error_t *err);
 /* A layer (diff_id) or blob (digest) a pull uses, kept from the collections until unpinned (one unpin a pin;
  * img_store_layer_acquire pins its diff_id when it succeeds). */
 int img_store_pin(img_store_t *s, const char *digest, crl_error_t *err);
 void img_store_unpin(img_store_t *s, const char *digest);
 /* Adds img (or merges its tags and digests into the image with the same id); a tag moves from whatever image
- * held it. Persisted before it returns. */
+ * held it. Persisted before it returns (not written again when nothing changed). */
 int img_store_add(img_store_t *s, const img_image_t *img, crl_error_t *err);

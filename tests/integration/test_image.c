@@ -438,14 +438,21 @@ static void test_hostile_server(void **state)
 	assert_int_equal(count_entries(tmp_dir), 0);
 }
 
+/* Pulls repo:tag of the hostile registry (its name into name), which must work. */
+static pull_res_t pull_hostile(const char *repo_tag, char *name, size_t n)
+{
+	ref(name, n, hostile_port, repo_tag);
+	pull_res_t p = pull(name);
+	if (p.code != CODE_OK)
+		fail_msg("%s: %s", name, p.msg);
+	return p;
+}
+
 static void test_redirect_and_retry(void **state)
 {
 	(void)state;
 	char name[128];
-	ref(name, sizeof(name), hostile_port, "redir:x");
-	pull_res_t p = pull(name);
-	if (p.code != CODE_OK)
-		fail_msg("redirected blobs: %s", p.msg);
+	pull_hostile("redir:x", name, sizeof(name)); /* blobs behind redirects */
 	assert_int_equal(remove_image(name), CODE_OK);
 	/* Two 503s in a row are retried with backoff; the pull succeeds. */
 	char cmd[256];
@@ -453,11 +460,100 @@ static void test_redirect_and_retry(void **state)
 		 "python3 -c \"import urllib.request; urllib.request.urlopen('http://127.0.0.1:%d/reset-flaky')\"",
 		 hostile_port, hostile_port);
 	assert_int_equal(system(cmd), 0);
-	ref(name, sizeof(name), hostile_port, "flaky:x");
-	p = pull(name);
-	if (p.code != CODE_OK)
-		fail_msg("flaky blobs: %s", p.msg);
+	pull_hostile("flaky:x", name, sizeof(name));
 	assert_int_equal(remove_image(name), CODE_OK);
+}
+
+typedef struct puller {
+	const char *name;
+	pull_res_t res;
+	const char *sock;
+} puller_t;
+
+static void *pull_thread(void *arg)
+{
+	puller_t *p = arg;
+	test_daemon_t t = { .client = cri_client_new(p->sock) };
+	p->res = pull_as(&t, p->name, NULL, NULL, NULL, 60000);
+	cri_client_free(t.client);
+	return NULL;
+}
+
+/* Four pulls of name at once, each on its own connection to D; every one must work. */
+static void pull_four_at_once(const char *name, puller_t ps[4])
+{
+	pthread_t th[4];
+	for (int i = 0; i < 4; i++) {
+		ps[i] = (puller_t){ .name = name, .sock = D.sock };
+		pthread_create(&th[i], NULL, pull_thread, &ps[i]);
+	}
+	for (int i = 0; i < 4; i++)
+		pthread_join(th[i], NULL);
+	for (int i = 0; i < 4; i++)
+		if (ps[i].res.code != CODE_OK)
+			fail_msg("pull %d of %s: %s", i, name, ps[i].res.msg);
+}
+
+/* A number the hostile registry answers at path. */
+static long hostile_get(const char *path)
+{
+	char cmd[320];
+	snprintf(cmd, sizeof(cmd),
+		 "python3 -c \"import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:%d%s').read().decode())\"",
+		 hostile_port, path);
+	FILE *f = popen(cmd, "r");
+	assert_non_null(f);
+	long v = -1;
+	if (fscanf(f, "%ld", &v) != 1)
+		v = -1;
+	pclose(f);
+	return v;
+}
+
+/* The config comes beside the layers: the registry answers overlap's config only once its layer was asked for
+ * (after 10 s otherwise, and then says so). */
+static void test_config_beside_layers(void **state)
+{
+	(void)state;
+	char name[128];
+	pull_hostile("overlap:x", name, sizeof(name));
+	assert_int_equal(hostile_get("/overlap"), 1);
+	assert_int_equal(hostile_get("/hits/overlap"), 1);
+	assert_int_equal(remove_image(name), CODE_OK);
+}
+
+/* A layer in the store is known by its compressed digest: another image of it (its own config) is pulled
+ * without its blob, also after a restart (the index keeps the digests). */
+static void test_layer_known_by_digest(void **state)
+{
+	(void)state;
+	char redir[128], twin[128];
+	ref(redir, sizeof(redir), hostile_port, "redir:x");
+	ref(twin, sizeof(twin), hostile_port, "twin:x");
+	remove_image(twin);
+	remove_image(redir);
+	/* Pulls of one new layer at once download it once (the others wait for it). */
+	long sent = hostile_get("/hits/shared");
+	puller_t ps[4];
+	pull_four_at_once(redir, ps);
+	assert_int_equal(hostile_get("/hits/shared"), sent + 1);
+	sent++;
+	pull_res_t a = ps[0].res;
+	pull_res_t b = pull_hostile("twin:x", twin, sizeof(twin));
+	assert_string_not_equal(a.id, b.id);
+	assert_int_equal(hostile_get("/hits/shared"), sent);
+	assert_int_equal(remove_image(twin), CODE_OK);
+
+	int st = td_stop(&D, SIGTERM, 15000);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	assert_int_equal(td_start(&D, NULL), 0);
+	pull_hostile("twin:x", twin, sizeof(twin)); /* after a restart */
+	assert_int_equal(hostile_get("/hits/shared"), sent);
+	cri_result_t r;
+	assert_non_null(status(twin, false, &r)->image);
+	cri_result_clear(&r);
+	assert_int_equal(remove_image(twin), CODE_OK);
+	assert_int_equal(remove_image(redir), CODE_OK);
 }
 
 static void test_token_auth(void **state)
@@ -597,21 +693,6 @@ static void test_remove(void **state)
 	assert_int_equal(pull(a).code, CODE_OK);
 }
 
-typedef struct puller {
-	const char *name;
-	pull_res_t res;
-	const char *sock;
-} puller_t;
-
-static void *pull_thread(void *arg)
-{
-	puller_t *p = arg;
-	test_daemon_t t = { .client = cri_client_new(p->sock) };
-	p->res = pull_as(&t, p->name, NULL, NULL, NULL, 60000);
-	cri_client_free(t.client);
-	return NULL;
-}
-
 static void test_concurrent_pulls_share(void **state)
 {
 	(void)state;
@@ -621,18 +702,9 @@ static void test_concurrent_pulls_share(void **state)
 	ref(name, sizeof(name), reg_port, "busybox:whiteout");
 	remove_image(name);
 	puller_t ps[4];
-	pthread_t th[4];
-	for (int i = 0; i < 4; i++) {
-		ps[i] = (puller_t){ .name = name, .sock = D.sock };
-		pthread_create(&th[i], NULL, pull_thread, &ps[i]);
-	}
+	pull_four_at_once(name, ps);
 	for (int i = 0; i < 4; i++)
-		pthread_join(th[i], NULL);
-	for (int i = 0; i < 4; i++) {
-		if (ps[i].res.code != CODE_OK)
-			fail_msg("pull %d: %s", i, ps[i].res.msg);
 		assert_string_equal(ps[i].res.id, ps[0].res.id);
-	}
 	assert_int_equal(count_entries(tmp_dir), 0);
 }
 
@@ -738,6 +810,8 @@ int main(void)
 		cmocka_unit_test(test_evil_layers),
 		cmocka_unit_test(test_hostile_server),
 		cmocka_unit_test(test_redirect_and_retry),
+		cmocka_unit_test(test_config_beside_layers),
+		cmocka_unit_test(test_layer_known_by_digest),
 		cmocka_unit_test(test_token_auth),
 		cmocka_unit_test(test_basic_auth),
 		cmocka_unit_test(test_mirror_search_blocked),
