@@ -13,6 +13,7 @@
 #include <grpc/grpc.h>
 
 #include "api.pb-c.h"
+#include "bench_peer.h"
 #include "bench_util.h"
 #include "harness.h"
 
@@ -21,6 +22,22 @@ static test_daemon_t D;
 static long rss(void)
 {
 	return bench_proc_kib(D.pid, "status", "VmRSS:");
+}
+
+/* What kubelet asks every second or so, 300 rounds back to back: the pages those calls use come back. */
+static void poll_as_kubelet(cri_client_t *c)
+{
+	const char *polled[] = { "/runtime.v1.RuntimeService/ListPodSandbox", "/runtime.v1.RuntimeService/ListContainers",
+				 "/runtime.v1.ImageService/ListImages", "/runtime.v1.ImageService/ImageFsInfo",
+				 "/runtime.v1.RuntimeService/Status", "/runtime.v1.RuntimeService/Version",
+				 "/runtime.v1.RuntimeService/ListContainerStats", "/runtime.v1.RuntimeService/ListPodSandboxStats" };
+	Runtime__V1__VersionRequest empty = RUNTIME__V1__VERSION_REQUEST__INIT; /* every one of these takes {} */
+	for (int i = 0; i < 300; i++)
+		for (size_t m = 0; m < sizeof(polled) / sizeof(polled[0]); m++) {
+			cri_result_t r;
+			if (cri_call(c, polled[m], &empty.base, NULL, 30000, &r) == 0)
+				cri_result_clear(&r);
+		}
 }
 
 static void after(const char *what, long idle)
@@ -88,18 +105,7 @@ int main(int argc, char **argv)
 	       bench_proc_kib(D.pid, "status", "RssAnon:"), bench_proc_kib(D.pid, "status", "RssFile:"),
 	       bench_proc_kib(D.pid, "smaps_rollup", "Pss:"));
 
-	/* What kubelet asks every second or so, 300 rounds back to back: the pages those calls use come back. */
-	const char *polled[] = { "/runtime.v1.RuntimeService/ListPodSandbox", "/runtime.v1.RuntimeService/ListContainers",
-				 "/runtime.v1.ImageService/ListImages", "/runtime.v1.ImageService/ImageFsInfo",
-				 "/runtime.v1.RuntimeService/Status", "/runtime.v1.RuntimeService/Version",
-				 "/runtime.v1.RuntimeService/ListContainerStats", "/runtime.v1.RuntimeService/ListPodSandboxStats" };
-	Runtime__V1__VersionRequest empty = RUNTIME__V1__VERSION_REQUEST__INIT; /* every one of these takes {} */
-	for (int i = 0; i < 300; i++)
-		for (size_t m = 0; m < sizeof(polled) / sizeof(polled[0]); m++) {
-			cri_result_t r;
-			if (cri_call(D.client, polled[m], &empty.base, NULL, 30000, &r) == 0)
-				cri_result_clear(&r);
-		}
+	poll_as_kubelet(D.client);
 	after("after 300 rounds of kubelet's polling", idle);
 
 	/* malformed requests, one at a time */
@@ -152,6 +158,20 @@ int main(int argc, char **argv)
 	status = 0;
 out:
 	td_finish(&D);
+	/* The peer, alone, after: its RSS at idle and after the same polling. */
+	bench_peer_t peer;
+	if (status == 0 && bench_containerd_start(&peer, reg_port)) {
+		sleep(3);
+		long pidle = bench_proc_kib(peer.pid, "status", "VmRSS:");
+		printf("%-44s %ld KiB (anon %ld, file %ld; PSS %ld)\n", "containerd: RSS at idle", pidle,
+		       bench_proc_kib(peer.pid, "status", "RssAnon:"), bench_proc_kib(peer.pid, "status", "RssFile:"),
+		       bench_proc_kib(peer.pid, "smaps_rollup", "Pss:"));
+		poll_as_kubelet(peer.client);
+		sleep(3);
+		printf("%-44s %ld KiB 3 s later\n", "containerd: after the same polling",
+		       bench_proc_kib(peer.pid, "status", "VmRSS:"));
+		bench_containerd_stop(&peer);
+	}
 	if (*reg_dir)
 		td_registry_stop(reg_dir);
 	grpc_shutdown();

@@ -17,6 +17,7 @@
 
 #include "api.pb-c.h"
 #include "common/fs.h"
+#include "bench_peer.h"
 #include "bench_util.h"
 #include "harness.h"
 
@@ -64,6 +65,39 @@ static int rmi(cri_client_t *c, const char *image)
 	return ret;
 }
 
+/* PullImage of image cold (RemoveImage before each, timed too) and warm, who's figures (v: iterations doubles). */
+static int pull_cycles(cri_client_t *c, const char *image, int iterations, const char *who, double *v)
+{
+	char what[96];
+	pull(c, image); /* warm up connections */
+	double *rm = calloc((size_t)iterations + 1, sizeof(double));
+	for (int i = 0; i < iterations; i++) {
+		double a = bench_now_ms();
+		rmi(c, image);
+		rm[i] = bench_now_ms() - a;
+		a = bench_now_ms();
+		if (pull(c, image) < 0) {
+			free(rm);
+			return -1;
+		}
+		v[i] = bench_now_ms() - a;
+	}
+	snprintf(what, sizeof(what), "%sPullImage busybox (1 MiB), cold", who);
+	report(what, v, iterations);
+	snprintf(what, sizeof(what), "%sRemoveImage busybox (its only image)", who);
+	report(what, rm, iterations);
+	free(rm);
+	for (int i = 0; i < iterations; i++) {
+		double a = bench_now_ms();
+		if (pull(c, image) < 0)
+			return -1;
+		v[i] = bench_now_ms() - a;
+	}
+	snprintf(what, sizeof(what), "%sPullImage busybox, already present", who);
+	report(what, v, iterations);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	int iterations = 50, many = 1000;
@@ -106,28 +140,8 @@ int main(int argc, char **argv)
 	char small[128];
 	snprintf(small, sizeof(small), "127.0.0.1:%s/busybox:plain", port);
 	double *v = calloc((size_t)(iterations > many ? iterations : many) + 1, sizeof(double));
-	pull(c, small); /* warm up connections */
-	double *rm = calloc((size_t)iterations + 1, sizeof(double));
-	for (int i = 0; i < iterations; i++) {
-		double a = bench_now_ms();
-		rmi(c, small);
-		rm[i] = bench_now_ms() - a;
-		a = bench_now_ms();
-		if (pull(c, small) < 0)
-			return 1;
-		v[i] = bench_now_ms() - a;
-	}
-	report("PullImage busybox (1 MiB), cold", v, iterations);
-	report("RemoveImage busybox (its only image)", rm, iterations);
-	free(rm);
-	for (int i = 0; i < iterations; i++) {
-		double a = bench_now_ms();
-		if (pull(c, small) < 0)
-			return 1;
-		v[i] = bench_now_ms() - a;
-	}
-	report("PullImage busybox, already present", v, iterations);
-
+	if (pull_cycles(c, small, iterations, "", v) < 0)
+		return 1;
 	t0 = bench_now_ms();
 	for (int i = 0; i < many; i++) {
 		char name[128];
@@ -168,9 +182,21 @@ int main(int argc, char **argv)
 		       rc2 == 0 ? "" : " [skopeo failed]");
 	}
 	printf("%-44s %ld KiB\n", "daemon RSS at the end", bench_proc_kib(d.pid, "status", "VmRSS:"));
-
 	td_stop(&d, SIGTERM, 20000);
 	td_cleanup(&d);
+
+	/* The peer, on the same registry, one after the other (never both at once). */
+	bench_peer_t peer;
+	if (bench_containerd_start(&peer, reg_port)) {
+		sleep(2);
+		printf("%-44s %ld KiB\n", "containerd: RSS at idle", bench_proc_kib(peer.pid, "status", "VmRSS:"));
+		int pr = pull_cycles(peer.client, small, iterations, "containerd: ", v);
+		printf("%-44s %ld KiB%s\n", "containerd: RSS at the end", bench_proc_kib(peer.pid, "status", "VmRSS:"),
+		       pr < 0 ? " [a pull failed]" : "");
+		bench_containerd_stop(&peer);
+	} else {
+		printf("containerd: not installed or did not start; no figures beside these\n");
+	}
 	td_registry_stop(regdir);
 	free(v);
 	grpc_shutdown();

@@ -11,6 +11,7 @@ scripts/deps.sh test
 # Peers measured beside crio-lite, never used by it.
 command -v skopeo >/dev/null || apt-get install -y -qq skopeo >/dev/null
 command -v runc >/dev/null || apt-get install -y -qq runc >/dev/null
+[ -x /usr/bin/containerd ] || apt-get install -y -qq containerd >/dev/null
 [ -d build ] || meson setup build >/dev/null
 ninja -C build crio-lite crio-lite-runtime crio-lite-monitor bench/bench-image bench/bench-runtime bench/bench-pod \
 	bench/bench-stream bench/bench-footprint >/dev/null
