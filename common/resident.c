@@ -23,49 +23,65 @@
 
 typedef struct span {
 	uintptr_t start, end;
+	bool writable;
 } span_t;
 
 typedef struct walk {
 	int pagemap;
-	uintptr_t page, vdso;
+	uintptr_t page, vdso, interp;
 	size_t released; /* pages */
-	span_t *writable; /* the writable mappings before the walk (/proc/self/maps) */
-	size_t n_writable;
+	bool mapped;     /* maps read (inside the walk) */
+	bool failed;
+	span_t *maps; /* /proc/self/maps, in address order, read with the loader's list locked */
+	size_t n_maps;
 } walk_t;
 
-/* The writable mappings, from /proc/self/maps. */
-static int read_writable(walk_t *w)
+/* The mappings, from /proc/self/maps. */
+static int read_maps(walk_t *w)
 {
-	_cleanup_free_ char *maps = NULL;
+	_cleanup_free_ char *text = NULL;
 	size_t len = 0;
-	if (crl_fs_read_file(AT_FDCWD, "/proc/self/maps", 16 << 20, &maps, &len, NULL) < 0)
+	if (crl_fs_read_file(AT_FDCWD, "/proc/self/maps", 16 << 20, &text, &len, NULL) < 0)
 		return -1;
 	size_t cap = 0;
-	for (char *line = maps; line && *line;) {
+	for (char *line = text; line && *line;) {
 		char *next = strchr(line, '\n');
 		unsigned long start, end;
 		char perms[5];
-		if (sscanf(line, "%lx-%lx %4s", &start, &end, perms) == 3 && perms[1] == 'w') {
-			if (w->n_writable == cap) {
-				size_t ncap = cap ? cap * 2 : 64;
-				span_t *n = realloc(w->writable, ncap * sizeof(*n));
+		if (sscanf(line, "%lx-%lx %4s", &start, &end, perms) == 3) {
+			if (w->n_maps == cap) {
+				size_t ncap = cap ? cap * 2 : 256;
+				span_t *n = realloc(w->maps, ncap * sizeof(*n));
 				if (!n)
 					return -1;
-				w->writable = n;
+				w->maps = n;
 				cap = ncap;
 			}
-			w->writable[w->n_writable++] = (span_t){ start, end };
+			w->maps[w->n_maps++] = (span_t){ start, end, perms[1] == 'w' };
 		}
 		line = next ? next + 1 : NULL;
 	}
 	return 0;
 }
 
-static bool overlaps_writable(const walk_t *w, uintptr_t start, uintptr_t end)
+/* An object whose code the loader writes to (text relocations) or that is the loader itself (which makes its
+ * own data writable again for an executable stack): left alone. */
+static bool leave_alone(const walk_t *w, const struct dl_phdr_info *info)
 {
-	for (size_t i = 0; i < w->n_writable; i++)
-		if (w->writable[i].start < end && start < w->writable[i].end)
-			return true;
+	/* The vDSO's pages are the kernel's, not a file's. */
+	uintptr_t phdr = (uintptr_t)info->dlpi_phdr;
+	if (w->vdso && phdr >= w->vdso && phdr < w->vdso + w->page)
+		return true;
+	if (w->interp && info->dlpi_addr == w->interp)
+		return true;
+	for (ElfW(Half) i = 0; i < info->dlpi_phnum; i++) {
+		if (info->dlpi_phdr[i].p_type != PT_DYNAMIC)
+			continue;
+		for (const ElfW(Dyn) *d = (const ElfW(Dyn) *)(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr);
+		     d->d_tag != DT_NULL; d++)
+			if (d->d_tag == DT_TEXTREL || (d->d_tag == DT_FLAGS && (d->d_un.d_val & DF_TEXTREL)))
+				return true;
+	}
 	return false;
 }
 
@@ -101,8 +117,16 @@ static int each_object(struct dl_phdr_info *info, size_t size, void *arg)
 {
 	(void)size;
 	walk_t *w = arg;
-	/* The vDSO's pages are the kernel's, not a file's. */
-	if (w->vdso && info->dlpi_addr == w->vdso)
+	/* The maps now, with the list of loaded objects locked (held for the whole walk): no object comes or
+	 * goes meanwhile, and what is read-only now stays so (an object being loaded by another thread is listed
+	 * before its relocation is done: its data is still writable then, and left). */
+	if (!w->mapped) {
+		w->mapped = true;
+		w->failed = read_maps(w) < 0;
+	}
+	if (w->failed)
+		return 1;
+	if (leave_alone(w, info))
 		return 0;
 	/* The ranges first, the release after: the program headers are in the object's first pages, which reading
 	 * them again would fault back in. */
@@ -118,32 +142,36 @@ static int each_object(struct dl_phdr_info *info, size_t size, void *arg)
 			end &= ~(w->page - 1);
 		} else if (ph->p_type == PT_GNU_RELRO) {
 			/* The part of the writable segment made read-only after relocation, as the loader rounds it
-			 * (the relocated pages are private copies, kept). Only once it is read-only: an object being
-			 * loaded by another thread is listed before its relocation is done. */
+			 * (the relocated pages are private copies, kept). */
 			start &= ~(w->page - 1);
 			end &= ~(w->page - 1);
-			if (overlaps_writable(w, start, end))
-				continue;
 		} else {
 			continue;
 		}
 		if (start < end)
-			ranges[n++] = (span_t){ start, end };
+			ranges[n++] = (span_t){ start, end, false };
 	}
+	/* Of each, the parts that were read-only when the walk began. */
 	for (size_t i = 0; i < n; i++)
-		release_range(w, ranges[i].start, ranges[i].end);
+		for (size_t k = 0; k < w->n_maps; k++) {
+			const span_t *m = &w->maps[k];
+			uintptr_t from = m->start > ranges[i].start ? m->start : ranges[i].start;
+			uintptr_t to = m->end < ranges[i].end ? m->end : ranges[i].end;
+			if (!m->writable && from < to)
+				release_range(w, from, to);
+		}
 	return 0;
 }
 
 size_t crl_resident_release_code(void)
 {
-	walk_t w = { .page = (uintptr_t)sysconf(_SC_PAGESIZE), .vdso = (uintptr_t)getauxval(AT_SYSINFO_EHDR) };
+	walk_t w = { .page = (uintptr_t)sysconf(_SC_PAGESIZE), .vdso = (uintptr_t)getauxval(AT_SYSINFO_EHDR),
+		     .interp = (uintptr_t)getauxval(AT_BASE) };
 	w.pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	if (w.pagemap < 0)
 		return 0;
-	if (read_writable(&w) == 0)
-		dl_iterate_phdr(each_object, &w);
-	free(w.writable);
+	dl_iterate_phdr(each_object, &w);
+	free(w.maps);
 	close(w.pagemap);
 	return w.released * (w.page / 1024);
 }

@@ -232,7 +232,7 @@ static int write_data(extractor_t *x, struct archive *a, int fd, const char *pat
 			flushed = end;
 		}
 	}
-	if (end > flushed)
+	if (flushed > 0 && end > flushed) /* the tail of a large file; small ones are left to the syncfs */
 		sync_file_range(fd, flushed, end - flushed, SYNC_FILE_RANGE_WRITE);
 	return 0;
 }

@@ -139,75 +139,98 @@ out:
 	return 0;
 }
 
-/* A downloaded layer whose diff_id the config confirmed: into the store (*committed), unless another pull put it
- * there meanwhile. Pins it either way. */
-static int place_layer(pull_t *p, size_t i, const char *stage, const char *want_diff, bool *committed,
-		       crl_error_t *err)
+/* Takes diff for layer i: pinned (p->pinned[i]) whether the store has it (*have) or this pull now owns it
+ * (other pulls of it wait until it is released). */
+static int take_diff(pull_t *p, size_t i, const char *diff, bool *have, crl_error_t *err)
 {
-	bool have = false;
-	int r = img_store_layer_acquire(p->store, want_diff, &have, err);
+	int r = img_store_layer_acquire(p->store, diff, have, err);
 	if (r < 0)
 		return r;
-	if (!(p->pinned[i] = strdup(want_diff))) {
-		img_store_unpin(p->store, want_diff);
-		r = crl_error_set(err, ENOMEM, "out of memory");
+	if (!(p->pinned[i] = strdup(diff))) {
+		img_store_unpin(p->store, diff);
+		if (!*have)
+			img_store_layer_release(p->store, diff);
+		return crl_error_set(err, ENOMEM, "out of memory");
 	}
-	if (r == 0 && !have && (r = img_store_commit_layer(p->store, stage, want_diff, p->manifest->layers[i].digest,
-							  err)) == 0)
-		*committed = true;
-	if (!have)
-		img_store_layer_release(p->store, want_diff);
-	return r;
+	return 0;
 }
 
 static int pull_layer(pull_t *p, size_t i, crl_error_t *err)
 {
 	const img_descriptor_t *d = &p->manifest->layers[i];
 	const img_config_t *config = pull_config(p, false);
-	/* The config is in: the store is asked by diff_id, as it knows every layer. Before it: by the compressed
-	 * digest (what the store pulled before); a layer it does not know by it is downloaded while the config is
-	 * on its way, then checked against it. */
-	const char *key = config ? config->diff_ids[i] : d->digest;
-	/* key is the diff_id the layer must have: the config's, or an uncompressed layer's own digest */
-	bool by_diff = config || d->compression == IMG_COMP_NONE;
+	bool compressed = d->compression != IMG_COMP_NONE;
+	/* The store's keys, always in this order: the compressed digest (a layer the store unpacked from it before
+	 * is there; other pulls of the blob wait while this one has it), then the diff_id (the config's, once it is
+	 * in; an uncompressed layer's digest is its diff_id). A layer not known by its digest is downloaded while
+	 * the config is on its way and checked against it after. */
 	bool have = false;
+	const char *own_digest = NULL, *own_diff = NULL;
 	char *known = NULL;
-	int r = by_diff ? img_store_layer_acquire(p->store, key, &have, err)
-			: img_store_blob_acquire(p->store, key, &have, &known, err);
-	if (r < 0)
-		return r;
-	if (have) {
-		if (!(p->pinned[i] = by_diff ? strdup(key) : known)) {
-			img_store_unpin(p->store, key);
-			return crl_error_set(err, ENOMEM, "out of memory");
+	int r = 0;
+	if (compressed) {
+		if ((r = img_store_blob_acquire(p->store, d->digest, &have, &known, err)) < 0)
+			return r;
+		if (have) {
+			p->pinned[i] = known;
+			return 0;
 		}
-		return 0;
+		own_digest = d->digest;
 	}
 	_cleanup_free_ char *stage = NULL, *diff_id = NULL;
-	r = fetch_layer(p, i, &stage, &diff_id, err);
-	if (r == 0 && !config && !(config = pull_config(p, true)))
-		r = crl_error_set(err, ECANCELED, "pull failed elsewhere");
-	if (r == 0 && strcmp(diff_id, config->diff_ids[i]) != 0)
-		r = crl_error_set(err, EBADMSG, "layer %s: uncompressed content has digest %s, the config says %s", d->digest,
-				  diff_id, config->diff_ids[i]);
 	bool committed = false;
-	if (r == 0) {
-		if (!by_diff)
-			r = place_layer(p, i, stage, config->diff_ids[i], &committed, err);
-		else if (!(p->pinned[i] = strdup(key))) {
-			img_store_unpin(p->store, key);
-			r = crl_error_set(err, ENOMEM, "out of memory");
-		} else if ((r = img_store_commit_layer(p->store, stage, key, d->digest, err)) == 0)
-			committed = true;
+	const char *diff = config ? config->diff_ids[i] : compressed ? NULL : d->digest;
+	/* (a compressed blob whose digest is its own diff_id is already this pull's) */
+	if (diff && !(own_digest && strcmp(diff, own_digest) == 0)) {
+		if ((r = take_diff(p, i, diff, &have, err)) < 0)
+			goto out;
+		if (!have)
+			own_diff = diff;
+		else if (compressed)
+			img_store_learn_digest(p->store, d->digest, diff); /* in the store by another digest */
+		if (have)
+			goto out;
 	}
-	if (r == 0 && p->req->progress)
+	if ((r = fetch_layer(p, i, &stage, &diff_id, err)) < 0)
+		goto out;
+	if (!config && !(config = pull_config(p, true))) {
+		r = crl_error_set(err, ECANCELED, "pull failed elsewhere");
+		goto out;
+	}
+	const char *want = config->diff_ids[i];
+	if (strcmp(diff_id, want) != 0) {
+		r = crl_error_set(err, EBADMSG, "layer %s: uncompressed content has digest %s, the config says %s", d->digest,
+				  diff_id, want);
+		goto out;
+	}
+	if (!p->pinned[i]) {
+		/* downloaded before the config came: its diff_id now */
+		if (strcmp(want, d->digest) == 0) {
+			if ((r = img_store_pin(p->store, want, err)) == 0 && !(p->pinned[i] = strdup(want))) {
+				img_store_unpin(p->store, want);
+				r = crl_error_set(err, ENOMEM, "out of memory");
+			}
+		} else if ((r = take_diff(p, i, want, &have, err)) == 0 && !have) {
+			own_diff = want;
+		}
+		if (r < 0 || have) /* another pull put it there meanwhile */
+			goto out;
+	}
+	if ((r = img_store_commit_layer(p->store, stage, want, compressed ? d->digest : NULL, err)) < 0)
+		goto out;
+	committed = true;
+	if (p->req->progress)
 		p->req->progress(p->req->progress_arg, p->image_name, d->digest, (uint64_t)d->size, (uint64_t)d->size, true);
+out:
 	if (stage && !committed) {
 		crl_error_t e = CRL_ERROR_INIT;
 		crl_fs_rm_rf(stage, &e);
 		crl_error_clear(&e);
 	}
-	img_store_layer_release(p->store, key);
+	if (own_diff)
+		img_store_layer_release(p->store, own_diff);
+	if (own_digest)
+		img_store_layer_release(p->store, own_digest);
 	return r;
 }
 
@@ -235,6 +258,38 @@ static int verify_digest(const char *data, size_t len, const char *want, const c
 	if (strcmp(got, want) != 0)
 		return crl_error_set(err, EBADMSG, "%s: content has digest %s, expected %s", what, got, want);
 	return 0;
+}
+
+/* Fetches, verifies and parses the image's config, pins its blob and publishes it to the layers' workers, then
+ * writes the blob; a failure is the pull's. */
+static void fetch_config(pull_t *p, char **cfg, size_t *cfg_len, bool *pinned)
+{
+	const img_descriptor_t *c = &p->manifest->config;
+	crl_error_t ce = CRL_ERROR_INIT;
+	img_config_t *config = NULL;
+	int cr = img_conn_get_blob_small(p->conn, c->digest, (size_t)c->size, cfg, cfg_len, &ce);
+	if (cr == 0)
+		cr = verify_digest(*cfg, *cfg_len, c->digest, "image config", &ce);
+	if (cr == 0)
+		cr = img_config_parse(*cfg, *cfg_len, &config, &ce);
+	if (cr == 0 && config->n_diff_ids != p->manifest->n_layers)
+		cr = crl_error_set(&ce, EBADMSG, "manifest has %zu layers but the config lists %zu", p->manifest->n_layers,
+				   config->n_diff_ids);
+	/* the config's blob too is kept from the collections until its image is listed */
+	if (cr == 0 && (cr = img_store_pin(p->store, c->digest, &ce)) == 0)
+		*pinned = true;
+	if (cr == 0) {
+		pthread_mutex_lock(&p->lock);
+		p->config = TAKE_PTR(config);
+		p->config_done = true;
+		pthread_cond_broadcast(&p->config_cond);
+		pthread_mutex_unlock(&p->lock);
+		/* written while the layers come */
+		cr = img_store_put_blob(p->store, c->digest, *cfg, *cfg_len, &ce);
+	}
+	img_config_free(config);
+	if (cr < 0)
+		pull_fail(p, &ce);
 }
 
 /* Pulls ref from one endpoint. */
@@ -303,41 +358,24 @@ static int pull_from(img_store_t *s, const img_pull_req_t *req, const img_ref_t 
 		goto out;
 	}
 	/* The layers start now, the config comes beside them (the store knows layers it has by their compressed
-	 * digests; those it does not are checked against the config once both are in). */
+	 * digests; those it does not are checked against the config once both are in). While the store lists
+	 * images from before it recorded digests, the config comes first: their layers are known only by diff_id. */
+	bool config_first = !img_store_knows_digests(s);
+	if (config_first)
+		fetch_config(&p, &cfg, &cfg_len, &config_pinned);
 	size_t nthreads = n_layers < IMG_PULL_PARALLEL_LAYERS ? n_layers : IMG_PULL_PARALLEL_LAYERS;
 	pthread_t th[IMG_PULL_PARALLEL_LAYERS];
 	size_t started = 0;
-	for (size_t i = 0; i < nthreads; i++)
+	for (size_t i = 0; i < nthreads && !pull_failed(&p); i++)
 		if (pthread_create(&th[started], NULL, layer_worker, &p) == 0)
 			started++;
-	crl_error_t ce = CRL_ERROR_INIT;
-	img_config_t *config = NULL;
-	int cr = started == 0 && nthreads > 0 ? crl_error_set(&ce, EAGAIN, "cannot start a thread for the layers") : 0;
-	if (cr == 0)
-		cr = img_conn_get_blob_small(p.conn, p.manifest->config.digest, (size_t)p.manifest->config.size, &cfg,
-					     &cfg_len, &ce);
-	if (cr == 0)
-		cr = verify_digest(cfg, cfg_len, p.manifest->config.digest, "image config", &ce);
-	if (cr == 0)
-		cr = img_config_parse(cfg, cfg_len, &config, &ce);
-	if (cr == 0 && config->n_diff_ids != n_layers)
-		cr = crl_error_set(&ce, EBADMSG, "manifest has %zu layers but the config lists %zu", n_layers,
-				   config->n_diff_ids);
-	/* the config's blob too is kept from the collections until its image is listed */
-	if (cr == 0 && (cr = img_store_pin(s, p.manifest->config.digest, &ce)) == 0)
-		config_pinned = true;
-	if (cr == 0) {
-		pthread_mutex_lock(&p.lock);
-		p.config = TAKE_PTR(config);
-		p.config_done = true;
-		pthread_cond_broadcast(&p.config_cond);
-		pthread_mutex_unlock(&p.lock);
-		/* written while the layers come */
-		cr = img_store_put_blob(s, p.manifest->config.digest, cfg, cfg_len, &ce);
+	if (started == 0 && nthreads > 0 && !pull_failed(&p)) {
+		crl_error_t te = CRL_ERROR_INIT;
+		crl_error_set(&te, EAGAIN, "cannot start a thread for the layers");
+		pull_fail(&p, &te);
 	}
-	img_config_free(config);
-	if (cr < 0)
-		pull_fail(&p, &ce);
+	if (!config_first && !pull_failed(&p))
+		fetch_config(&p, &cfg, &cfg_len, &config_pinned);
 	for (size_t i = 0; i < started; i++)
 		pthread_join(th[i], NULL);
 	if (p.failed) {
@@ -350,7 +388,7 @@ static int pull_from(img_store_t *s, const img_pull_req_t *req, const img_ref_t 
 	for (size_t i = 0; i < n_layers; i++) {
 		if (!p.pinned[i] || strcmp(p.pinned[i], p.config->diff_ids[i]) != 0) {
 			r = crl_error_set(err, EBADMSG,
-					  "layer %s: uncompressed content has digest %s (unpacked before), the config says %s",
+					  "layer %s: uncompressed content has digest %s (as the store has it), the config says %s",
 					  p.manifest->layers[i].digest, p.pinned[i] ? p.pinned[i] : "(none)",
 					  p.config->diff_ids[i]);
 			goto out;

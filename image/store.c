@@ -35,8 +35,8 @@ struct img_store {
 	/* diff_ids and config digests pulls under way use (one entry a use): the collections leave them */
 	char **pins;
 	size_t n_pins, cap_pins;
-	/* compressed digest -> diff_id of the layers committed since the start that no listed image records yet
-	 * (an image's layer_digests say the same for its layers); pruned with the layers they name */
+	/* compressed digest -> diff_id of the layers committed (or found by diff_id) since the start, beside what
+	 * the listed images' layer_digests say; pruned with the layers they name */
 	struct learned {
 		char *digest, *diff_id;
 	} *learned;
@@ -758,15 +758,24 @@ int img_store_layer_acquire(img_store_t *s, const char *diff_id, bool *ret_have,
 /* The diff_id of the layer in the store unpacked from the compressed digest, or NULL. Called with s->lock held. */
 static const char *diff_of_locked(const img_store_t *s, const char *digest)
 {
-	const char *diff = NULL;
-	for (size_t i = 0; !diff && i < s->n_learned; i++)
-		if (strcmp(s->learned[i].digest, digest) == 0)
-			diff = s->learned[i].diff_id;
-	for (size_t i = 0; !diff && i < s->n_images; i++)
-		for (size_t k = 0; !diff && s->images[i]->layer_digests && k < s->images[i]->n_layers; k++)
-			if (strcmp(s->images[i]->layer_digests[k], digest) == 0)
-				diff = s->images[i]->layers[k];
-	return diff && have_layer_locked(s, diff) ? diff : NULL;
+	for (size_t i = 0; i < s->n_learned; i++)
+		if (strcmp(s->learned[i].digest, digest) == 0 && have_layer_locked(s, s->learned[i].diff_id))
+			return s->learned[i].diff_id;
+	for (size_t i = 0; i < s->n_images; i++)
+		for (size_t k = 0; s->images[i]->layer_digests && k < s->images[i]->n_layers; k++)
+			if (strcmp(s->images[i]->layer_digests[k], digest) == 0 && have_layer_locked(s, s->images[i]->layers[k]))
+				return s->images[i]->layers[k];
+	return NULL;
+}
+
+bool img_store_knows_digests(img_store_t *s)
+{
+	pthread_mutex_lock(&s->lock);
+	bool all = true;
+	for (size_t i = 0; all && i < s->n_images; i++)
+		all = s->images[i]->layer_digests != NULL;
+	pthread_mutex_unlock(&s->lock);
+	return all;
 }
 
 int img_store_blob_acquire(img_store_t *s, const char *digest, bool *ret_have, char **ret_diff, crl_error_t *err)
@@ -851,6 +860,13 @@ static int learn_locked(img_store_t *s, const char *digest, const char *diff_id)
 	return 0;
 }
 
+void img_store_learn_digest(img_store_t *s, const char *digest, const char *diff_id)
+{
+	pthread_mutex_lock(&s->lock);
+	learn_locked(s, digest, diff_id);
+	pthread_mutex_unlock(&s->lock);
+}
+
 int img_store_commit_layer(img_store_t *s, const char *stage_path, const char *diff_id, const char *digest,
 			   crl_error_t *err)
 {
@@ -862,12 +878,8 @@ int img_store_commit_layer(img_store_t *s, const char *stage_path, const char *d
 		return crl_error_set_errno(err, errno, "move layer %s into place", diff_id);
 	if (fsync(s->layers_fd) < 0)
 		return crl_error_set_errno(err, errno, "fsync layers");
-	if (digest) {
-		/* Only a pull's shortcut: without it the next pull of the digest downloads it again. */
-		pthread_mutex_lock(&s->lock);
-		learn_locked(s, digest, diff_id);
-		pthread_mutex_unlock(&s->lock);
-	}
+	if (digest)
+		img_store_learn_digest(s, digest, diff_id); /* a shortcut: without it the digest is downloaded again */
 	return 0;
 }
 
@@ -876,9 +888,10 @@ int img_store_put_blob(img_store_t *s, const char *digest, const void *data, siz
 	if (!img_digest_valid(digest))
 		return crl_error_set(err, EINVAL, "bad digest %s", digest);
 	struct stat st;
+	/* One there (the directory synced: another pull may have just moved it in) */
 	if (fstatat(s->blobs_fd, hex_of(digest), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
 	    (size_t)st.st_size == len)
-		return 0;
+		return fsync(s->blobs_fd) < 0 ? crl_error_set_errno(err, errno, "fsync blobs") : 0;
 	return crl_fs_write_atomic(s->blobs_fd, hex_of(digest), data, len, 0600, err);
 }
 

@@ -61,6 +61,10 @@ void img_store_layer_release(img_store_t *s, const char *diff_id);
  * diff_id in *ret_diff (pinned, as img_store_layer_acquire pins). Otherwise the caller owns the digest until
  * img_store_layer_release(digest): other pulls of it wait. */
 int img_store_blob_acquire(img_store_t *s, const char *digest, bool *ret_have, char **ret_diff, crl_error_t *err);
+/* Remembers that the compressed digest unpacks to diff_id (a layer found by diff_id under another digest). */
+void img_store_learn_digest(img_store_t *s, const char *digest, const char *diff_id);
+/* Whether every image records its layers' compressed digests (indexes written before they did, do not). */
+bool img_store_knows_digests(img_store_t *s);
 /* A fresh staging directory in tmp/: its path and an fd. */
 int img_store_stage(img_store_t *s, char **ret_path, int *ret_fd, crl_error_t *err);
 /* Moves a staged, verified layer into place as layers/<hex of diff_id>; digest, when not NULL, is the compressed

@@ -544,6 +544,14 @@ static void test_layer_known_by_digest(void **state)
 	assert_int_equal(hostile_get("/hits/shared"), sent);
 	assert_int_equal(remove_image(twin), CODE_OK);
 
+	/* The index says which digest each layer came as (without it a restarted daemon would fetch configs
+	 * first again, for the images of an older index). */
+	char index[300], *text = NULL;
+	snprintf(index, sizeof(index), "%s/images/images.json", D.root);
+	crl_error_t e = CRL_ERROR_INIT;
+	assert_int_equal(crl_fs_read_file(AT_FDCWD, index, 16 << 20, &text, NULL, &e), 0);
+	assert_non_null(strstr(text, "\"layer_digests\""));
+	free(text);
 	int st = td_stop(&D, SIGTERM, 15000);
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	assert_int_equal(td_start(&D, NULL), 0);
@@ -552,6 +560,21 @@ static void test_layer_known_by_digest(void **state)
 	cri_result_t r;
 	assert_non_null(status(twin, false, &r)->image);
 	cri_result_clear(&r);
+	assert_int_equal(remove_image(twin), CODE_OK);
+
+	/* An index from before the digests were kept: its layers are known by diff_id only, so configs come first
+	 * and the layer is still not downloaded again. */
+	st = td_stop(&D, SIGTERM, 15000);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd),
+		 "python3 -c \"import json,sys; p=sys.argv[1]; d=json.load(open(p)); "
+		 "[i.pop('layer_digests', None) for i in d['images']]; json.dump(d, open(p, 'w'))\" %s",
+		 index);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(td_start(&D, NULL), 0);
+	pull_hostile("twin:x", twin, sizeof(twin));
+	assert_int_equal(hostile_get("/hits/shared"), sent);
 	assert_int_equal(remove_image(twin), CODE_OK);
 	assert_int_equal(remove_image(redir), CODE_OK);
 }

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -44,6 +45,11 @@ static uint64_t pagemap_of(const void *p)
 
 #define PM_PRESENT (1ULL << 63)
 #define PM_FILE (1ULL << 61)
+
+/* Constant data of the file's, in whole 64 KiB windows of its own: the kernel's fault-around (64 KiB, aligned)
+ * cannot bring its middle back while other constants are read. */
+#define BIG (256 * 1024)
+static const unsigned char big[BIG] __attribute__((aligned(65536))) = { 1 };
 
 static void test_release_keeps_private_copies(void **state)
 {
@@ -90,11 +96,35 @@ static void test_release_drops_file_pages(void **state)
 	assert_string_equal(buf, "42 relocated");
 }
 
+/* A read-only page goes; one made writable before the walk stays, even while it is still the file's. */
+static void test_release_follows_protections(void **state)
+{
+	(void)state;
+	long page = sysconf(_SC_PAGESIZE);
+	volatile unsigned sum = 0;
+	for (size_t i = 0; i < BIG; i += (size_t)page)
+		sum += big[i];
+	const unsigned char *gone = big + 128 * 1024, *kept = big + 192 * 1024;
+	assert_true(pagemap_of(gone) & PM_PRESENT);
+	assert_true(pagemap_of(kept) & PM_PRESENT);
+	assert_int_equal(mprotect((void *)kept, (size_t)page, PROT_READ | PROT_WRITE), 0);
+
+	crl_resident_release_code();
+
+	assert_false(pagemap_of(gone) & PM_PRESENT);
+	uint64_t e = pagemap_of(kept);
+	assert_true(e & PM_PRESENT);
+	assert_true(e & PM_FILE);
+	assert_int_equal(mprotect((void *)kept, (size_t)page, PROT_READ), 0);
+	assert_int_equal(big[0] + sum * 0, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_release_keeps_private_copies),
 		cmocka_unit_test(test_release_drops_file_pages),
+		cmocka_unit_test(test_release_follows_protections),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
