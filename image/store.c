@@ -423,6 +423,14 @@ static void *gc_main(void *arg)
 			while (!s->gc_stop && pthread_cond_timedwait(&s->gc_cond, &s->lock, &until) == 0)
 				;
 		}
+		/* The deletion waits while pulls are under way (up to 10 s, or until another collection is asked for,
+		 * which pulls wait for): they have the disk and cores first. */
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += 10;
+		while (s->n_pins > 0 && !s->gc_stop && !s->gc_pending &&
+		       pthread_cond_timedwait(&s->gc_cond, &s->lock, &until) == 0)
+			;
 		pthread_mutex_unlock(&s->lock);
 		empty_trash(s);
 		pthread_mutex_lock(&s->lock);
@@ -801,6 +809,8 @@ void img_store_unpin(img_store_t *s, const char *digest)
 {
 	pthread_mutex_lock(&s->lock);
 	strv_remove(s->pins, &s->n_pins, digest);
+	if (s->n_pins == 0)
+		pthread_cond_broadcast(&s->gc_cond); /* a deletion waiting for the pulls */
 	pthread_mutex_unlock(&s->lock);
 }
 
