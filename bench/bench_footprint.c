@@ -89,8 +89,10 @@ int main(int argc, char **argv)
 		return 1;
 	snprintf(port, sizeof(port), "%d", reg_port);
 	const char *push[] = { "push-large", port, NULL };
-	if (pulls > 0 && td_fixture(push, NULL) != 0)
+	if (pulls > 0 && td_fixture(push, NULL) != 0) {
+		td_registry_stop(reg_dir);
 		return 1;
+	}
 	snprintf(regconf, sizeof(regconf), "%s/registries.conf", reg_dir);
 	if (pulls > 0)
 		td_write_regconf(regconf, reg_port);

@@ -115,6 +115,9 @@ int main(int argc, char **argv)
 	int reg_port = td_registry_start(regdir, NULL);
 	if (reg_port < 0)
 		return 1;
+	int status = 1;
+	bool daemon_up = false;
+	double *v = NULL;
 	snprintf(port, sizeof(port), "%d", reg_port);
 	const char *push[] = { "push", port, NULL };
 	snprintf(nstr, sizeof(nstr), "%d", many);
@@ -122,7 +125,7 @@ int main(int argc, char **argv)
 	const char *pushl[] = { "push-large", port, NULL };
 	double t0 = bench_now_ms();
 	if (td_fixture(push, NULL) != 0 || td_fixture(pushm, NULL) != 0 || (large && td_fixture(pushl, NULL) != 0))
-		return 1;
+		goto out;
 	printf("fixtures pushed in %.1f s (registry 127.0.0.1:%s)\n", (bench_now_ms() - t0) / 1e3, port);
 
 	char conf[256], extra[512];
@@ -132,22 +135,25 @@ int main(int argc, char **argv)
 	test_daemon_t d;
 	/* The benchmark measures the daemon, not its debug logging. */
 	const char *const args[] = { "--log-level", "info", NULL };
-	if (td_setup(&d, extra) < 0 || td_start(&d, args) < 0) {
+	if (td_setup(&d, extra) < 0)
+		goto out;
+	daemon_up = true; /* from here on stopped (if it runs) and cleaned up at out */
+	if (td_start(&d, args) < 0) {
 		fprintf(stderr, "daemon did not start\n");
-		return 1;
+		goto out;
 	}
 	cri_client_t *c = d.client;
 	char small[128];
 	snprintf(small, sizeof(small), "127.0.0.1:%s/busybox:plain", port);
-	double *v = calloc((size_t)(iterations > many ? iterations : many) + 1, sizeof(double));
+	v = calloc((size_t)(iterations > many ? iterations : many) + 1, sizeof(double));
 	if (pull_cycles(c, small, iterations, "", v) < 0)
-		return 1;
+		goto out;
 	t0 = bench_now_ms();
 	for (int i = 0; i < many; i++) {
 		char name[128];
 		snprintf(name, sizeof(name), "127.0.0.1:%s/many:%d", port, i);
 		if (pull(c, name) < 0)
-			return 1;
+			goto out;
 	}
 	printf("%-44s %d images in %.2f s\n", "PullImage of small images (sequential)", many, (bench_now_ms() - t0) / 1e3);
 	for (int i = 0; i < iterations; i++) {
@@ -155,7 +161,7 @@ int main(int argc, char **argv)
 		cri_result_t r;
 		double a = bench_now_ms();
 		if (call(c, IMG "ListImages", &req.base, &runtime__v1__list_images_response__descriptor, &r) < 0)
-			return 1;
+			goto out;
 		v[i] = bench_now_ms() - a;
 		if (i == 0)
 			printf("ListImages returns %zu images\n", ((Runtime__V1__ListImagesResponse *)r.resp)->n_images);
@@ -170,7 +176,7 @@ int main(int argc, char **argv)
 		snprintf(big, sizeof(big), "127.0.0.1:%s/large:latest", port);
 		double a = bench_now_ms();
 		if (pull(c, big) < 0)
-			return 1;
+			goto out;
 		printf("%-44s %.2f s (download, verify, unpack)\n", "PullImage large (5 x 45 MiB layers)", (bench_now_ms() - a) / 1e3);
 		char cmd[512];
 		snprintf(cmd, sizeof(cmd),
@@ -184,6 +190,7 @@ int main(int argc, char **argv)
 	printf("%-44s %ld KiB\n", "daemon RSS at the end", bench_proc_kib(d.pid, "status", "VmRSS:"));
 	td_stop(&d, SIGTERM, 20000);
 	td_cleanup(&d);
+	daemon_up = false;
 
 	/* The peer, on the same registry, one after the other (never both at once). */
 	bench_peer_t peer;
@@ -197,8 +204,14 @@ int main(int argc, char **argv)
 	} else {
 		printf("containerd: not installed or did not start; no figures beside these\n");
 	}
+	status = 0;
+out:
+	if (daemon_up) {
+		td_stop(&d, SIGTERM, 20000);
+		td_cleanup(&d);
+	}
 	td_registry_stop(regdir);
 	free(v);
 	grpc_shutdown();
-	return 0;
+	return status;
 }
