@@ -550,8 +550,6 @@ static ssize_t next_plain(extractor_t *x, const void **ret)
 	return n;
 }
 
-
-
 static la_ssize_t archive_read_cb(struct archive *a, void *arg, const void **buf)
 {
 	extractor_t *x = arg;

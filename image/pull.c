@@ -96,6 +96,13 @@ static int sink_write(void *arg, const void *data, size_t len, crl_error_t *err)
 	return 0;
 }
 
+static void remove_stage(const char *stage)
+{
+	crl_error_t e = CRL_ERROR_INIT;
+	crl_fs_rm_rf(stage, &e);
+	crl_error_clear(&e);
+}
+
 /* Downloads layer i into a staging directory, verifying its digest and size: the stage, its diff_id. */
 static int fetch_layer(pull_t *p, size_t i, char **ret_stage, char **ret_diff_id, crl_error_t *err)
 {
@@ -129,13 +136,21 @@ static int fetch_layer(pull_t *p, size_t i, char **ret_stage, char **ret_diff_id
 out:
 	img_unpacker_free(u);
 	if (r < 0) {
-		crl_error_t e = CRL_ERROR_INIT;
-		crl_fs_rm_rf(stage, &e);
-		crl_error_clear(&e);
+		remove_stage(stage);
 		return r;
 	}
 	*ret_stage = TAKE_PTR(stage);
 	*ret_diff_id = TAKE_PTR(diff_id);
+	return 0;
+}
+
+/* Records diff, pinned in the store, as layer i's pin (unpinned at the pull's end); unpins it if it cannot. */
+static int keep_pin(pull_t *p, size_t i, const char *diff, crl_error_t *err)
+{
+	if (!(p->pinned[i] = strdup(diff))) {
+		img_store_unpin(p->store, diff);
+		return crl_error_set(err, ENOMEM, "out of memory");
+	}
 	return 0;
 }
 
@@ -144,15 +159,9 @@ out:
 static int take_diff(pull_t *p, size_t i, const char *diff, bool *have, crl_error_t *err)
 {
 	int r = img_store_layer_acquire(p->store, diff, have, err);
-	if (r < 0)
-		return r;
-	if (!(p->pinned[i] = strdup(diff))) {
-		img_store_unpin(p->store, diff);
-		if (!*have)
-			img_store_layer_release(p->store, diff);
-		return crl_error_set(err, ENOMEM, "out of memory");
-	}
-	return 0;
+	if (r == 0 && (r = keep_pin(p, i, diff, err)) < 0 && !*have)
+		img_store_layer_release(p->store, diff);
+	return r;
 }
 
 static int pull_layer(pull_t *p, size_t i, crl_error_t *err)
@@ -184,12 +193,12 @@ static int pull_layer(pull_t *p, size_t i, crl_error_t *err)
 	if (diff && !(own_digest && strcmp(diff, own_digest) == 0)) {
 		if ((r = take_diff(p, i, diff, &have, err)) < 0)
 			goto out;
-		if (!have)
-			own_diff = diff;
-		else if (compressed)
-			img_store_learn_digest(p->store, d->digest, diff); /* in the store by another digest */
-		if (have)
+		if (have) {
+			if (compressed)
+				img_store_learn_digest(p->store, d->digest, diff); /* in the store by another digest */
 			goto out;
+		}
+		own_diff = diff;
 	}
 	if ((r = fetch_layer(p, i, &stage, &diff_id, err)) < 0)
 		goto out;
@@ -206,10 +215,8 @@ static int pull_layer(pull_t *p, size_t i, crl_error_t *err)
 	if (!p->pinned[i]) {
 		/* downloaded before the config came: its diff_id now */
 		if (strcmp(want, d->digest) == 0) {
-			if ((r = img_store_pin(p->store, want, err)) == 0 && !(p->pinned[i] = strdup(want))) {
-				img_store_unpin(p->store, want);
-				r = crl_error_set(err, ENOMEM, "out of memory");
-			}
+			if ((r = img_store_pin(p->store, want, err)) == 0)
+				r = keep_pin(p, i, want, err);
 		} else if ((r = take_diff(p, i, want, &have, err)) == 0 && !have) {
 			own_diff = want;
 		}
@@ -222,11 +229,8 @@ static int pull_layer(pull_t *p, size_t i, crl_error_t *err)
 	if (p->req->progress)
 		p->req->progress(p->req->progress_arg, p->image_name, d->digest, (uint64_t)d->size, (uint64_t)d->size, true);
 out:
-	if (stage && !committed) {
-		crl_error_t e = CRL_ERROR_INIT;
-		crl_fs_rm_rf(stage, &e);
-		crl_error_clear(&e);
-	}
+	if (stage && !committed)
+		remove_stage(stage);
 	if (own_diff)
 		img_store_layer_release(p->store, own_diff);
 	if (own_digest)

@@ -260,6 +260,19 @@ static int load(img_store_t *s, crl_error_t *err)
 	return r;
 }
 
+/* Whether layers/ holds diff_id. Called with s->lock held. */
+static bool have_layer_locked(const img_store_t *s, const char *diff_id)
+{
+	struct stat st;
+	return fstatat(s->layers_fd, hex_of(diff_id), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+}
+
+static void learned_free(struct learned *l)
+{
+	free(l->digest);
+	free(l->diff_id);
+}
+
 /* --- garbage --- */
 
 static bool layer_referenced_locked(const img_store_t *s, const char *hex)
@@ -365,14 +378,10 @@ static void gc_to_trash_locked(img_store_t *s)
 	each_entry(s, s->blobs_fd, trash_if_unused);
 	size_t kept = 0;
 	for (size_t i = 0; i < s->n_learned; i++) {
-		struct learned *l = &s->learned[i];
-		struct stat st;
-		if (fstatat(s->layers_fd, hex_of(l->diff_id), &st, AT_SYMLINK_NOFOLLOW) == 0) {
-			s->learned[kept++] = *l;
-		} else {
-			free(l->digest);
-			free(l->diff_id);
-		}
+		if (have_layer_locked(s, s->learned[i].diff_id))
+			s->learned[kept++] = s->learned[i];
+		else
+			learned_free(&s->learned[i]);
 	}
 	s->n_learned = kept;
 }
@@ -380,6 +389,15 @@ static void gc_to_trash_locked(img_store_t *s)
 static void empty_trash(img_store_t *s)
 {
 	each_entry(s, s->trash_fd, remove_entry);
+}
+
+/* A deadline for pthread_cond_timedwait (CLOCK_REALTIME, as the store's conditions use). */
+static struct timespec seconds_from_now(int seconds)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_REALTIME, &t);
+	t.tv_sec += seconds;
+	return t;
 }
 
 static void *gc_main(void *arg)
@@ -417,17 +435,13 @@ static void *gc_main(void *arg)
 			if (s->gc_stop)
 				break; /* the next start collects */
 			/* tried again in a second */
-			struct timespec until;
-			clock_gettime(CLOCK_REALTIME, &until);
-			until.tv_sec += 1;
+			struct timespec until = seconds_from_now(1);
 			while (!s->gc_stop && pthread_cond_timedwait(&s->gc_cond, &s->lock, &until) == 0)
 				;
 		}
 		/* The deletion waits while pulls are under way (up to 10 s, or until another collection is asked for,
 		 * which pulls wait for): they have the disk and cores first. */
-		struct timespec until;
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += 10;
+		struct timespec until = seconds_from_now(10);
 		while (s->n_pins > 0 && !s->gc_stop && !s->gc_pending &&
 		       pthread_cond_timedwait(&s->gc_cond, &s->lock, &until) == 0)
 			;
@@ -468,10 +482,8 @@ void img_store_close(img_store_t *s)
 	img_images_free(s->images, s->n_images);
 	strv_free_n(s->inflight, s->n_inflight);
 	strv_free_n(s->pins, s->n_pins);
-	for (size_t i = 0; i < s->n_learned; i++) {
-		free(s->learned[i].digest);
-		free(s->learned[i].diff_id);
-	}
+	for (size_t i = 0; i < s->n_learned; i++)
+		learned_free(&s->learned[i]);
 	free(s->learned);
 	int fds[] = { s->dirfd, s->blobs_fd, s->layers_fd, s->tmp_fd };
 	for (size_t i = 0; i < 4; i++)
@@ -717,12 +729,6 @@ static void wait_for_key_locked(img_store_t *s, const char *key)
 		pthread_cond_wait(&s->layer_cond, &s->lock);
 }
 
-static bool have_layer_locked(const img_store_t *s, const char *diff_id)
-{
-	struct stat st;
-	return fstatat(s->layers_fd, hex_of(diff_id), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
-}
-
 /* The caller's from here (others wait) when have is false; pinned_diff (when not NULL) pinned: a collection does
  * not take the layer away before the pull has listed its image. Called with s->lock held. */
 static int take_locked(img_store_t *s, const char *key, bool have, const char *pinned_diff, crl_error_t *err)
@@ -862,8 +868,7 @@ static int learn_locked(img_store_t *s, const char *digest, const char *diff_id)
 	}
 	struct learned l = { strdup(digest), strdup(diff_id) };
 	if (!l.digest || !l.diff_id) {
-		free(l.digest);
-		free(l.diff_id);
+		learned_free(&l);
 		return -ENOMEM;
 	}
 	s->learned[s->n_learned++] = l;
