@@ -476,17 +476,28 @@ int td_pull(test_daemon_t *t, const char *ref)
 	return code;
 }
 
+/* A call that must work: 0 with its answer in r, or -1 after saying on stderr "<Method> <what>: <message>" (r
+ * cleared then). */
+static int call_ok(test_daemon_t *t, const char *method, const ProtobufCMessage *req,
+		   const ProtobufCMessageDescriptor *desc, const char *what, cri_result_t *r)
+{
+	if (cri_call(t->client, method, req, desc, 60000, r) == 0 && r->code == 0)
+		return 0;
+	const char *slash = strrchr(method, '/');
+	fprintf(stderr, "%s%s%s: %s\n", slash ? slash + 1 : method, what ? " " : "", what ? what : "",
+		r->message ? r->message : "(transport)");
+	cri_result_clear(r);
+	return -1;
+}
+
 char *td_run_pod(test_daemon_t *t, const Runtime__V1__PodSandboxConfig *cfg)
 {
 	Runtime__V1__RunPodSandboxRequest req = RUNTIME__V1__RUN_POD_SANDBOX_REQUEST__INIT;
 	req.config = (Runtime__V1__PodSandboxConfig *)cfg;
 	cri_result_t r;
-	if (cri_call(t->client, "/runtime.v1.RuntimeService/RunPodSandbox", &req.base,
-		     &runtime__v1__run_pod_sandbox_response__descriptor, 60000, &r) < 0 || r.code) {
-		fprintf(stderr, "RunPodSandbox: %s\n", r.message ? r.message : "(transport)");
-		cri_result_clear(&r);
+	if (call_ok(t, "/runtime.v1.RuntimeService/RunPodSandbox", &req.base,
+		    &runtime__v1__run_pod_sandbox_response__descriptor, NULL, &r) < 0)
 		return NULL;
-	}
 	char *id = strdup(((Runtime__V1__RunPodSandboxResponse *)r.resp)->pod_sandbox_id);
 	cri_result_clear(&r);
 	return id;
@@ -536,19 +547,14 @@ char *td_start_sh(test_daemon_t *t, const char *pod_id, const Runtime__V1__PodSa
 	req.config = &c;
 	req.sandbox_config = (Runtime__V1__PodSandboxConfig *)pod_config;
 	cri_result_t r;
-	if (cri_call(t->client, "/runtime.v1.RuntimeService/CreateContainer", &req.base,
-		     &runtime__v1__create_container_response__descriptor, 60000, &r) < 0 || r.code) {
-		fprintf(stderr, "CreateContainer %s: %s\n", name, r.message ? r.message : "(transport)");
-		cri_result_clear(&r);
+	if (call_ok(t, "/runtime.v1.RuntimeService/CreateContainer", &req.base,
+		    &runtime__v1__create_container_response__descriptor, name, &r) < 0)
 		return NULL;
-	}
 	char *id = strdup(((Runtime__V1__CreateContainerResponse *)r.resp)->container_id);
 	cri_result_clear(&r);
 	Runtime__V1__StartContainerRequest sreq = RUNTIME__V1__START_CONTAINER_REQUEST__INIT;
 	sreq.container_id = id;
-	if (cri_call(t->client, "/runtime.v1.RuntimeService/StartContainer", &sreq.base, NULL, 60000, &r) < 0 || r.code) {
-		fprintf(stderr, "StartContainer %s: %s\n", name, r.message ? r.message : "(transport)");
-		cri_result_clear(&r);
+	if (call_ok(t, "/runtime.v1.RuntimeService/StartContainer", &sreq.base, NULL, name, &r) < 0) {
 		free(id);
 		return NULL;
 	}
@@ -565,12 +571,9 @@ char *td_exec_sync(test_daemon_t *t, const char *ctr, const char *script, int *r
 	req.n_cmd = 3;
 	req.timeout = 30;
 	cri_result_t r;
-	if (cri_call(t->client, "/runtime.v1.RuntimeService/ExecSync", &req.base,
-		     &runtime__v1__exec_sync_response__descriptor, 60000, &r) < 0 || r.code) {
-		fprintf(stderr, "ExecSync %s: %s\n", script, r.message ? r.message : "(transport)");
-		cri_result_clear(&r);
+	if (call_ok(t, "/runtime.v1.RuntimeService/ExecSync", &req.base, &runtime__v1__exec_sync_response__descriptor,
+		    script, &r) < 0)
 		return NULL;
-	}
 	Runtime__V1__ExecSyncResponse *resp = (Runtime__V1__ExecSyncResponse *)r.resp;
 	char *s = resp->stdout.len ? strndup((char *)resp->stdout.data, resp->stdout.len) : strdup("");
 	if (ret_code)
