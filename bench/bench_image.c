@@ -3,7 +3,8 @@
  *   PullImage of a small busybox image, cold (removed before each pull: download + verify + unpack) and warm
  *   (already present), ListImages with --many images, one --large pull (5 layers, ~225 MB) next to skopeo copying
  *   the same image, and the daemon's RSS. Prints percentiles; asserts nothing.
- * Usage: bench-image [--iterations N] [--many N] [--large] */
+ * Usage: bench-image [--iterations N] [--many N] [--large] [--no-peer]
+ *   --no-peer: crio-lite only (for comparing two builds of it, run one after the other) */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -65,12 +66,16 @@ static int rmi(cri_client_t *c, const char *image)
 	return ret;
 }
 
-/* PullImage of image cold (RemoveImage before each, timed too) and warm, who's figures (v: iterations doubles). */
-static int pull_cycles(cri_client_t *c, const char *image, int iterations, const char *who, double *v)
+/* PullImage of image cold (RemoveImage before each, timed too) and warm, who's figures (v: iterations doubles);
+ * and what the cold cycles cost the daemon (pid) in CPU time and page faults. */
+static int pull_cycles(cri_client_t *c, pid_t pid, const char *image, int iterations, const char *who, double *v)
 {
 	char what[96];
 	pull(c, image); /* warm up connections */
 	double *rm = calloc((size_t)iterations + 1, sizeof(double));
+	double cpu0 = 0, cpu1 = 0;
+	long flt0 = 0, flt1 = 0;
+	bool counted = bench_proc_cpu(pid, &cpu0, &flt0) == 0;
 	for (int i = 0; i < iterations; i++) {
 		double a = bench_now_ms();
 		rmi(c, image);
@@ -82,8 +87,12 @@ static int pull_cycles(cri_client_t *c, const char *image, int iterations, const
 		}
 		v[i] = bench_now_ms() - a;
 	}
+	counted = counted && bench_proc_cpu(pid, &cpu1, &flt1) == 0;
 	snprintf(what, sizeof(what), "%sPullImage busybox (1 MiB), cold", who);
 	report(what, v, iterations);
+	if (counted && iterations > 0)
+		printf("%-44s %.2f ms CPU (all its threads), %.0f minor page faults\n", "  the daemon, per cold cycle (remove + pull)",
+		       (cpu1 - cpu0) / iterations, (double)(flt1 - flt0) / iterations);
 	snprintf(what, sizeof(what), "%sRemoveImage busybox (its only image)", who);
 	report(what, rm, iterations);
 	free(rm);
@@ -101,7 +110,7 @@ static int pull_cycles(cri_client_t *c, const char *image, int iterations, const
 int main(int argc, char **argv)
 {
 	int iterations = 50, many = 1000;
-	bool large = false;
+	bool large = false, peer_too = true;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--iterations") == 0 && i + 1 < argc)
 			iterations = atoi(argv[++i]);
@@ -109,6 +118,8 @@ int main(int argc, char **argv)
 			many = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--large") == 0)
 			large = true;
+		else if (strcmp(argv[i], "--no-peer") == 0)
+			peer_too = false;
 	}
 	grpc_init();
 	char regdir[128], port[16], nstr[16];
@@ -146,7 +157,7 @@ int main(int argc, char **argv)
 	char small[128];
 	snprintf(small, sizeof(small), "127.0.0.1:%s/busybox:plain", port);
 	v = calloc((size_t)(iterations > many ? iterations : many) + 1, sizeof(double));
-	if (pull_cycles(c, small, iterations, "", v) < 0)
+	if (pull_cycles(c, d.pid, small, iterations, "", v) < 0)
 		goto out;
 	t0 = bench_now_ms();
 	for (int i = 0; i < many; i++) {
@@ -194,14 +205,14 @@ int main(int argc, char **argv)
 
 	/* The peer, on the same registry, one after the other (never both at once). */
 	bench_peer_t peer;
-	if (bench_containerd_start(&peer, reg_port)) {
+	if (peer_too && bench_containerd_start(&peer, reg_port)) {
 		sleep(2);
 		printf("%-44s %ld KiB\n", "containerd: RSS at idle", bench_proc_kib(peer.pid, "status", "VmRSS:"));
-		int pr = pull_cycles(peer.client, small, iterations, "containerd: ", v);
+		int pr = pull_cycles(peer.client, peer.pid, small, iterations, "containerd: ", v);
 		printf("%-44s %ld KiB%s\n", "containerd: RSS at the end", bench_proc_kib(peer.pid, "status", "VmRSS:"),
 		       pr < 0 ? " [a pull failed]" : "");
 		bench_containerd_stop(&peer);
-	} else {
+	} else if (peer_too) {
 		printf("containerd: not installed or did not start; no figures beside these\n");
 	}
 	status = 0;

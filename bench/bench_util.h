@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/types.h>
 #include <time.h>
+#include <unistd.h>
 
 static inline double bench_now_ms(void)
 {
@@ -40,4 +41,24 @@ static inline long bench_proc_kib(pid_t pid, const char *file, const char *key)
 	if (f)
 		fclose(f);
 	return v;
+}
+
+/* The CPU time (user and system, all its threads, ms) and minor page faults of pid so far; -1 if unreadable. */
+static inline int bench_proc_cpu(pid_t pid, double *ret_cpu_ms, long *ret_minflt)
+{
+	char p[64], buf[1024];
+	snprintf(p, sizeof(p), "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(p, "re");
+	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+	if (f)
+		fclose(f);
+	buf[n] = '\0';
+	const char *rp = strrchr(buf, ')'); /* after the command name, which may hold anything */
+	unsigned long minflt = 0, utime = 0, stime = 0;
+	/* state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime */
+	if (!rp || sscanf(rp + 1, " %*c %*d %*d %*d %*d %*d %*u %lu %*u %*u %*u %lu %lu", &minflt, &utime, &stime) != 3)
+		return -1;
+	*ret_cpu_ms = (double)(utime + stime) * 1e3 / (double)sysconf(_SC_CLK_TCK);
+	*ret_minflt = (long)minflt;
+	return 0;
 }
