@@ -23,7 +23,9 @@
 #include "common/fs.h"
 
 #define CHUNK (128 * 1024)
-#define SLOTS 4
+#define SLOTS 8
+/* Buffers of finished unpackers kept for the next ones (see take_buffers). */
+#define POOL_MAX 4
 
 static char *hex_digest(EVP_MD_CTX *ctx)
 {
@@ -59,6 +61,17 @@ typedef struct dir_time {
 	struct timespec mtime;
 } dir_time_t;
 
+/* The decoder's: the compressed input, and the ring it inflates into. The extraction takes the ring's slots in
+ * order (hashing them for the diff_id); the ring holds 1 MiB, so the decoder, the longest step of a pull, does not
+ * wait while the extraction writes a large file. */
+typedef struct buffers {
+	unsigned char in[CHUNK];
+	struct slot {
+		unsigned char data[CHUNK];
+		size_t len;
+	} slots[SLOTS];
+} buffers_t;
+
 typedef struct extractor {
 	int root;       /* target directory */
 	int pipe_r;     /* compressed bytes from the download */
@@ -69,14 +82,8 @@ typedef struct extractor {
 	bool pipe_eof;
 	EVP_MD_CTX *diff_id;
 	uint64_t size;     /* uncompressed bytes */
-	unsigned char in[CHUNK];
+	buffers_t *b;
 	size_t in_pos, in_len;
-	/* The decoder's thread inflates into these, the extraction's takes them in order (hashing them for the
-	 * diff_id): the two share the work once the download is in. */
-	struct slot {
-		unsigned char data[CHUNK];
-		size_t len;
-	} slots[SLOTS];
 	pthread_mutex_t ring_lock;
 	pthread_cond_t ring_cond;
 	size_t head, count; /* the oldest filled slot; filled slots */
@@ -197,8 +204,8 @@ static int apply_meta(extractor_t *x, int fd, struct archive_entry *e, const cha
 	return 0;
 }
 
-/* Written bytes of a file not yet handed to writeback before it is: the store's syncfs at the layer's end then
- * waits for less, the disk having worked while the extraction did. */
+/* Written bytes of a file not yet handed to writeback before it is: the syncfs before the store lists the image
+ * then waits for less, the disk having worked while the extraction did. */
 #define WRITEBACK_STEP (512 * 1024)
 
 static int write_data(extractor_t *x, struct archive *a, int fd, const char *path)
@@ -386,13 +393,13 @@ static void set_dir_times(extractor_t *x)
 	}
 }
 
-/* Fills x->in from the pipe; false at its end. */
+/* Fills the input buffer from the pipe; false at its end. */
 static bool refill(extractor_t *x)
 {
 	if (x->pipe_eof)
 		return false;
 	for (;;) {
-		ssize_t n = read(x->pipe_r, x->in, sizeof(x->in));
+		ssize_t n = read(x->pipe_r, x->b->in, sizeof(x->b->in));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
@@ -434,7 +441,7 @@ static ssize_t decode_into(extractor_t *x, unsigned char *out)
 			}
 			return 0;
 		}
-		const unsigned char *in = x->in + x->in_pos;
+		const unsigned char *in = x->b->in + x->in_pos;
 		size_t avail = x->in_len - x->in_pos;
 		size_t got = 0;
 		if (x->comp == IMG_COMP_NONE) {
@@ -495,7 +502,7 @@ static void *decode_main(void *arg)
 			pthread_cond_wait(&x->ring_cond, &x->ring_lock);
 		if (x->stop)
 			break;
-		struct slot *sl = &x->slots[(x->head + x->count) % SLOTS];
+		struct slot *sl = &x->b->slots[(x->head + x->count) % SLOTS];
 		pthread_mutex_unlock(&x->ring_lock);
 		ssize_t n = decode_into(x, sl->data);
 		pthread_mutex_lock(&x->ring_lock);
@@ -531,7 +538,7 @@ static ssize_t next_plain(extractor_t *x, const void **ret)
 		pthread_cond_wait(&x->ring_cond, &x->ring_lock);
 	ssize_t n = 0;
 	if (x->count > 0) {
-		struct slot *sl = &x->slots[x->head];
+		struct slot *sl = &x->b->slots[x->head];
 		x->holding = true;
 		*ret = sl->data;
 		n = (ssize_t)sl->len;
@@ -626,6 +633,47 @@ drain:
 	return NULL;
 }
 
+/* --- the decoder's buffers --- */
+
+/* Pages fresh from the kernel fault in as the decoder first writes them, and giving back a mapping this large
+ * interrupts the other CPUs (TLB shootdown): both cost a pull's longest step time. So finished unpackers leave
+ * their buffers here for the next ones, until img_unpacker_release_buffers gives them back (the daemon calls it
+ * when no call runs). */
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static buffers_t *pool[POOL_MAX];
+static size_t n_pool;
+
+static buffers_t *take_buffers(void)
+{
+	pthread_mutex_lock(&pool_lock);
+	buffers_t *b = n_pool ? pool[--n_pool] : NULL;
+	pthread_mutex_unlock(&pool_lock);
+	return b ? b : malloc(sizeof(*b)); /* the slots are written before they are read: no clearing */
+}
+
+static void give_buffers(buffers_t *b)
+{
+	if (!b)
+		return;
+	pthread_mutex_lock(&pool_lock);
+	if (n_pool < POOL_MAX) {
+		pool[n_pool++] = b;
+		b = NULL;
+	}
+	pthread_mutex_unlock(&pool_lock);
+	free(b);
+}
+
+size_t img_unpacker_release_buffers(void)
+{
+	pthread_mutex_lock(&pool_lock);
+	size_t n = n_pool;
+	while (n_pool)
+		free(pool[--n_pool]);
+	pthread_mutex_unlock(&pool_lock);
+	return n * sizeof(buffers_t);
+}
+
 /* --- the stream --- */
 
 struct img_unpacker {
@@ -645,6 +693,10 @@ int img_unpacker_new(int target_dirfd, img_compression_t comp, img_unpacker_t **
 	u->x.root = target_dirfd;
 	u->x.pipe_r = -1;
 	u->x.comp = comp;
+	if (!(u->x.b = take_buffers())) {
+		free(u);
+		return crl_error_set(err, ENOMEM, "out of memory");
+	}
 	pthread_mutex_init(&u->x.ring_lock, NULL);
 	pthread_cond_init(&u->x.ring_cond, NULL);
 	u->digest = EVP_MD_CTX_new();
@@ -752,5 +804,6 @@ void img_unpacker_free(img_unpacker_t *u)
 		ZSTD_freeDStream(u->x.zs);
 	EVP_MD_CTX_free(u->digest);
 	EVP_MD_CTX_free(u->x.diff_id);
+	give_buffers(u->x.b);
 	free(u);
 }

@@ -335,7 +335,7 @@ static CURLcode perform(req_t *r, const char *url, const char *accept, const cha
 	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
 	curl_easy_setopt(h, CURLOPT_XFERINFODATA, r);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 512L * 1024);
+	curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 64L * 1024);
 	if (c->http)
 		curl_easy_setopt(h, CURLOPT_SHARE, c->http->share);
 	if (c->insecure) {

@@ -27,6 +27,7 @@
 #include "container_events.h"
 #include "daemon.h"
 #include "grpc.h"
+#include "image/layer.h"
 #include "image/registry.h"
 #include "image/store.h"
 #include "container.h"
@@ -386,8 +387,8 @@ int main(int argc, char **argv)
 	crl_resident_release_code();
 	long file_kib = crl_resident_file_kib();
 
-	/* Once a second without a signal: if calls ended since and none runs, what the allocator holds free goes
-	 * back to the kernel (after a burst of large messages the heap would otherwise keep its peak), and so do
+	/* Once a second without a signal: if calls ended since and none runs, the layer decoders' spare buffers and
+	 * what the allocator holds free go back to the kernel (after a burst of large messages the heap would otherwise keep its peak), and so do
 	 * the library pages calls brought in since the last release, once they are a few MiB (a pull's libcurl,
 	 * TLS and unpacking code); the pages the steady calls use stay under that and stay mapped. */
 	uint64_t trimmed_at = 0;
@@ -397,6 +398,7 @@ int main(int argc, char **argv)
 		if (sig < 0) {
 			uint64_t done = 0;
 			if (errno == EAGAIN && srv_grpc_idle(g, &done) && done != trimmed_at) {
+				img_unpacker_release_buffers();
 				malloc_trim(0);
 				trimmed_at = done;
 				long now_kib = crl_resident_file_kib();
