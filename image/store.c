@@ -140,8 +140,11 @@ static void json_strv(crl_json_t *j, const char *key, char *const *v, size_t n)
 }
 
 /* Called with s->lock held. */
-/* The index, written atomically; with sync, durably (file and directory synced); without, the new file synced
- * before it replaces the old and the directory left for the store's thread (index_gen counts those writes). */
+/* The index, written atomically. With sync, durably, and after everything it lists: the layers and configs that
+ * pulls moved into place are not synced one by one, the whole file system is synced before the new index
+ * replaces the old (a power loss before that leaves them unlisted, and the next start removes what no image
+ * lists). Without sync (a removal), the new file synced before it replaces the old and the directory left for
+ * the store's thread (index_gen counts those writes). */
 static int save_index_locked(img_store_t *s, bool sync, crl_error_t *err)
 {
 	crl_json_t *j = crl_json_new(false);
@@ -165,15 +168,14 @@ static int save_index_locked(img_store_t *s, bool sync, crl_error_t *err)
 	}
 	crl_json_array_end(j);
 	crl_json_object_end(j);
-	if (sync)
-		return crl_json_save(j, s->dirfd, INDEX_FILE, 0600, err);
 	size_t len = 0;
 	char *text = crl_json_finish_text(j, &len);
 	if (!text)
 		return crl_error_set(err, ENOMEM, "out of memory");
-	int r = crl_fs_write_replace_synced(s->dirfd, INDEX_FILE, text, len, 0600, err);
+	int r = sync ? crl_fs_write_atomic_after_fs(s->dirfd, INDEX_FILE, text, len, 0600, err)
+		     : crl_fs_write_replace_synced(s->dirfd, INDEX_FILE, text, len, 0600, err);
 	free(text);
-	if (r == 0)
+	if (r == 0 && !sync)
 		s->index_gen++;
 	return r;
 }
@@ -885,14 +887,10 @@ void img_store_learn_digest(img_store_t *s, const char *digest, const char *diff
 int img_store_commit_layer(img_store_t *s, const char *stage_path, const char *diff_id, const char *digest,
 			   crl_error_t *err)
 {
-	/* The unpacked files reach the disk before the layer becomes visible: a power loss must not leave a listed
-	 * image with short files. One syncfs for the whole staged tree (same file system as the store). */
-	if (syncfs(s->layers_fd) < 0)
-		return crl_error_set_errno(err, errno, "sync layer %s to disk", diff_id);
+	/* Not synced here: the index that first lists the layer is written after a sync of the whole file system
+	 * (save_index_locked), and the next start removes a layer no image lists, whole or not. */
 	if (renameat(AT_FDCWD, stage_path, s->layers_fd, hex_of(diff_id)) < 0)
 		return crl_error_set_errno(err, errno, "move layer %s into place", diff_id);
-	if (fsync(s->layers_fd) < 0)
-		return crl_error_set_errno(err, errno, "fsync layers");
 	if (digest)
 		img_store_learn_digest(s, digest, diff_id); /* a shortcut: without it the digest is downloaded again */
 	return 0;
@@ -903,11 +901,12 @@ int img_store_put_blob(img_store_t *s, const char *digest, const void *data, siz
 	if (!img_digest_valid(digest))
 		return crl_error_set(err, EINVAL, "bad digest %s", digest);
 	struct stat st;
-	/* One there (the directory synced: another pull may have just moved it in) */
+	/* One there is kept. Neither is synced here: the index that lists its image is written after a sync of the
+	 * whole file system (save_index_locked). */
 	if (fstatat(s->blobs_fd, hex_of(digest), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
 	    (size_t)st.st_size == len)
-		return fsync(s->blobs_fd) < 0 ? crl_error_set_errno(err, errno, "fsync blobs") : 0;
-	return crl_fs_write_atomic(s->blobs_fd, hex_of(digest), data, len, 0600, err);
+		return 0;
+	return crl_fs_write_replace(s->blobs_fd, hex_of(digest), data, len, 0600, err);
 }
 
 /* 1 when x was added, 0 when it was there, -ENOMEM. */
