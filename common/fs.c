@@ -34,7 +34,7 @@ static int write_all(int fd, const void *data, size_t len)
 }
 
 /* How much reaches the disk: nothing, the new file before it replaces the old, or that and the rename. */
-enum { SYNC_NONE, SYNC_FILE, SYNC_ALL, SYNC_FS };
+enum { SYNC_NONE, SYNC_FILE, SYNC_ALL };
 
 static int write_replace(int dirfd, const char *name, const void *data, size_t len, mode_t mode, int sync,
 			 crl_error_t *err);
@@ -42,12 +42,6 @@ static int write_replace(int dirfd, const char *name, const void *data, size_t l
 int crl_fs_write_atomic(int dirfd, const char *name, const void *data, size_t len, mode_t mode, crl_error_t *err)
 {
 	return write_replace(dirfd, name, data, len, mode, SYNC_ALL, err);
-}
-
-int crl_fs_write_atomic_after_fs(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
-				 crl_error_t *err)
-{
-	return write_replace(dirfd, name, data, len, mode, SYNC_FS, err);
 }
 
 int crl_fs_write_replace(int dirfd, const char *name, const void *data, size_t len, mode_t mode, crl_error_t *err)
@@ -90,7 +84,7 @@ static int write_replace(int dirfd, const char *name, const void *data, size_t l
 	int e = write_all(tfd, data, len);
 	if (e == 0 && fchmod(tfd, mode) < 0)
 		e = -errno;
-	if (e == 0 && sync != SYNC_NONE && (sync == SYNC_FS ? syncfs(tfd) : fsync(tfd)) < 0)
+	if (e == 0 && sync != SYNC_NONE && fsync(tfd) < 0)
 		e = -errno;
 	if (e == 0 && renameat(dirfd, tmp, dirfd, name) < 0)
 		e = -errno;
@@ -98,7 +92,7 @@ static int write_replace(int dirfd, const char *name, const void *data, size_t l
 		unlinkat(dirfd, tmp, 0);
 		return crl_error_set_errno(err, -e, "write %s", name);
 	}
-	if ((sync == SYNC_ALL || sync == SYNC_FS) && fsync(dirfd) < 0)
+	if (sync == SYNC_ALL && fsync(dirfd) < 0)
 		return crl_error_set_errno(err, errno, "fsync directory of %s", name);
 	return 0;
 }

@@ -11,10 +11,6 @@
 /* Writes name in dirfd atomically: a temporary file in the same directory, fsync, rename over name, fsync the
  * directory. Readers see the old content or the new, never a mix. */
 int crl_fs_write_atomic(int dirfd, const char *name, const void *data, size_t len, mode_t mode, crl_error_t *err);
-/* crl_fs_write_atomic, the whole file system synced (syncfs) in place of the temporary file: what was written
- * anywhere on it before, files the new content refers to among them, is on disk before the new content can be. */
-int crl_fs_write_atomic_after_fs(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
-				 crl_error_t *err);
 /* crl_fs_write_atomic without the fsyncs: readers still see the old content or the new, but a power loss may
  * lose the new. For intent records whose subject dies with the power too. */
 int crl_fs_write_replace(int dirfd, const char *name, const void *data, size_t len, mode_t mode, crl_error_t *err);

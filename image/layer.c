@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
+#include <time.h>
 #include <unistd.h>
 #include <isa-l/igzip_lib.h>
 #include <zstd.h>
@@ -496,6 +497,7 @@ static void *decode_main(void *arg)
 {
 	extractor_t *x = arg;
 	int result = 0;
+	pthread_setname_np(pthread_self(), "crl-decode");
 	pthread_mutex_lock(&x->ring_lock);
 	for (;;) {
 		while (!x->stop && x->count == SLOTS)
@@ -570,6 +572,7 @@ static void *extract_main(void *arg)
 {
 	extractor_t *x = arg;
 	pthread_t decoder;
+	pthread_setname_np(pthread_self(), "crl-extract");
 	if (pthread_create(&decoder, NULL, decode_main, x) != 0) {
 		x->result = crl_error_set(&x->err, EAGAIN, "cannot start the layer decoding thread");
 		while (refill(x))
@@ -638,15 +641,24 @@ drain:
 /* Pages fresh from the kernel fault in as the decoder first writes them, and giving back a mapping this large
  * interrupts the other CPUs (TLB shootdown): both cost a pull's longest step time. So finished unpackers leave
  * their buffers here for the next ones, until img_unpacker_release_buffers gives them back (the daemon calls it
- * when no call runs). */
+ * when no call runs, and once they have not been used for a few seconds). */
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
 static buffers_t *pool[POOL_MAX];
 static size_t n_pool;
+static time_t pool_used; /* when a set was last taken or given back (CLOCK_MONOTONIC seconds) */
+
+static time_t monotonic_s(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec;
+}
 
 static buffers_t *take_buffers(void)
 {
 	pthread_mutex_lock(&pool_lock);
 	buffers_t *b = n_pool ? pool[--n_pool] : NULL;
+	pool_used = monotonic_s();
 	pthread_mutex_unlock(&pool_lock);
 	return b ? b : malloc(sizeof(*b)); /* the slots are written before they are read: no clearing */
 }
@@ -660,16 +672,18 @@ static void give_buffers(buffers_t *b)
 		pool[n_pool++] = b;
 		b = NULL;
 	}
+	pool_used = monotonic_s();
 	pthread_mutex_unlock(&pool_lock);
 	free(b);
 }
 
-size_t img_unpacker_release_buffers(void)
+size_t img_unpacker_release_buffers(unsigned unused_s)
 {
 	pthread_mutex_lock(&pool_lock);
-	size_t n = n_pool;
-	while (n_pool)
-		free(pool[--n_pool]);
+	size_t n = 0;
+	if (monotonic_s() - pool_used >= (time_t)unused_s)
+		for (n = n_pool; n_pool;)
+			free(pool[--n_pool]);
 	pthread_mutex_unlock(&pool_lock);
 	return n * sizeof(buffers_t);
 }

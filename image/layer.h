@@ -31,8 +31,9 @@ int img_unpacker_finish(img_unpacker_t *u, char **ret_digest, char **ret_diff_id
 /* Abandons the stream (after a failed download); the target is left for the caller to remove. */
 void img_unpacker_free(img_unpacker_t *u);
 
-/* Frees the buffers finished unpackers keep for the next ones; returns how many bytes that gave back. */
-size_t img_unpacker_release_buffers(void);
+/* Frees the buffers finished unpackers keep for the next ones, when none was taken or given back for unused_s
+ * seconds (0: now); returns how many bytes that gave back. */
+size_t img_unpacker_release_buffers(unsigned unused_s);
 
 /* sha256 of a buffer as "sha256:<hex>". */
 char *img_sha256_digest(const void *data, size_t len);

@@ -241,6 +241,7 @@ out:
 static void *layer_worker(void *arg)
 {
 	pull_t *p = arg;
+	pthread_setname_np(pthread_self(), "crl-layer");
 	for (;;) {
 		size_t i = atomic_fetch_add(&p->next_layer, 1);
 		if (i >= p->manifest->n_layers || pull_failed(p))
@@ -424,7 +425,8 @@ static int pull_from(img_store_t *s, const img_pull_req_t *req, const img_ref_t 
 		r = crl_error_set(err, ENOMEM, "out of memory");
 		goto out;
 	}
-	if ((r = img_store_add(s, &img, err)) < 0)
+	/* What it lists on disk first: its layers and config, and those of other pulls it found in place. */
+	if ((r = img_store_sync(s, err)) < 0 || (r = img_store_add(s, &img, err)) < 0)
 		goto out;
 	if (!(*ret_id = strdup(p.manifest->config.digest)))
 		r = crl_error_set(err, ENOMEM, "out of memory");

@@ -42,6 +42,11 @@ struct img_store {
 	} *learned;
 	size_t n_learned, cap_learned;
 	uint64_t index_gen; /* index writes so far */
+	/* Layers and blobs moved into place unsynced (written_gen counts them), and how many of those the last
+	 * successful img_store_sync covered: pulls sync before they list (img_store_sync). */
+	uint64_t written_gen, synced_gen;
+	pthread_mutex_t sync_lock; /* one img_store_sync at a time (a second finds its work done) */
+	bool blobs_elsewhere;      /* blobs/ is on another file system than layers/: synced on its own */
 	/* RemoveImage answers once the image is out of the index (written, not yet synced); this thread then syncs
 	 * the index and only after that moves what nothing references to trash/ and deletes it. A pull's layers wait
 	 * for a collection under way (gc_cond), so it never takes a layer the collection is about to move. */
@@ -140,11 +145,9 @@ static void json_strv(crl_json_t *j, const char *key, char *const *v, size_t n)
 }
 
 /* Called with s->lock held. */
-/* The index, written atomically. With sync, durably, and after everything it lists: the layers and configs that
- * pulls moved into place are not synced one by one, the whole file system is synced before the new index
- * replaces the old (a power loss before that leaves them unlisted, and the next start removes what no image
- * lists). Without sync (a removal), the new file synced before it replaces the old and the directory left for
- * the store's thread (index_gen counts those writes). */
+/* The index, written atomically; with sync, durably (file and directory synced); without, the new file synced
+ * before it replaces the old and the directory left for the store's thread (index_gen counts those writes). What
+ * an image lists was synced before it was listed (img_store_sync). */
 static int save_index_locked(img_store_t *s, bool sync, crl_error_t *err)
 {
 	crl_json_t *j = crl_json_new(false);
@@ -172,7 +175,7 @@ static int save_index_locked(img_store_t *s, bool sync, crl_error_t *err)
 	char *text = crl_json_finish_text(j, &len);
 	if (!text)
 		return crl_error_set(err, ENOMEM, "out of memory");
-	int r = sync ? crl_fs_write_atomic_after_fs(s->dirfd, INDEX_FILE, text, len, 0600, err)
+	int r = sync ? crl_fs_write_atomic(s->dirfd, INDEX_FILE, text, len, 0600, err)
 		     : crl_fs_write_replace_synced(s->dirfd, INDEX_FILE, text, len, 0600, err);
 	free(text);
 	if (r == 0 && !sync)
@@ -335,7 +338,8 @@ int img_store_pin(img_store_t *s, const char *digest, crl_error_t *err)
 
 /* Calls fn for every entry of dir but . and .. (a dup of the long-lived fd, read from the top: the dup shares
  * its offset). */
-static void each_entry(img_store_t *s, int dir, void (*fn)(img_store_t *s, int dir, const char *name))
+static void each_entry_names(img_store_t *s, int dir, bool dot_names,
+			     void (*fn)(img_store_t *s, int dir, const char *name))
 {
 	int fd = fcntl(dir, F_DUPFD_CLOEXEC, 3);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
@@ -346,9 +350,39 @@ static void each_entry(img_store_t *s, int dir, void (*fn)(img_store_t *s, int d
 	}
 	rewinddir(d);
 	for (struct dirent *de; (de = readdir(d));)
-		if (de->d_name[0] != '.')
+		if (dot_names ? strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0 : de->d_name[0] != '.')
 			fn(s, dir, de->d_name);
 	closedir(d);
+}
+
+static void each_entry(img_store_t *s, int dir, void (*fn)(img_store_t *s, int dir, const char *name))
+{
+	each_entry_names(s, dir, false, fn);
+}
+
+static void each_entry_all(img_store_t *s, int dir, void (*fn)(img_store_t *s, int dir, const char *name))
+{
+	each_entry_names(s, dir, true, fn);
+}
+
+/* The temporary file of an atomic write a crash interrupted (".NAME.tmp-XXXXXXXXXXXX"). */
+static void remove_temporary(img_store_t *s, int dir, const char *name)
+{
+	(void)s;
+	if (name[0] == '.' && strstr(name, ".tmp-"))
+		unlinkat(dir, name, 0);
+}
+
+/* fsync of the index and its directory: true when both worked. */
+static bool sync_index(img_store_t *s)
+{
+	int fd = openat(s->dirfd, INDEX_FILE, O_RDONLY | O_CLOEXEC);
+	bool synced = fd >= 0 && fsync(fd) == 0 && fsync(s->dirfd) == 0;
+	int e = errno;
+	if (fd >= 0)
+		close(fd);
+	errno = e;
+	return synced;
 }
 
 static void remove_entry(img_store_t *s, int dir, const char *name)
@@ -417,11 +451,8 @@ static void *gc_main(void *arg)
 		pthread_mutex_unlock(&s->lock);
 		/* The removal durable first: only then may what it let go be deleted (a crash before this leaves the
 		 * image listed, with its layers). */
-		int fd = openat(s->dirfd, INDEX_FILE, O_RDONLY | O_CLOEXEC);
-		bool synced = fd >= 0 && fsync(fd) == 0 && fsync(s->dirfd) == 0;
+		bool synced = sync_index(s);
 		int sync_errno = synced ? 0 : errno;
-		if (fd >= 0)
-			close(fd);
 		pthread_mutex_lock(&s->lock);
 		/* Only what a synced index lets go: an index written during the sync waits for the next round. */
 		if (synced && s->index_gen == gen)
@@ -492,6 +523,7 @@ void img_store_close(img_store_t *s)
 		if (fds[i] >= 0)
 			close(fds[i]);
 	pthread_mutex_destroy(&s->lock);
+	pthread_mutex_destroy(&s->sync_lock);
 	pthread_cond_destroy(&s->layer_cond);
 	free(s->dir);
 	free(s);
@@ -504,6 +536,7 @@ int img_store_open(const char *dir, img_store_t **ret, crl_error_t *err)
 		return crl_error_set(err, ENOMEM, "out of memory");
 	s->dirfd = s->blobs_fd = s->layers_fd = s->tmp_fd = s->trash_fd = -1;
 	pthread_mutex_init(&s->lock, NULL);
+	pthread_mutex_init(&s->sync_lock, NULL);
 	pthread_cond_init(&s->layer_cond, NULL);
 	pthread_cond_init(&s->gc_cond, NULL);
 	int r;
@@ -531,8 +564,14 @@ int img_store_open(const char *dir, img_store_t **ret, crl_error_t *err)
 		goto fail;
 	close(blobs);
 	blobs = -1;
+	struct stat lst, bst;
+	s->blobs_elsewhere = fstat(s->layers_fd, &lst) == 0 && fstat(s->blobs_fd, &bst) == 0 && lst.st_dev != bst.st_dev;
 	if ((r = load(s, err)) < 0)
 		goto fail;
+	/* The index as it is now durable before what it does not list goes (a removal's index may not be yet). */
+	sync_index(s);
+	each_entry_all(s, s->dirfd, remove_temporary);
+	each_entry_all(s, s->blobs_fd, remove_temporary);
 	pthread_mutex_lock(&s->lock);
 	gc_to_trash_locked(s);
 	pthread_mutex_unlock(&s->lock);
@@ -887,10 +926,13 @@ void img_store_learn_digest(img_store_t *s, const char *digest, const char *diff
 int img_store_commit_layer(img_store_t *s, const char *stage_path, const char *diff_id, const char *digest,
 			   crl_error_t *err)
 {
-	/* Not synced here: the index that first lists the layer is written after a sync of the whole file system
-	 * (save_index_locked), and the next start removes a layer no image lists, whole or not. */
+	/* Not synced here: a pull syncs what it and others moved into place before it lists an image
+	 * (img_store_sync), and the next start removes a layer no image lists, whole or not. */
 	if (renameat(AT_FDCWD, stage_path, s->layers_fd, hex_of(diff_id)) < 0)
 		return crl_error_set_errno(err, errno, "move layer %s into place", diff_id);
+	pthread_mutex_lock(&s->lock);
+	s->written_gen++;
+	pthread_mutex_unlock(&s->lock);
 	if (digest)
 		img_store_learn_digest(s, digest, diff_id); /* a shortcut: without it the digest is downloaded again */
 	return 0;
@@ -901,12 +943,40 @@ int img_store_put_blob(img_store_t *s, const char *digest, const void *data, siz
 	if (!img_digest_valid(digest))
 		return crl_error_set(err, EINVAL, "bad digest %s", digest);
 	struct stat st;
-	/* One there is kept. Neither is synced here: the index that lists its image is written after a sync of the
-	 * whole file system (save_index_locked). */
+	/* One there is kept. Neither is synced here (see img_store_commit_layer). */
 	if (fstatat(s->blobs_fd, hex_of(digest), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
 	    (size_t)st.st_size == len)
 		return 0;
-	return crl_fs_write_replace(s->blobs_fd, hex_of(digest), data, len, 0600, err);
+	int r = crl_fs_write_replace(s->blobs_fd, hex_of(digest), data, len, 0600, err);
+	if (r == 0) {
+		pthread_mutex_lock(&s->lock);
+		s->written_gen++;
+		pthread_mutex_unlock(&s->lock);
+	}
+	return r;
+}
+
+int img_store_sync(img_store_t *s, crl_error_t *err)
+{
+	pthread_mutex_lock(&s->sync_lock);
+	pthread_mutex_lock(&s->lock);
+	uint64_t gen = s->written_gen;
+	bool done = gen == s->synced_gen;
+	pthread_mutex_unlock(&s->lock);
+	int r = 0;
+	/* One syncfs for all of it (the staged files went to writeback as they were written); the store's
+	 * long-lived fds see a write-back error raised since they were opened. Not under s->lock: the store's
+	 * other calls go on meanwhile. */
+	if (!done && (syncfs(s->layers_fd) < 0 || (s->blobs_elsewhere && syncfs(s->blobs_fd) < 0)))
+		r = crl_error_set_errno(err, errno, "sync the image store's layers to disk");
+	else if (!done) {
+		pthread_mutex_lock(&s->lock);
+		if (gen > s->synced_gen)
+			s->synced_gen = gen;
+		pthread_mutex_unlock(&s->lock);
+	}
+	pthread_mutex_unlock(&s->sync_lock);
+	return r;
 }
 
 /* 1 when x was added, 0 when it was there, -ENOMEM. */

@@ -14,8 +14,8 @@
  *   tmp/                 staging; whatever is there at start is a leftover of a crash and is removed
  * Work is staged and moved into place, and an image is listed only once all its layers and its config are in
  * place, so a daemon killed mid-pull leaves no half image visible. Layers and configs are not synced one by one:
- * the index that lists an image is written after a sync of the whole file system, so after a power loss what it
- * lists is whole, and what it does not list (whole or not) is removed at the next start. */
+ * a pull syncs the store's file system once before it lists its image (img_store_sync), so after a power loss
+ * what the index lists is whole, and what it does not list (whole or not) is removed at the next start. */
 
 #define IMG_STORE_VERSION 1
 
@@ -70,17 +70,20 @@ bool img_store_knows_digests(img_store_t *s);
 /* A fresh staging directory in tmp/: its path and an fd. */
 int img_store_stage(img_store_t *s, char **ret_path, int *ret_fd, crl_error_t *err);
 /* Moves a staged, verified layer into place as layers/<hex of diff_id>; digest, when not NULL, is the compressed
- * blob it came from (remembered for img_store_blob_acquire). Not synced (see img_store_add). */
+ * blob it came from (remembered for img_store_blob_acquire). Not synced (see img_store_sync). */
 int img_store_commit_layer(img_store_t *s, const char *stage_path, const char *diff_id, const char *digest,
 			   crl_error_t *err);
 /* Stores a blob under its digest; one already there (content-addressed, written whole) is kept. Not synced (see
- * img_store_add). */
+ * img_store_sync). */
 int img_store_put_blob(img_store_t *s, const char *digest, const void *data, size_t len, crl_error_t *err);
 /* A layer (diff_id) or blob (digest) a pull uses, kept from the collections until unpinned (one unpin a pin;
  * img_store_layer_acquire pins its diff_id when it succeeds). */
 int img_store_pin(img_store_t *s, const char *digest, crl_error_t *err);
 void img_store_unpin(img_store_t *s, const char *digest);
+/* Syncs to disk what pulls (this one and others) moved into place unsynced since the last sync (one syncfs; none
+ * when nothing was): a pull calls it before img_store_add, so what the index lists is on disk before the index
+ * that lists it. A failure is the pull's (it lists nothing). */
+int img_store_sync(img_store_t *s, crl_error_t *err);
 /* Adds img (or merges its tags and digests into the image with the same id); a tag moves from whatever image
- * held it. Persisted before it returns (not written again when nothing changed), after a sync of the store's
- * file system: the layers and config it lists are on disk before the index that lists them. */
+ * held it. Persisted before it returns (not written again when nothing changed). */
 int img_store_add(img_store_t *s, const img_image_t *img, crl_error_t *err);

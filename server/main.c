@@ -40,6 +40,8 @@
 #define SHUTDOWN_GRACE_MS 5000
 /* Library pages faulted in since the last release that make another one worth it. */
 #define RELEASE_GROWTH_KIB (4 * 1024)
+/* The layer decoders' spare buffers go after this long unused even while calls run (a long stream, say). */
+#define UNPACK_BUFFERS_KEEP_S 3
 
 static void usage(FILE *f)
 {
@@ -388,17 +390,19 @@ int main(int argc, char **argv)
 	long file_kib = crl_resident_file_kib();
 
 	/* Once a second without a signal: if calls ended since and none runs, the layer decoders' spare buffers and
-	 * what the allocator holds free go back to the kernel (after a burst of large messages the heap would otherwise keep its peak), and so do
-	 * the library pages calls brought in since the last release, once they are a few MiB (a pull's libcurl,
-	 * TLS and unpacking code); the pages the steady calls use stay under that and stay mapped. */
+	 * what the allocator holds free go back to the kernel (after a burst of large messages the heap would
+	 * otherwise keep its peak), and so do the library pages calls brought in since the last release, once they
+	 * are a few MiB (a pull's libcurl, TLS and unpacking code); the pages the steady calls use stay under that
+	 * and stay mapped. While calls run, the decoders' buffers go once unused for a few seconds. */
 	uint64_t trimmed_at = 0;
 	for (;;) {
 		struct timespec second = { 1, 0 };
 		int sig = sigtimedwait(&sigs, NULL, &second);
 		if (sig < 0) {
 			uint64_t done = 0;
-			if (errno == EAGAIN && srv_grpc_idle(g, &done) && done != trimmed_at) {
-				img_unpacker_release_buffers();
+			bool tick = errno == EAGAIN;
+			if (tick && srv_grpc_idle(g, &done) && done != trimmed_at) {
+				img_unpacker_release_buffers(0);
 				malloc_trim(0);
 				trimmed_at = done;
 				long now_kib = crl_resident_file_kib();
@@ -406,6 +410,8 @@ int main(int argc, char **argv)
 					crl_resident_release_code();
 					file_kib = crl_resident_file_kib();
 				}
+			} else if (tick && img_unpacker_release_buffers(UNPACK_BUFFERS_KEEP_S) > 0) {
+				malloc_trim(0); /* a long call (a stream, events) runs: no pull for a while */
 			}
 			continue;
 		}

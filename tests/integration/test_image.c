@@ -775,8 +775,9 @@ static void test_kill_during_pull(void **state)
 	td_stop(&t, SIGKILL, 5000);
 	pthread_join(th, NULL);
 	assert_int_not_equal(bg.res.code, CODE_OK);
-	/* What a power loss before the index is written leaves: a layer and a config moved into place (the store
-	 * syncs the file system only before the index that lists them), maybe short. No image lists them. */
+	/* What a power loss before the index is written leaves: a layer and a config moved into place (a pull
+	 * syncs them only before it lists them), maybe short, and an atomic write's temporary file. No image lists
+	 * them. */
 	char layers[256], blobs[256], path[400];
 	snprintf(layers, sizeof(layers), "%s/images/layers", t.root);
 	snprintf(blobs, sizeof(blobs), "%s/images/blobs/sha256", t.root);
@@ -790,6 +791,9 @@ static void test_kill_during_pull(void **state)
 	snprintf(path, sizeof(path), "%s/%s", blobs, hex);
 	assert_non_null(f = fopen(path, "we"));
 	fclose(f);
+	snprintf(path, sizeof(path), "%s/.%s.tmp-0123456789ab", blobs, hex);
+	assert_non_null(f = fopen(path, "we"));
+	fclose(f);
 	int st;
 	assert_int_equal(td_start(&t, NULL), 0);
 	/* No partial image, no leftovers (the unlisted layer and config are gone); the pull of a good image works. */
@@ -797,6 +801,8 @@ static void test_kill_during_pull(void **state)
 	snprintf(path, sizeof(path), "%s/%s", layers, hex);
 	assert_int_equal(access(path, F_OK), -1);
 	snprintf(path, sizeof(path), "%s/%s", blobs, hex);
+	assert_int_equal(access(path, F_OK), -1);
+	snprintf(path, sizeof(path), "%s/.%s.tmp-0123456789ab", blobs, hex);
 	assert_int_equal(access(path, F_OK), -1);
 	Runtime__V1__ListImagesRequest lreq = RUNTIME__V1__LIST_IMAGES_REQUEST__INIT;
 	cri_result_t r;

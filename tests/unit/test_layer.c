@@ -155,58 +155,114 @@ static void layer_case(int i, img_compression_t comp, size_t len, size_t piece)
 	free(data);
 }
 
-/* Layers one after the other: each unpacker takes the buffers the one before left (their slots still hold the
- * other layer's bytes), and each layer comes out as it went in. */
+/* Layers one after the other: each unpacker after the first takes the buffers the one before left (their slots
+ * still hold that layer's bytes), and each layer comes out as it went in. */
 static void test_layers_in_turn_reuse_buffers(void **state)
 {
 	(void)state;
-	assert_int_equal(img_unpacker_release_buffers(), 0);
+	assert_int_equal(img_unpacker_release_buffers(0), 0);
 	layer_case(0, IMG_COMP_GZIP, 3 << 20, 16384); /* more than the ring holds */
-	size_t one = img_unpacker_release_buffers(); /* the set it used */
+	size_t one = img_unpacker_release_buffers(0); /* the set it used */
 	assert_true(one > 1u << 20);
 	layer_case(1, IMG_COMP_GZIP, 3 << 20, 1 << 20);
 	layer_case(2, IMG_COMP_GZIP, 200000, 100);
 	layer_case(3, IMG_COMP_ZSTD, 1500000, 65536);
 	layer_case(4, IMG_COMP_NONE, 700000, 4096);
 	/* Still one set: each unpacker took the one the last gave back. */
-	assert_int_equal(img_unpacker_release_buffers(), one);
-	assert_int_equal(img_unpacker_release_buffers(), 0);
+	assert_int_equal(img_unpacker_release_buffers(0), one);
+	assert_int_equal(img_unpacker_release_buffers(0), 0);
 }
 
-/* Unpackers at once each have buffers of their own; of those given back, a few are kept, not all. */
+/* Two layers unpacked at once, on sets that earlier unpackers left: each has its own, and both come out whole. */
+static void test_two_at_once_on_kept_buffers(void **state)
+{
+	(void)state;
+	assert_int_equal(img_unpacker_release_buffers(0), 0);
+	crl_error_t err = CRL_ERROR_INIT;
+	enum { N = 2 };
+	img_unpacker_t *u[N];
+	int fds[N];
+	unsigned char *data[N], *tar[N], *blob[N];
+	size_t tar_len[N], blob_len[N], len = 2 << 20;
+	char name[N][16];
+	for (int i = 0; i < N; i++) { /* two sets into the pool */
+		assert_int_equal(img_unpacker_new(-1, IMG_COMP_NONE, &u[i], &err), 0);
+	}
+	for (int i = 0; i < N; i++)
+		img_unpacker_free(u[i]);
+	for (int i = 0; i < N; i++) {
+		char path[256];
+		snprintf(path, sizeof(path), "%s/both%d", dir, i);
+		assert_int_equal(mkdir(path, 0755), 0);
+		assert_true((fds[i] = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0);
+		snprintf(name[i], sizeof(name[i]), "both-%d", i);
+		tar[i] = make_tar(name[i], len, 100u + (unsigned)i, &tar_len[i], &data[i]);
+		fill_blob(IMG_COMP_GZIP, tar[i], tar_len[i], &blob[i], &blob_len[i]);
+		assert_int_equal(img_unpacker_new(fds[i], IMG_COMP_GZIP, &u[i], &err), 0);
+	}
+	/* The pool gave both its sets: nothing left in it. */
+	assert_int_equal(img_unpacker_release_buffers(0), 0);
+	/* Fed in turns, so both decode and extract at the same time. */
+	for (size_t off = 0; off < blob_len[0] || off < blob_len[1]; off += 8192)
+		for (int i = 0; i < N; i++)
+			if (off < blob_len[i])
+				assert_int_equal(img_unpacker_write(u[i], blob[i] + off,
+								    blob_len[i] - off < 8192 ? blob_len[i] - off : 8192, &err),
+						 0);
+	for (int i = 0; i < N; i++) {
+		char *digest = NULL, *diff_id = NULL;
+		uint64_t size = 0;
+		assert_int_equal(img_unpacker_finish(u[i], &digest, &diff_id, &size, &err), 0);
+		char *want = img_sha256_digest(tar[i], tar_len[i]);
+		assert_string_equal(diff_id, want);
+		char *got = NULL;
+		size_t got_len = 0;
+		assert_int_equal(crl_fs_read_file(fds[i], name[i], len + 1, &got, &got_len, &err), 0);
+		assert_int_equal(got_len, len);
+		assert_memory_equal(got, data[i], len);
+		free(got);
+		free(want);
+		free(digest);
+		free(diff_id);
+		img_unpacker_free(u[i]);
+		close(fds[i]);
+		free(data[i]);
+		free(tar[i]);
+		free(blob[i]);
+	}
+	assert_true(img_unpacker_release_buffers(0) > 0);
+}
+
+/* Unpackers at once each have buffers of their own; of those given back, a few are kept, not all, and only
+ * until they have not been used for the time asked. */
 static void test_concurrent_unpackers_keep_a_few(void **state)
 {
 	(void)state;
+	assert_int_equal(img_unpacker_release_buffers(0), 0);
 	layer_case(10, IMG_COMP_NONE, 1000, 1000);
-	size_t one = img_unpacker_release_buffers();
+	size_t one = img_unpacker_release_buffers(0);
 	assert_true(one > 0);
 	enum { N = 7 };
 	img_unpacker_t *u[N];
-	int fds[N];
 	crl_error_t err = CRL_ERROR_INIT;
-	for (int i = 0; i < N; i++) {
-		char path[256];
-		snprintf(path, sizeof(path), "%s/many%d", dir, i);
-		assert_int_equal(mkdir(path, 0755), 0);
-		fds[i] = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		assert_true(fds[i] >= 0);
-		assert_int_equal(img_unpacker_new(fds[i], IMG_COMP_NONE, &u[i], &err), 0);
-	}
-	assert_int_equal(img_unpacker_release_buffers(), 0); /* all in use */
-	for (int i = 0; i < N; i++) {
+	for (int i = 0; i < N; i++)
+		assert_int_equal(img_unpacker_new(-1, IMG_COMP_NONE, &u[i], &err), 0);
+	assert_int_equal(img_unpacker_release_buffers(0), 0); /* all in use */
+	for (int i = 0; i < N; i++)
 		img_unpacker_free(u[i]); /* abandoned streams give theirs back too */
-		close(fds[i]);
-	}
-	size_t kept = img_unpacker_release_buffers();
+	/* Just used: kept when the daemon asks for those unused for a while. */
+	assert_int_equal(img_unpacker_release_buffers(60), 0);
+	size_t kept = img_unpacker_release_buffers(0);
 	assert_int_equal(kept % one, 0);
 	assert_true(kept >= one && kept < N * one);
-	assert_int_equal(img_unpacker_release_buffers(), 0);
+	assert_int_equal(img_unpacker_release_buffers(0), 0);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_layers_in_turn_reuse_buffers),
+		cmocka_unit_test(test_two_at_once_on_kept_buffers),
 		cmocka_unit_test(test_concurrent_unpackers_keep_a_few),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
