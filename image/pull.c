@@ -272,9 +272,19 @@ static void fetch_config(pull_t *p, char **cfg, size_t *cfg_len, bool *pinned)
 	const img_descriptor_t *c = &p->manifest->config;
 	crl_error_t ce = CRL_ERROR_INIT;
 	img_config_t *config = NULL;
-	int cr = img_conn_get_blob_small(p->conn, c->digest, (size_t)c->size, cfg, cfg_len, &ce);
-	if (cr == 0)
-		cr = verify_digest(*cfg, *cfg_len, c->digest, "image config", &ce);
+	/* The store's copy, when it has one that verifies (a pull of an image it has, as kubelet's Always policy
+	 * makes): no request. Otherwise the registry's. */
+	int cr = img_store_read_config(p->store, c->digest, cfg, cfg_len, &ce);
+	if (cr == 0 && ((int64_t)*cfg_len != c->size || verify_digest(*cfg, *cfg_len, c->digest, "image config", &ce) < 0))
+		cr = -1;
+	if (cr < 0) {
+		free(*cfg);
+		*cfg = NULL;
+		crl_error_clear(&ce);
+		cr = img_conn_get_blob_small(p->conn, c->digest, (size_t)c->size, cfg, cfg_len, &ce);
+		if (cr == 0)
+			cr = verify_digest(*cfg, *cfg_len, c->digest, "image config", &ce);
+	}
 	if (cr == 0)
 		cr = img_config_parse(*cfg, *cfg_len, &config, &ce);
 	if (cr == 0 && config->n_diff_ids != p->manifest->n_layers)

@@ -539,9 +539,14 @@ static void test_layer_known_by_digest(void **state)
 	assert_int_equal(hostile_get("/hits/shared"), sent + 1);
 	sent++;
 	pull_res_t a = ps[0].res;
+	long configs = hostile_get("/hits/twin-config");
 	pull_res_t b = pull_hostile("twin:x", twin, sizeof(twin));
 	assert_string_not_equal(a.id, b.id);
 	assert_int_equal(hostile_get("/hits/shared"), sent);
+	assert_int_equal(hostile_get("/hits/twin-config"), configs + 1);
+	/* Pulled again while it is there: its config is read from the store, not asked for. */
+	assert_string_equal(pull_hostile("twin:x", twin, sizeof(twin)).id, b.id);
+	assert_int_equal(hostile_get("/hits/twin-config"), configs + 1);
 	assert_int_equal(remove_image(twin), CODE_OK);
 
 	/* The index says which digest each layer came as (without it a restarted daemon would fetch configs
