@@ -90,9 +90,10 @@ static int pull_cycles(cri_client_t *c, pid_t pid, const char *image, int iterat
 	counted = counted && bench_proc_cpu(pid, &cpu1, &flt1) == 0;
 	snprintf(what, sizeof(what), "%sPullImage busybox (1 MiB), cold", who);
 	report(what, v, iterations);
+	snprintf(what, sizeof(what), "%sdaemon, per cold cycle (remove + pull)", who);
 	if (counted && iterations > 0)
-		printf("%-44s %.2f ms CPU (all its threads), %.0f minor page faults\n", "  the daemon, per cold cycle (remove + pull)",
-		       (cpu1 - cpu0) / iterations, (double)(flt1 - flt0) / iterations);
+		printf("%-44s %.2f ms CPU (all its threads), %.0f minor page faults\n", what, (cpu1 - cpu0) / iterations,
+		       (double)(flt1 - flt0) / iterations);
 	snprintf(what, sizeof(what), "%sRemoveImage busybox (its only image)", who);
 	report(what, rm, iterations);
 	free(rm);
