@@ -39,7 +39,7 @@
 /* How long in-flight calls may run on after SIGTERM before they are cancelled. */
 #define SHUTDOWN_GRACE_MS 5000
 /* Library pages faulted in since the last release that make another one worth it. */
-#define RELEASE_GROWTH_KIB (4 * 1024)
+#define RELEASE_GROWTH_KIB (2 * 1024)
 /* The layer decoders' spare buffers go after this long unused even while calls run (a long stream, say). */
 #define UNPACK_BUFFERS_KEEP_S 3
 
@@ -392,8 +392,8 @@ int main(int argc, char **argv)
 	/* Once a second without a signal: if calls ended since and none runs, the layer decoders' spare buffers and
 	 * what the allocator holds free go back to the kernel (after a burst of large messages the heap would
 	 * otherwise keep its peak), and so do the library pages calls brought in since the last release, once they
-	 * are a few MiB (a pull's libcurl, TLS and unpacking code); the pages the steady calls use stay under that
-	 * and stay mapped. While calls run, the decoders' buffers go once unused for a few seconds. */
+	 * are 2 MiB (a pull's libcurl, TLS and unpacking code, critest's gRPC); the pages the steady calls use stay
+	 * under that and stay mapped. While calls run, the decoders' buffers go once unused for a few seconds. */
 	uint64_t trimmed_at = 0;
 	for (;;) {
 		struct timespec second = { 1, 0 };
