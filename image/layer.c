@@ -62,9 +62,9 @@ typedef struct dir_time {
 	struct timespec mtime;
 } dir_time_t;
 
-/* The decoder's: its inflate state, the compressed input, and the ring it inflates into. The extraction takes the ring's slots in
- * order (hashing them for the diff_id); the ring holds 1 MiB, so the decoder, the longest step of a pull, does not
- * wait while the extraction writes a large file. */
+/* The decoder's: its inflate state, the compressed input, and the ring it inflates into. The extraction takes the
+ * ring's slots in order (hashing them for the diff_id); the ring holds 1 MiB, so the decoder, the longest step of
+ * a pull, does not wait while the extraction writes a large file. */
 typedef struct buffers {
 	struct inflate_state gz; /* ISA-L: gzip inflate several times faster than zlib's (87 KiB of state) */
 	unsigned char in[CHUNK];

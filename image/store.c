@@ -42,10 +42,10 @@ struct img_store {
 	} *learned;
 	size_t n_learned, cap_learned;
 	uint64_t index_gen; /* index writes so far */
-	/* Layers and blobs moved into place unsynced (written_gen counts them), and how many of those the last
-	 * successful img_store_sync covered: pulls sync before they list (img_store_sync). */
-	uint64_t written_gen, synced_gen;
-	pthread_mutex_t sync_lock; /* one img_store_sync at a time (a second finds its work done) */
+	/* Layers and blobs moved into place unsynced, counted: pulls sync before they list (img_store_sync) */
+	uint64_t written_gen;
+	pthread_mutex_t sync_lock; /* one img_store_sync at a time (a second finds its work done); guards: */
+	uint64_t synced_gen;       /* how many of those the last successful img_store_sync covered */
 	bool blobs_elsewhere;      /* blobs/ is on another file system than layers/: synced on its own */
 	/* RemoveImage answers once the image is out of the index (written, not yet synced); this thread then syncs
 	 * the index and only after that moves what nothing references to trash/ and deletes it. A pull's layers wait
@@ -932,9 +932,9 @@ int img_store_commit_layer(img_store_t *s, const char *stage_path, const char *d
 		return crl_error_set_errno(err, errno, "move layer %s into place", diff_id);
 	pthread_mutex_lock(&s->lock);
 	s->written_gen++;
-	pthread_mutex_unlock(&s->lock);
 	if (digest)
-		img_store_learn_digest(s, digest, diff_id); /* a shortcut: without it the digest is downloaded again */
+		learn_locked(s, digest, diff_id); /* a shortcut: without it the digest is downloaded again */
+	pthread_mutex_unlock(&s->lock);
 	return 0;
 }
 
@@ -961,19 +961,16 @@ int img_store_sync(img_store_t *s, crl_error_t *err)
 	pthread_mutex_lock(&s->sync_lock);
 	pthread_mutex_lock(&s->lock);
 	uint64_t gen = s->written_gen;
-	bool done = gen == s->synced_gen;
 	pthread_mutex_unlock(&s->lock);
 	int r = 0;
 	/* One syncfs for all of it (the staged files went to writeback as they were written); the store's
 	 * long-lived fds see a write-back error raised since they were opened. Not under s->lock: the store's
 	 * other calls go on meanwhile. */
-	if (!done && (syncfs(s->layers_fd) < 0 || (s->blobs_elsewhere && syncfs(s->blobs_fd) < 0)))
-		r = crl_error_set_errno(err, errno, "sync the image store's layers to disk");
-	else if (!done) {
-		pthread_mutex_lock(&s->lock);
-		if (gen > s->synced_gen)
+	if (gen != s->synced_gen) {
+		if (syncfs(s->layers_fd) < 0 || (s->blobs_elsewhere && syncfs(s->blobs_fd) < 0))
+			r = crl_error_set_errno(err, errno, "sync the image store's layers to disk");
+		else
 			s->synced_gen = gen;
-		pthread_mutex_unlock(&s->lock);
 	}
 	pthread_mutex_unlock(&s->sync_lock);
 	return r;
